@@ -1,0 +1,43 @@
+"""French number formats for every user-facing figure (``56 398``, ``12,5 %``).
+
+Pure functions, shared by the command line and the app. A missing value is shown as an em dash,
+never as zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+# A plain space, as written in the specification ("56 398", "12,5 %"), so that figures can be
+# searched and copied as users type them.
+SEP = " "
+MISSING = "—"
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def fr_number(value, decimals: int = 0) -> str:
+    """``56398`` -> ``"56 398"``; ``1234.5, 1`` -> ``"1 234,5"``; missing -> ``"—"``."""
+    if _missing(value):
+        return MISSING
+    text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", SEP).replace(".", ",")
+
+
+def fr_int(value) -> str:
+    """An integer in French format."""
+    return fr_number(value, 0)
+
+
+def fr_percent(value, decimals: int = 1) -> str:
+    """``12.5`` (already a percentage) -> ``"12,5 %"``."""
+    if _missing(value):
+        return MISSING
+    return f"{fr_number(value, decimals)}{SEP}%"
