@@ -13,7 +13,7 @@ from pathlib import Path
 from geo import fetch
 from geo.build import build
 from geo.errors import QPVError
-from geo.format import fr_int
+from geo.format import fr_int, fr_number
 from geo.sources import DATASETS
 from geo.store import load_dataset
 from geo.territory import DEFAULT_TERRITORY
@@ -104,7 +104,7 @@ def format_report(report: dict) -> str:
     lines.append(f"Valeurs signalées (manquantes ou implausibles) : {len(report['flags'])}")
     lines += [
         f"  - {f['code']} {f['column']} : {f['reason']}"
-        + ("" if f["value"] is None else f" ({f['value']})")
+        + ("" if f["value"] is None else f" ({fr_number(f['value'], 2)})")
         for f in report["flags"]
     ]
     lines += [f"Note : {n}" for n in report["notes"]]
