@@ -577,9 +577,12 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
         read_qpv2015(path["qpv2015_shp"]), read_pop2013(path["pop2013"]), territory, resolver, report
     )
     log("Périmètres 2024…")
-    q24 = build_qpv2024(
-        read_qpv2024(path["qpv2024"]), read_indicators(path["indicateurs2024"], report), territory, report
-    )
+    if "indicateurs2024" in path:
+        indicators = read_indicators(path["indicateurs2024"], report)
+    else:
+        indicators = pd.DataFrame(columns=["population", *INDICATORS.values()], dtype=float)
+        report.notes.append("Indicateurs 2024 indisponibles : affichés comme manquants")
+    q24 = build_qpv2024(read_qpv2024(path["qpv2024"]), indicators, territory, report)
     corr = correspondence(q15, q24)
     qpv = pd.concat([q15, q24], ignore_index=True)
     qpv = gpd.GeoDataFrame(qpv, geometry="geometry", crs=LAMBERT93)
@@ -598,9 +601,14 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     pop_call = read_populations_call(path["populations_call"]) if "populations_call" in path else None
     if pop_call is None:
         report.notes.append("Populations 2021 indisponibles (fichier dérivé absent du miroir)")
-    communes = build_communes(
-        territory, contours, communes_json, read_poplegales(path["poplegales2023"]), pop_call, qpv
-    )
+    if "poplegales2023" in path:
+        pmun2023 = read_poplegales(path["poplegales2023"])
+    else:
+        pmun2023 = pd.Series(
+            {c["code"]: c.get("population") for c in communes_json}, dtype="Int64"
+        )
+        report.notes.append("Populations légales Insee 2023 lues dans communes.json (même millésime)")
+    communes = build_communes(territory, contours, communes_json, pmun2023, pop_call, qpv)
     outline = shapely.union_all(communes.to_crs(LAMBERT93).geometry.buffer(0.5)).buffer(-0.5)
     territory_gdf = gpd.GeoDataFrame(
         {"siren": [territory.siren], "name": [territory.name]}, geometry=[outline], crs=LAMBERT93

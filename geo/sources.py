@@ -76,9 +76,10 @@ DATASETS: dict[str, Dataset] = {
             vintage="2024 (décret du 28 décembre 2023, en vigueur le 1er janvier 2024)",
             licence=ETALAB_2,
             page=f"https://www.data.gouv.fr/fr/datasets/{DATAGOUV_QPV}/",
-            notes="La copie hors ligne est simplifiée (environ 40 % des sommets, écart médian "
-            "13 m, jusqu'à environ 120 m) : bonne pour l'affichage, pas pour trancher seule "
-            "près d'une limite.",
+            notes="Fichier officiel en pleine résolution (Lambert-93) quand il est téléchargé ; "
+            "la copie du miroir hors ligne est simplifiée (environ 40 % des sommets, écart "
+            "médian 13 m, jusqu'à environ 120 m) : bonne pour l'affichage, pas pour trancher "
+            "seule près d'une limite. Le rapport de construction dit laquelle est utilisée.",
         ),
         Dataset(
             key="indicateurs2024",
@@ -157,7 +158,7 @@ SOURCES: dict[str, Source] = {
             dataset="pop2013",
             path="qpv-2015/pop_qp_2013.csv",
             sha256="b85ef8055aeb60420a2cad3ee51b98c5d39f10f22c7d3d08eba21b6e3b07e046",
-            datagouv_resource=r"(?i)pop_qp_2013\.csv$",
+            # No stable direct URL is known for this INSEE file: mirror only (see its page).
         ),
         Source(
             key="qpv2024_full",
@@ -229,7 +230,9 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
 }
 
 # Inputs the build can do without (their columns are then missing and reported).
-OPTIONAL = frozenset({"populations_call"})
+# Without the indicators the 2024 fact panels show them as missing; without the INSEE legal
+# populations file the 2023 populations of communes.json (same vintage) are used.
+OPTIONAL = frozenset({"populations_call", "indicateurs2024", "poplegales2023"})
 
 
 def sources_of(dataset: str) -> list[Source]:
