@@ -12,13 +12,18 @@ st.set_page_config(
 
 PAGES = [
     st.Page("pages/carte.py", title="Carte des quartiers", icon=":material/map:", default=True),
-    st.Page("pages/adresse.py", title="Suis-je en QPV ?", icon=":material/home_pin:", url_path="adresse"),
-    st.Page("pages/fichier.py", title="Vérifier un fichier", icon=":material/table_view:", url_path="fichier"),
-    st.Page("pages/comparer.py", title="Comparer", icon=":material/compare_arrows:", url_path="comparer"),
-    st.Page("pages/presentation.py", title="Présentation", icon=":material/slideshow:", url_path="presentation"),
-    st.Page("pages/contrat_de_ville.py", title="Contrat de ville", icon=":material/handshake:", url_path="contrat-de-ville"),
-    st.Page("pages/sources.py", title="Sources et limites", icon=":material/info:", url_path="sources"),
-]  # fmt: skip
+    *(
+        st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=path)
+        for name, title, icon, path in (
+            ("adresse", "Suis-je en QPV ?", "home_pin", "adresse"),
+            ("fichier", "Vérifier un fichier", "table_view", "fichier"),
+            ("comparer", "Comparer", "compare_arrows", "comparer"),
+            ("presentation", "Présentation", "slideshow", "presentation"),
+            ("contrat_de_ville", "Contrat de ville", "handshake", "contrat-de-ville"),
+            ("sources", "Sources et limites", "info", "sources"),
+        )
+    ),
+]
 
 navigation = st.navigation(PAGES)
 render_sidebar()

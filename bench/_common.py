@@ -26,8 +26,15 @@ def timed(fn: Callable[[], object], *, repeat: int = 3) -> float:
     return statistics.median(times)
 
 
-def report(name: str, value: float, unit: str, *, baseline: float | None = None,
-           baseline_name: str = "", target: str = "") -> dict:
+def report(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    baseline: float | None = None,
+    baseline_name: str = "",
+    target: str = "",
+) -> dict:
     """Print one figure (with its ratio to the baseline) and return it as a record."""
     ratio = value / baseline if baseline else None
     line = f"{name}: {value:.4g} {unit}"
@@ -36,5 +43,12 @@ def report(name: str, value: float, unit: str, *, baseline: float | None = None,
     if target:
         line += f" | target {target}"
     print(line, flush=True)
-    return {"name": name, "value": value, "unit": unit, "baseline": baseline,
-            "baseline_name": baseline_name, "ratio": ratio, "target": target}
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_name": baseline_name,
+        "ratio": ratio,
+        "target": target,
+    }

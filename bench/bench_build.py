@@ -13,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geopandas as gpd  # noqa: E402
-import pandas as pd  # noqa: E402
+import geopandas as gpd
+import pandas as pd
 
-from bench._common import mirror_dir, report, timed  # noqa: E402
-from geo.build import build  # noqa: E402
-from geo.store import load_dataset  # noqa: E402
+from bench._common import mirror_dir, report, timed
+from geo.build import build
+from geo.store import load_dataset
 
 CALL = "246200364"
 
@@ -37,12 +37,30 @@ def main() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         raw = timed(lambda: read_raw(mirror), repeat=3)
-        built = timed(lambda: build(CALL, mirror=mirror, out_root=root, allow_download=False), repeat=3)
-        results.append(report("geo build (CALL, mirror)", built, "s", baseline=raw,
-                              baseline_name="raw read of the source files", target="< 10 s"))
+        built = timed(
+            lambda: build(CALL, mirror=mirror, out_root=root, allow_download=False), repeat=3
+        )
+        results.append(
+            report(
+                "geo build (CALL, mirror)",
+                built,
+                "s",
+                baseline=raw,
+                baseline_name="raw read of the source files",
+                target="< 10 s",
+            )
+        )
         load = timed(lambda: load_dataset(CALL, root=root), repeat=5)
-        results.append(report("load of processed tables", load, "s", baseline=raw,
-                              baseline_name="raw read of the source files", target="< 0.5 s"))
+        results.append(
+            report(
+                "load of processed tables",
+                load,
+                "s",
+                baseline=raw,
+                baseline_name="raw read of the source files",
+                target="< 0.5 s",
+            )
+        )
     return results
 
 

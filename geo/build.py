@@ -180,7 +180,10 @@ def display_copy(qpv: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, float]:
     simplified = qpv.geometry.simplify(DISPLAY_TOLERANCE_M, preserve_topology=True)
     shift = float(
         max(
-            (shapely.hausdorff_distance(a, b) for a, b in zip(qpv.geometry, simplified, strict=True)),
+            (
+                shapely.hausdorff_distance(a, b)
+                for a, b in zip(qpv.geometry, simplified, strict=True)
+            ),
             default=0.0,
         )
     )
@@ -262,7 +265,9 @@ def read_populations_call(path: Path) -> pd.DataFrame:
 def _require(df: pd.DataFrame, columns: set[str], what: str) -> None:
     missing = sorted(columns - set(df.columns))
     if missing:
-        raise SchemaError(f"{what}: colonnes manquantes {missing} (colonnes lues : {list(df.columns)})")
+        raise SchemaError(
+            f"{what}: colonnes manquantes {missing} (colonnes lues : {list(df.columns)})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +287,9 @@ def build_qpv2015(
     missing = sorted(set(attributed["qp"]) - set(gdf["code"]))
     if missing:
         raise SchemaError(f"QPV 2015 attribués à l'EPCI mais absents des périmètres : {missing}")
-    gdf = gdf.merge(attributed[["qp", "epci1", "epci2", "population"]], left_on="code", right_on="qp")
+    gdf = gdf.merge(
+        attributed[["qp", "epci1", "epci2", "population"]], left_on="code", right_on="qp"
+    )
     gdf = repair_geometries(gdf, report, 2015)
     codes, names = [], []
     for code, raw_names in zip(gdf["code"], gdf["communes_raw"], strict=True):
@@ -407,7 +414,9 @@ def assign_status(qpv: gpd.GeoDataFrame, territory: Territory, report: Report) -
     # A neighbouring 2015 QPV's 2024 successor is neighbouring too.
     successors = set(qpv.loc[qpv["code"].isin(neighbouring), "successor"].dropna())
     neighbouring_all = neighbouring | successors
-    qpv["status"] = np.where(qpv["code"].isin(neighbouring_all), STATUS_NEIGHBOURING, STATUS_CONTRACT)
+    qpv["status"] = np.where(
+        qpv["code"].isin(neighbouring_all), STATUS_NEIGHBOURING, STATUS_CONTRACT
+    )
     qpv["shared"] = qpv["epci_sirens"].map(lambda s: set(s.split(",")) != {territory.siren})
     for code in sorted(successors):
         report.notes.append(f"{code} : successeur 2024 d'un QPV voisin, marqué voisin lui aussi")
@@ -445,7 +454,9 @@ def build_communes(
         gdf[f"qpv_codes_{gen}"] = lists
         gdf[f"pop_qpv_{gen}"] = pd.array(pops, "Int64")
         gdf[f"pop_qpv_{gen}_estimated"] = estimated
-        gdf[f"share_qpv_{gen}"] = (gdf[f"pop_qpv_{gen}"] / gdf["pmun_2023"] * 100).astype(float).round(2)
+        gdf[f"share_qpv_{gen}"] = (
+            (gdf[f"pop_qpv_{gen}"] / gdf["pmun_2023"] * 100).astype(float).round(2)
+        )
     cols = [
         "code", "name", "siren", "postal_codes", "pmun_2021", "pmun_2022", "pmun_2023",
         "n_qpv_2015", "qpv_codes_2015", "pop_qpv_2015", "pop_qpv_2015_estimated", "share_qpv_2015",
@@ -505,7 +516,13 @@ def flag_values(qpv: gpd.GeoDataFrame) -> pd.DataFrame:
                 rows.append((row.code, row.generation, col, None, "valeur manquante"))
             elif col in PERCENT_INDICATORS and value > 100:
                 rows.append(
-                    (row.code, row.generation, col, float(value), "supérieure à 100 % : implausible")
+                    (
+                        row.code,
+                        row.generation,
+                        col,
+                        float(value),
+                        "supérieure à 100 % : implausible",
+                    )
                 )
             elif value < 0:
                 rows.append((row.code, row.generation, col, float(value), "négative : implausible"))
@@ -574,7 +591,11 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     resolver = CommuneNameResolver(communes_json)
     log("Périmètres 2015…")
     q15 = build_qpv2015(
-        read_qpv2015(path["qpv2015_shp"]), read_pop2013(path["pop2013"]), territory, resolver, report
+        read_qpv2015(path["qpv2015_shp"]),
+        read_pop2013(path["pop2013"]),
+        territory,
+        resolver,
+        report,
     )
     log("Périmètres 2024…")
     if "indicateurs2024" in path:
@@ -598,16 +619,18 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     log("Communes…")
     contours = gpd.read_file(path["contours_communes"])
     _require(contours, {"code", "nom"}, path["contours_communes"].name)
-    pop_call = read_populations_call(path["populations_call"]) if "populations_call" in path else None
+    pop_call = (
+        read_populations_call(path["populations_call"]) if "populations_call" in path else None
+    )
     if pop_call is None:
         report.notes.append("Populations 2021 indisponibles (fichier dérivé absent du miroir)")
     if "poplegales2023" in path:
         pmun2023 = read_poplegales(path["poplegales2023"])
     else:
-        pmun2023 = pd.Series(
-            {c["code"]: c.get("population") for c in communes_json}, dtype="Int64"
+        pmun2023 = pd.Series({c["code"]: c.get("population") for c in communes_json}, dtype="Int64")
+        report.notes.append(
+            "Populations légales Insee 2023 lues dans communes.json (même millésime)"
         )
-        report.notes.append("Populations légales Insee 2023 lues dans communes.json (même millésime)")
     communes = build_communes(territory, contours, communes_json, pmun2023, pop_call, qpv)
     outline = shapely.union_all(communes.to_crs(LAMBERT93).geometry.buffer(0.5)).buffer(-0.5)
     territory_gdf = gpd.GeoDataFrame(
@@ -667,7 +690,9 @@ def _validate(tables: dict, report: Report) -> None:
     if qpv.empty:
         raise SchemaError("aucun QPV pour ce territoire")
     if qpv["code"].duplicated().any():
-        raise SchemaError(f"codes QPV en double : {sorted(qpv.loc[qpv['code'].duplicated(), 'code'])}")
+        raise SchemaError(
+            f"codes QPV en double : {sorted(qpv.loc[qpv['code'].duplicated(), 'code'])}"
+        )
     if not qpv.geometry.is_valid.all():
         raise SchemaError("géométries invalides après réparation")
     if (qpv["commune_codes"] == "").any():

@@ -41,8 +41,7 @@ class Limits:
     def describe(self) -> str:
         """The limits in French, for the page."""
         return (
-            f"{fr_int(self.max_rows)} lignes et "
-            f"{fr_int(self.max_bytes / (1024 * 1024))} Mo au plus"
+            f"{fr_int(self.max_rows)} lignes et {fr_int(self.max_bytes / (1024 * 1024))} Mo au plus"
         )
 
 
@@ -195,7 +194,9 @@ def _unique_names(columns) -> list[str]:
 
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
-    return re.sub(r"[^a-z0-9]+", " ", "".join(c for c in text if not unicodedata.combining(c)).lower()).strip()
+    return re.sub(
+        r"[^a-z0-9]+", " ", "".join(c for c in text if not unicodedata.combining(c)).lower()
+    ).strip()
 
 
 _ADDRESS_WORDS = ("adresse", "address", "voie", "rue", "numero", "num", "libelle voie")
@@ -207,8 +208,16 @@ _LAT_WORDS = ("lat", "latitude", "y")
 def guess_address_columns(columns: list[str]) -> list[str]:
     """Columns that look like parts of an address (street first, then postcode / city)."""
     folded = {c: _fold(c) for c in columns}
-    street = [c for c, f in folded.items() if any(w in f.split() or f.startswith(w) for w in _ADDRESS_WORDS)]
-    city = [c for c, f in folded.items() if c not in street and any(f == w or f.startswith(w) for w in _CITY_WORDS)]
+    street = [
+        c
+        for c, f in folded.items()
+        if any(w in f.split() or f.startswith(w) for w in _ADDRESS_WORDS)
+    ]
+    city = [
+        c
+        for c, f in folded.items()
+        if c not in street and any(f == w or f.startswith(w) for w in _CITY_WORDS)
+    ]
     return street + city
 
 
@@ -230,6 +239,8 @@ def join_address(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     """One address string per row from the chosen columns (blank parts skipped)."""
     missing = [c for c in columns if c not in df.columns]
     if not columns or missing:
-        raise InputError(f"Colonnes d'adresse introuvables : {', '.join(missing) or 'aucune choisie'}.")
+        raise InputError(
+            f"Colonnes d'adresse introuvables : {', '.join(missing) or 'aucune choisie'}."
+        )
     parts = df[columns].astype(str).apply(lambda col: col.str.strip())
     return parts.apply(lambda row: " ".join(p for p in row if p), axis=1)

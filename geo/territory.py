@@ -141,6 +141,9 @@ class CommuneNameResolver:
 
 
 def departement_of_qpv(code: str) -> str:
-    """Département of a QPV code: ``QP062025`` and ``QN06225M`` give ``"62"``, ``QP971001`` ``"971"``."""
+    """Département of a QPV code.
+
+    ``QP062025`` and ``QN06225M`` give ``"62"``, ``QP971001`` gives ``"971"``.
+    """
     digits = code[2:5]
     return digits[1:] if digits.startswith("0") else digits

@@ -121,9 +121,13 @@ def test_implausible_and_missing_indicators_are_flagged_not_fixed(call):
     over = flags[flags["reason"].str.contains("100")]
     row = data.qpv.set_index("code").loc["QN06227M"]
     assert row["taux_logements_sociaux"] > 100  # kept as published
-    assert ("QN06227M", "taux_logements_sociaux") in set(zip(over["code"], over["column"], strict=True))
+    assert ("QN06227M", "taux_logements_sociaux") in set(
+        zip(over["code"], over["column"], strict=True)
+    )
     missing = flags[flags["reason"] == "valeur manquante"]
-    assert ("QN06202M", "taux_pauvrete") in set(zip(missing["code"], missing["column"], strict=True))
+    assert ("QN06202M", "taux_pauvrete") in set(
+        zip(missing["code"], missing["column"], strict=True)
+    )
 
 
 def test_display_copy_is_simplified_wgs84_and_close_to_the_original(call):
@@ -132,7 +136,9 @@ def test_display_copy_is_simplified_wgs84_and_close_to_the_original(call):
     full = shapely.get_num_coordinates(data.qpv.geometry.to_numpy()).sum()
     light = shapely.get_num_coordinates(data.qpv_display.geometry.to_numpy()).sum()
     assert light < full
-    assert result.report["tolerances_m"]["display_max_shift_m"] <= build_mod.DISPLAY_TOLERANCE_M + 0.5
+    assert (
+        result.report["tolerances_m"]["display_max_shift_m"] <= build_mod.DISPLAY_TOLERANCE_M + 0.5
+    )
 
 
 def test_commune_populations_cover_three_census_years(call):
@@ -150,7 +156,9 @@ def test_build_is_deterministic(call, mirror_dir, tmp_path):
     again = build(CALL, mirror=mirror_dir, out_root=tmp_path, allow_download=False)
 
     def digest(folder):
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+        }
 
     assert digest(first.out_dir) == digest(again.out_dir)
 

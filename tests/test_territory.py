@@ -16,7 +16,8 @@ COMMUNES = [
 
 
 @pytest.mark.parametrize(
-    "raw", ["Éleu-dit-Leauwette", "eleu dit  leauwette", "ELEU-DIT-LEAUWETTE", " Eleu-dit Leauwette "]
+    "raw",
+    ["Éleu-dit-Leauwette", "eleu dit  leauwette", "ELEU-DIT-LEAUWETTE", " Eleu-dit Leauwette "],
 )
 def test_normalize_name_folds_accents_case_hyphens_and_spaces(raw):
     assert normalize_name(raw) == "eleu dit leauwette"
@@ -50,7 +51,8 @@ def test_resolver_ignores_delegated_communes():
 
 
 @pytest.mark.parametrize(
-    ("code", "dep"), [("QP062025", "62"), ("QN06225M", "62"), ("QP971001", "971"), ("QP02A001", "2A")]
+    ("code", "dep"),
+    [("QP062025", "62"), ("QN06225M", "62"), ("QP971001", "971"), ("QP02A001", "2A")],
 )
 def test_departement_of_qpv(code, dep):
     assert departement_of_qpv(code) == dep

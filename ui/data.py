@@ -45,9 +45,7 @@ def _prepare(territory: str) -> None:
     with slot.status("Préparation des données…", expanded=False) as status:
         try:
             mirror = fetch.resolve_mirror(None)
-            reason = ensure_built(
-                territory, mirror=mirror, log=lambda msg: status.write(msg)
-            )
+            reason = ensure_built(territory, mirror=mirror, log=lambda msg: status.write(msg))
         except QPVError as exc:
             status.update(label="Données indisponibles", state="error")
             st.error(f"{HELP_NO_DATA}\n\nDétail : {exc}")

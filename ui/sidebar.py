@@ -6,8 +6,10 @@ import streamlit as st
 def render_sidebar() -> None:
     """Title and a one-line reminder of what the app shows and where the figures come from."""
     with st.sidebar:
-        st.markdown("**Quartiers prioritaires de la politique de la ville**  \n"
-                    "Communauté d'agglomération de Lens-Liévin")
+        st.markdown(
+            "**Quartiers prioritaires de la politique de la ville**  \n"
+            "Communauté d'agglomération de Lens-Liévin"
+        )
         st.caption(
             "Périmètres officiels 2015 et 2024, populations Insee. "
             "Détail des sources et des limites : page « Sources et limites »."
