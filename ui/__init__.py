@@ -1,0 +1,1 @@
+"""Streamlit side of the app: cached loaders, map and panel widgets, formats."""
