@@ -34,7 +34,7 @@ from geo.territory import (
     load_territory,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -644,6 +644,7 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
         "2015": sources.SOURCES["qpv2015_shp"].boundary_error_m,
         "2024": sources.SOURCES[qpv24_source].boundary_error_m,
         "display_max_shift_m": round(shift, 2),
+        "territory": sources.SOURCES["contours_communes"].boundary_error_m,
     }
     if qpv24_source == "qpv2024_simplified":
         report.notes.append(

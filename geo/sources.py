@@ -220,6 +220,10 @@ SOURCES: dict[str, Source] = {
             url="https://geo.api.gouv.fr/departements/62/communes"
             "?fields=nom,code&format=geojson&geometry=contour",
             stable=False,
+            # Not measured (no full-resolution reference in the mirror): a deliberately wide
+            # margin for simplified outlines, so that a point near the territory's edge is
+            # "uncertain" rather than confidently "outside the territory".
+            boundary_error_m=150.0,
         ),
     )
 }

@@ -1,0 +1,539 @@
+"""A fake BAN address API: a real HTTP server on 127.0.0.1 answering like api-adresse.data.gouv.fr.
+
+It serves ``GET /search/`` (GeoCodeJSON) and ``POST /search/csv/`` (multipart in, CSV out) from a
+small in-memory table whose positions are real points taken from the offline mirror: a
+representative point of each 2015 QPV of the CALL, of a few CALL communes without any QPV, and of
+one commune outside the CALL. Labels say plainly that they are test addresses ("Lens (adresse de
+test, QP062025)"): they must not pass for anybody's real address.
+
+Behaviours are scripted with :meth:`FakeBAN.set_mode` (for the next ``times`` requests, or until
+changed): ``normal``, ``ambiguous``, ``low_score``, ``street``, ``municipality``, ``empty``,
+``rate_limit`` (429 + ``Retry-After``), ``error`` (500 or another status), ``slow`` (sleeps
+before answering), ``malformed`` (truncated JSON), ``bad_shape`` (JSON that is not a
+FeatureCollection), ``bad_csv``. Every request is recorded (``.requests``).
+
+In a test module::
+
+    from fake_ban import fake_ban, fake_ban_addresses  # noqa: F401  (pytest fixtures)
+
+    def test_x(fake_ban):
+        fake_ban.set_mode("rate_limit", times=1, retry_after=0)
+        geocode_address("Lens adresse de test", url=fake_ban.url)
+
+Standalone (benchmarks, app tests)::
+
+    python tests/fake_ban.py --port 8765 --latency 0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import email.parser
+import email.policy
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+import unicodedata
+import urllib.parse
+import zlib
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+CALL = "246200364"
+MODES = (
+    "normal",
+    "ambiguous",
+    "low_score",
+    "street",
+    "municipality",
+    "empty",
+    "rate_limit",
+    "error",
+    "slow",
+    "malformed",
+    "bad_shape",
+    "bad_csv",
+)
+CSV_RESULT_COLUMNS = (
+    "latitude",
+    "longitude",
+    "result_label",
+    "result_score",
+    "result_type",
+    "result_id",
+    "result_housenumber",
+    "result_name",
+    "result_street",
+    "result_postcode",
+    "result_city",
+    "result_context",
+    "result_citycode",
+    "result_status",
+)
+
+
+@dataclass(frozen=True)
+class Address:
+    """One entry of the fake address table (a real position, a label saying it is a test)."""
+
+    label: str
+    lon: float
+    lat: float
+    citycode: str
+    city: str
+    postcode: str
+    qpv_code: str | None  # the 2015 QPV whose representative point this is, if any
+    housenumber: str = ""
+    name: str = "Adresse de test"
+
+    @property
+    def id(self) -> str:
+        return f"{self.citycode}_test_{zlib.crc32(self.label.encode()) % 10**5:05d}"
+
+
+def default_mirror() -> Path:
+    """``$QPV_DATA_MIRROR`` or the ``shared/data`` folder next to the repository."""
+    repo = Path(__file__).resolve().parent.parent
+    return Path(os.environ.get("QPV_DATA_MIRROR") or repo.parent / "shared" / "data")
+
+
+def load_addresses(mirror: Path) -> list[Address]:
+    """Build the address table from real points of the mirror files."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    communes = json.loads((mirror / "communes" / "communes.json").read_text("utf-8"))
+    by_code = {c["code"]: c for c in communes}
+    by_name = {(c["departement"], _fold(c["nom"])): c for c in communes}
+    epci = json.loads((mirror / "communes" / "epci.json").read_text("utf-8"))
+    members = {m["code"] for e in epci if e["code"] == CALL for m in e["membres"]}
+
+    pop = pd.read_csv(mirror / "qpv-2015" / "pop_qp_2013.csv", sep=";", dtype=str)
+    call_qpv = sorted(set(pop.loc[pop["epci1"] == CALL, "qp"]))
+    shp = gpd.read_file(mirror / "qpv-2015" / "QP_METROPOLE_LB93.shp", encoding="cp1252")
+    shp = shp.set_crs("EPSG:2154", allow_override=True)
+    shp = shp[shp["CODE_QP"].isin(call_qpv)].sort_values("CODE_QP")
+    shp["geometry"] = shapely.make_valid(shp.geometry.values)
+    points = shp.geometry.representative_point().to_crs("EPSG:4326")
+
+    table: list[Address] = []
+    for number, (code, communes_qp, point) in enumerate(
+        zip(shp["CODE_QP"], shp["COMMUNE_QP"], points, strict=True), start=1
+    ):
+        commune = by_name[("62", _fold(communes_qp.split(",")[0].strip()))]
+        table.append(_address(commune, point, f"adresse de test, {code}", code, str(number)))
+
+    # Communes of the CALL without any QPV, then the most populous commune outside the CALL.
+    qpv_union = shapely.union_all(shp.to_crs("EPSG:4326").geometry.values)
+    contours = gpd.read_file(mirror / "communes" / "communes-62-pas-de-calais.geojson")
+    with_qpv = {_fold(n.strip()) for names in shp["COMMUNE_QP"] for n in names.split(",")}
+    without = contours[
+        contours["code"].isin(members) & ~contours["nom"].map(_fold).isin(with_qpv)
+    ].sort_values("code")
+    for _, row in without.head(3).iterrows():
+        point = row.geometry.representative_point()
+        if not qpv_union.contains(point):
+            table.append(_address(by_code[row["code"]], point, "adresse de test, hors quartier"))
+    outside = contours[~contours["code"].isin(members)].copy()
+    outside["population"] = outside["code"].map(lambda c: by_code.get(c, {}).get("population", 0))
+    row = outside.sort_values("population", ascending=False).iloc[0]
+    table.append(
+        _address(by_code[row["code"]], row.geometry.representative_point(), "adresse de test")
+    )
+    return table
+
+
+def _address(commune: dict, point, note: str, qpv: str | None = None, number: str = "") -> Address:
+    return Address(
+        label=f"{commune['nom']} ({note})",
+        lon=round(point.x, 6),
+        lat=round(point.y, 6),
+        citycode=commune["code"],
+        city=commune["nom"],
+        postcode=commune["codesPostaux"][0],
+        qpv_code=qpv,
+        housenumber=number,
+    )
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+
+
+@dataclass
+class RequestRecord:
+    """What the server received (kept in memory only)."""
+
+    method: str
+    path: str
+    params: dict[str, list[str]]
+    headers: dict[str, str]
+    form: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    rows: int = 0
+
+
+@dataclass
+class _Mode:
+    name: str
+    times: int | None
+    options: dict
+
+
+class FakeBAN:
+    """The fake server; use as a context manager, or ``start()``/``stop()``."""
+
+    def __init__(self, addresses: list[Address], *, port: int = 0, latency: float = 0.0):
+        self.addresses = list(addresses)
+        self.latency = latency
+        self.requests: list[RequestRecord] = []
+        self._modes: list[_Mode] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:41234`` (give it as the geocoder URL)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeBAN:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeBAN:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- scripting --------------------------------------------------------------------------
+
+    def set_mode(self, mode: str, *, times: int | None = None, **options) -> None:
+        """Answer the next ``times`` requests (all if None) in ``mode``, then normally.
+
+        Options: ``retry_after`` (rate_limit, seconds), ``status`` (error, default 500),
+        ``delay`` (slow, seconds), ``gap`` (ambiguous: score difference, default 0.02),
+        ``score`` (low_score, default 0.35).
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: one of {MODES}")
+        with self._lock:
+            self._modes = [] if mode == "normal" else [_Mode(mode, times, options)]
+
+    def then(self, mode: str, *, times: int | None = None, **options) -> None:
+        """Queue another mode after the current one (e.g. 500 once, then 429 once)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: one of {MODES}")
+        with self._lock:
+            self._modes.append(_Mode(mode, times, options))
+
+    def _next_mode(self) -> _Mode:
+        with self._lock:
+            if not self._modes:
+                return _Mode("normal", None, {})
+            mode = self._modes[0]
+            if mode.times is not None:
+                mode.times -= 1
+                if mode.times <= 0:
+                    self._modes.pop(0)
+            return mode
+
+    def count(self, path: str | None = None) -> int:
+        """Number of requests received (to ``path`` if given)."""
+        with self._lock:
+            return sum(1 for r in self.requests if path is None or r.path == path)
+
+    def address_in(self, qpv_code: str) -> Address:
+        """The test address placed at the representative point of a 2015 QPV."""
+        return next(a for a in self.addresses if a.qpv_code == qpv_code)
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def search(self, q: str, *, limit: int = 5, citycode: str | None = None) -> list[tuple]:
+        """(address, score) pairs for a query, best first (token overlap, BAN-like 0..1)."""
+        words = set(_fold(q).split())
+        scored = []
+        for address in self.addresses:
+            if citycode and address.citycode != citycode:
+                continue
+            label = set(_fold(address.label).split())
+            common = len(words & label)
+            if common:
+                score = round(0.3 + 0.69 * common / len(words | label), 4)
+                scored.append((address, score))
+        scored.sort(key=lambda pair: (-pair[1], pair[0].label))
+        return scored[:limit]
+
+
+def _feature(address: Address, score: float, kind: str = "housenumber") -> dict:
+    props = {
+        "label": address.label,
+        "score": score,
+        "type": kind,
+        "id": address.id,
+        "name": address.name,
+        "postcode": address.postcode,
+        "citycode": address.citycode,
+        "city": address.city,
+        "context": "62, Pas-de-Calais, Hauts-de-France",
+        "x": 0,
+        "y": 0,
+        "importance": 0.5,
+    }
+    if kind == "housenumber":
+        props["housenumber"] = address.housenumber
+        props["street"] = address.name
+    elif kind == "street":
+        props["label"] = f"Rue de test, {address.city} (adresse de test)"
+        props["name"] = "Rue de test"
+    elif kind == "municipality":
+        props["label"] = address.city
+        props["name"] = address.city
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [address.lon, address.lat]},
+        "properties": props,
+    }
+
+
+def _handler_for(server: FakeBAN) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):
+            """Silent: request lines carry addresses."""
+
+        def do_GET(self):
+            self._handle()
+
+        def do_POST(self):
+            self._handle()
+
+        def _handle(self):
+            split = urllib.parse.urlsplit(self.path)
+            params = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            record = RequestRecord(self.command, split.path, params, dict(self.headers.items()))
+            with server._lock:
+                server.requests.append(record)
+            mode = server._next_mode()
+            if server.latency:
+                time.sleep(server.latency)
+            try:
+                self._answer(split.path, params, body, record, mode)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up (timeout test): nothing left to answer
+
+        def _answer(self, path, params, body, record, mode):
+            opts = mode.options
+            if mode.name == "rate_limit":
+                return self._send(
+                    429,
+                    b'{"code": 429, "message": "Too Many Requests"}',
+                    headers={"Retry-After": str(opts.get("retry_after", 1))},
+                )
+            if mode.name == "error":
+                return self._send(opts.get("status", 500), b"Internal Server Error", "text/plain")
+            if mode.name == "slow":
+                time.sleep(opts.get("delay", 2.0))
+            if self.command == "GET" and path in ("/search", "/search/"):
+                return self._search(params, mode)
+            if self.command == "POST" and path in ("/search/csv", "/search/csv/"):
+                return self._bulk(body, record, mode)
+            return self._send(404, b'{"code": 404, "message": "Not Found"}')
+
+        def _search(self, params, mode):
+            q = (params.get("q") or [""])[0]
+            if not 3 <= len(q.strip()) <= 200 or not q.strip()[0].isalnum():
+                message = (
+                    "q: must contain between 3 and 200 chars and start with a number or a letter"
+                )
+                return self._send(400, json.dumps({"code": 400, "message": message}).encode())
+            try:
+                limit = int((params.get("limit") or ["5"])[0])
+            except ValueError:
+                return self._send(400, b'{"code": 400, "message": "limit: invalid"}')
+            citycode = (params.get("citycode") or [None])[0]
+            if mode.name == "malformed":
+                return self._send(200, b'{"type": "FeatureCollection", "features": [{"type": ')
+            if mode.name == "bad_shape":
+                return self._send(200, b'{"type": "FeatureCollection", "features": {"n": 1}}')
+            matches = server.search(q, limit=max(limit, 2), citycode=citycode)
+            if not matches and mode.name in ("ambiguous", "low_score", "street", "municipality"):
+                matches = [(a, 0.5) for a in server.addresses[:2]]
+            if mode.name == "empty":
+                features = []
+            elif mode.name == "ambiguous":
+                first, score = matches[0]
+                other = next(a for a in server.addresses if a.city != first.city)
+                top = max(score, 0.8)
+                features = [
+                    _feature(first, top),
+                    _feature(other, round(top - mode.options.get("gap", 0.02), 4)),
+                ]
+            elif mode.name == "low_score":
+                features = [_feature(matches[0][0], mode.options.get("score", 0.35))]
+            elif mode.name in ("street", "municipality"):
+                features = [_feature(matches[0][0], 0.7, mode.name)]
+            else:
+                features = [_feature(a, s) for a, s in matches[:limit]]
+            payload = {
+                "type": "FeatureCollection",
+                "version": "draft",
+                "features": features,
+                "attribution": "BAN (serveur de test)",
+                "licence": "ETALAB-2.0",
+                "query": q,
+                "limit": limit,
+            }
+            return self._send(200, json.dumps(payload).encode())
+
+        def _bulk(self, body, record, mode):
+            form, files = _parse_multipart(self.headers.get("Content-Type", ""), body)
+            record.form = form
+            record.files = files
+            if "data" not in files:
+                return self._send(400, b'{"code": 400, "message": "data: required"}')
+            try:
+                text = files["data"].decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return self._send(400, b'{"code": 400, "message": "data: not utf-8"}')
+            reader = csv.DictReader(io.StringIO(text))
+            rows = list(reader)
+            record.rows = len(rows)
+            columns = form.get("columns") or list(reader.fieldnames or [])
+            citycode_col = (form.get("citycode") or [None])[0]
+            out = io.StringIO()
+            if mode.name == "bad_csv":
+                writer = csv.writer(out)
+                writer.writerow(["oops"])
+                writer.writerows([["?"]] * len(rows))
+                return self._send(200, out.getvalue().encode(), "text/csv; charset=utf-8")
+            writer = csv.DictWriter(
+                out, fieldnames=[*(reader.fieldnames or []), *CSV_RESULT_COLUMNS]
+            )
+            writer.writeheader()
+            for row in rows:
+                q = " ".join((row.get(c) or "").strip() for c in columns).strip()
+                result = dict.fromkeys(CSV_RESULT_COLUMNS, "")
+                if len(q) < 3:
+                    result["result_status"] = "skipped"
+                else:
+                    citycode = row.get(citycode_col) if citycode_col else None
+                    found = server.search(q, limit=1, citycode=citycode or None)
+                    if found:
+                        address, score = found[0]
+                        result.update(
+                            latitude=f"{address.lat}",
+                            longitude=f"{address.lon}",
+                            result_label=address.label,
+                            result_score=f"{score}",
+                            result_type="housenumber",
+                            result_id=address.id,
+                            result_housenumber=address.housenumber,
+                            result_name=address.name,
+                            result_street=address.name,
+                            result_postcode=address.postcode,
+                            result_city=address.city,
+                            result_context="62, Pas-de-Calais, Hauts-de-France",
+                            result_citycode=address.citycode,
+                            result_status="ok",
+                        )
+                    else:
+                        result["result_status"] = "not-found"
+                writer.writerow({**row, **result})
+            return self._send(200, out.getvalue().encode("utf-8"), "text/csv; charset=utf-8")
+
+        def _send(self, status, body, content_type="application/json", headers=None):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]], dict]:
+    """Form fields (name -> values) and files (name -> bytes) of a multipart/form-data body."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields: dict[str, list[str]] = {}
+    files: dict[str, bytes] = {}
+    if not message.is_multipart():
+        return fields, files
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = payload
+        else:
+            fields.setdefault(name, []).append(payload.decode("utf-8"))
+    return fields, files
+
+
+# --- pytest fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_ban_addresses(mirror_dir: Path) -> list[Address]:
+    """The fake address table, built once per session from the mirror."""
+    return load_addresses(mirror_dir)
+
+
+@pytest.fixture
+def fake_ban(fake_ban_addresses):
+    """A fresh fake BAN server (own request log and modes) for one test."""
+    with FakeBAN(fake_ban_addresses) as server:
+        yield server
+
+
+# --- standalone ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Fake BAN address API on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--mirror", type=Path, default=default_mirror())
+    args = parser.parse_args(argv)
+    server = FakeBAN(load_addresses(args.mirror), port=args.port, latency=args.latency)
+    print(
+        f"Fake BAN listening on {server.url} ({len(server.addresses)} test addresses)", flush=True
+    )
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is the normal way to stop it
+    finally:
+        server._server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
