@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 
@@ -92,16 +93,26 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     errors = []
     for sep in separator_candidates(text):
         try:
-            return pd.read_csv(
-                io.StringIO(text),
-                sep=sep,
-                index_col=False,  # extra fields are an error, never an implicit index
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=True,
-                on_bad_lines="error",
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+            with warnings.catch_warnings():
+                # pandas only warns when a row has more fields than the header: that row
+                # would lose data, so treat it as the malformed file it is.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    io.StringIO(text),
+                    sep=sep,
+                    index_col=False,  # extra fields are an error, never an implicit index
+                    dtype=str,
+                    keep_default_na=False,
+                    skip_blank_lines=True,
+                    on_bad_lines="error",
+                )
+        except (
+            pd.errors.ParserError,
+            pd.errors.ParserWarning,
+            pd.errors.EmptyDataError,
+            csv.Error,
+            ValueError,
+        ) as exc:
             errors.append(exc)
     raise InputError(
         "Le fichier CSV est mal formé : vérifiez qu'il a le même nombre de colonnes à chaque "
@@ -125,7 +136,11 @@ def decode_text(data: bytes) -> str:
 
 
 def separator_candidates(text: str) -> list[str]:
-    """Separators to try, the one splitting the header line into most fields first."""
+    """Separators to try, the one splitting the header line into most fields first.
+
+    A header split into several fields settles the separator; a one-column header does not, so
+    every separator is tried in turn.
+    """
     header = next((line for line in text.splitlines() if line.strip()), "")
 
     def fields(sep: str) -> int:
@@ -134,7 +149,9 @@ def separator_candidates(text: str) -> list[str]:
         except (csv.Error, StopIteration):
             return 0
 
-    return sorted(SEPARATORS, key=lambda sep: -fields(sep))  # stable: ";" first on ties
+    ranked = sorted(SEPARATORS, key=lambda sep: -fields(sep))  # stable: ";" first on ties
+    # A header split in several fields names the separator; a one-field header does not.
+    return ranked[:1] if fields(ranked[0]) > 1 else ranked
 
 
 def _read_excel(data: bytes) -> pd.DataFrame:

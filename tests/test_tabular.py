@@ -129,3 +129,8 @@ def test_quoted_cells_with_formulas_separators_and_huge_text_round_trip(cells, s
     except InputError:
         return  # e.g. cells made only of blank lines: refused with a message, never a crash
     assert '=HYPERLINK("http://x")' in df.iloc[:, 0].tolist()
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused_not_truncated():
+    with pytest.raises(InputError, match="mal formé"):
+        read_table(b"adresse;ville\n1 rue X;Lens;en trop\n", "a.csv")
