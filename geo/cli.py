@@ -10,17 +10,22 @@ import json
 import sys
 from pathlib import Path
 
-from geo import fetch
+from geo import batch, fetch
 from geo.build import build
-from geo.errors import QPVError
+from geo.errors import GeocoderError, InputError, QPVError
+from geo.export import to_csv_fr, to_excel
 from geo.format import fr_int, fr_number
+from geo.geocode import user_message
 from geo.sources import DATASETS
 from geo.store import load_dataset
+from geo.tabular import guess_address_columns, guess_lonlat_columns, read_table
 from geo.territory import DEFAULT_TERRITORY
 
 HELP = {
     "build": "construire les tables préparées (data/processed)",
     "info": "rapport de construction, millésimes et chiffres clés du territoire",
+    "locate": "dire si un point (longitude, latitude) est dans un quartier prioritaire",
+    "check": "vérifier un fichier CSV ou Excel d'adresses ou de coordonnées",
 }
 
 
@@ -111,9 +116,147 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def add_locate(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.description = (
+        "Verdict d'un point pour les périmètres 2024 (en vigueur) puis 2015. Avec --json : une "
+        "liste JSON, un objet par génération (generation, status parmi in, out, uncertain, "
+        "outside_territory, qpv, nearest, distance_m, tolerance_m, within_300m, within_500m, "
+        "reason, lon, lat)."
+    )
+    parser.add_argument("lon", metavar="LON", help="longitude en degrés (ex. 2,8378 ou 2.8378)")
+    parser.add_argument("lat", metavar="LAT", help="latitude en degrés (ex. 50,45)")
+    parser.add_argument(
+        "--generation", choices=("2015", "2024", "both"), default="both",
+        help="périmètres à utiliser (défaut : les deux)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="sortie JSON (une liste)")
+
+
+def run_locate(args: argparse.Namespace) -> int:
+    generations = batch.GENERATIONS if args.generation == "both" else (int(args.generation),)
+    try:
+        lon, lat = _degrees(args.lon, "longitude"), _degrees(args.lat, "latitude")
+        locator = batch.build_locator(load_dataset(args.territory))
+        verdicts = batch.locate_point(locator, lon, lat, generations=generations)
+    except QPVError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        objects = [{**v.to_dict(), "lon": lon, "lat": lat} for v in verdicts.values()]
+        print(json.dumps(objects, ensure_ascii=False, indent=1))
+        return 0
+    for generation, verdict in verdicts.items():
+        print(f"{batch.GENERATION_NAMES[generation]} : {' '.join(batch.describe_verdict(verdict))}")
+    return 0
+
+
+def _degrees(text: str, what: str) -> float:
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        raise InputError(f"La {what} doit être un nombre en degrés, pas {text!r}.") from None
+
+
+def add_check(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.description = (
+        "Ajoute à chaque ligne lon, lat, geocodage_score, geocodage_type, geocodage_label et, "
+        "pour 2024 puis 2015, qpv_<G>_statut (dans, hors, incertain, hors territoire, non "
+        "localisée), qpv_<G>_code, qpv_<G>_nom, qpv_<G>_distance_m, qpv_<G>_remarque. Sans "
+        "--address-columns ni --lonlat-columns, les colonnes sont devinées (coordonnées "
+        "d'abord). Les adresses sont envoyées à la Base Adresse Nationale ($QPV_GEOCODER_URL)."
+    )
+    parser.add_argument("input", metavar="IN", type=_path, help="fichier .csv ou .xlsx")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", type=_path, required=True,
+        help="fichier résultat : .csv (séparateur « ; », virgule décimale) ou .xlsx",
+    )  # fmt: skip
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--address-columns", metavar="COL,COL", help="colonnes formant l'adresse, dans l'ordre"
+    )
+    mode.add_argument("--lonlat-columns", metavar="LON,LAT", help="colonnes de coordonnées")
+    parser.add_argument(
+        "--citycode-column", metavar="COL", help="colonne du code Insee (avec les adresses)"
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    suffix = args.output.suffix.lower()
+    try:
+        if suffix not in (".csv", ".xlsx"):
+            raise InputError(f"Le fichier résultat doit finir par .csv ou .xlsx : {args.output}.")
+        try:
+            data = args.input.read_bytes()
+        except OSError as exc:
+            raise InputError(f"Lecture impossible de {args.input} ({exc.strerror}).") from None
+        table = read_table(data, args.input.name)
+        settings = _check_columns(args, list(table.columns))
+        locator = batch.build_locator(load_dataset(args.territory))
+        result = batch.check_table(
+            table, locator, on_progress=_progress_line(sys.stderr), **settings
+        )
+        content = to_csv_fr(result.rows) if suffix == ".csv" else to_excel(result.rows)
+    except GeocoderError as exc:
+        print(f"\nErreur : {user_message(exc)}", file=sys.stderr)
+        return 1
+    except QPVError as exc:
+        print(f"\nErreur : {exc}", file=sys.stderr)
+        return 1
+    try:
+        args.output.write_bytes(content)
+    except OSError as exc:
+        print(f"Erreur : écriture impossible de {args.output} ({exc.strerror}).", file=sys.stderr)
+        return 1
+    print(f"{fr_int(result.total)} lignes vérifiées, écrites dans {args.output}")
+    print("\n".join(result.summary_lines()))
+    return 0
+
+
+def _check_columns(args: argparse.Namespace, columns: list[str]) -> dict:
+    """The check_table arguments from the options, or guessed from the table's columns."""
+
+    def split(value: str) -> list[str]:
+        return [c.strip() for c in value.split(",") if c.strip()]
+
+    if args.lonlat_columns:
+        pair = split(args.lonlat_columns)
+        if len(pair) != 2:
+            raise InputError(f"--lonlat-columns attend deux colonnes LON,LAT : {pair}.")
+        return {"lonlat_columns": tuple(pair)}
+    if args.address_columns:
+        return {
+            "address_columns": split(args.address_columns),
+            "citycode_column": args.citycode_column,
+        }
+    guessed = guess_lonlat_columns(columns)
+    if guessed:
+        return {"lonlat_columns": guessed}
+    address = guess_address_columns(columns)
+    if address:
+        return {"address_columns": address, "citycode_column": args.citycode_column}
+    raise InputError(
+        "Aucune colonne d'adresse ni de coordonnées reconnue parmi : "
+        f"{', '.join(columns)}. Indiquez --address-columns ou --lonlat-columns."
+    )
+
+
+def _progress_line(stream):
+    """Progress on one rewritten line of ``stream`` (stderr: stdout stays the result)."""
+
+    def show(fraction: float, message: str) -> None:
+        end = "\n" if fraction >= 1 else ""
+        print(f"\r{fr_int(fraction * 100):>3} % {message:<60}", end=end, file=stream, flush=True)
+
+    return show
+
+
 COMMANDS = {
     "build": (add_build, run_build),
     "info": (add_info, run_info),
+    "locate": (add_locate, run_locate),
+    "check": (add_check, run_check),
 }
 
 

@@ -1,0 +1,327 @@
+"""Run every benchmark and write ``docs/PERFORMANCE.md``.
+
+Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
+present), ``bench_app``, ``bench_file_check`` and the browser load test (``load``). Each figure is
+written with the baseline measured in the same run, their ratio and the target, under a
+description of the machine (CPU, cores, memory, load average, Python and package versions) and
+the date.
+
+Run: ``python bench/run_all.py`` (about 10 minutes on 2 cores) or ``python bench/run_all.py
+--quick`` (a few minutes: fewer points, one cold start, a short load test with 5 sessions).
+``--only NAME...`` runs a subset; ``--output FILE`` writes elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import importlib
+import importlib.metadata
+import inspect
+import io
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from bench._common import mirror_dir
+
+REPO = Path(__file__).resolve().parent.parent
+OUTPUT = REPO / "docs" / "PERFORMANCE.md"
+PACKAGES = (
+    "streamlit", "streamlit-folium", "folium", "geopandas", "shapely", "pyproj", "pandas",
+    "numpy", "pyarrow", "pyogrio", "requests", "playwright",
+)  # fmt: skip
+
+
+def arguments(quick: bool) -> dict[str, list[str]]:
+    """Command-line arguments of each benchmark, full run or ``--quick``."""
+    if quick:
+        return {
+            "bench_build": [],
+            "bench_locate": ["--points", "200000", "--loop-sample", "2000", "--repeat", "2"],
+            "bench_map": ["--runs", "3"],
+            "bench_app": ["--quick"],
+            "bench_file_check": ["--quick"],
+            "load": ["--sessions", "5", "--duration", "30", "--ramp", "5", "--solo-journeys", "1"],
+        }
+    return {
+        "bench_build": [],
+        "bench_locate": [],
+        "bench_map": [],
+        "bench_app": [],
+        "bench_file_check": [],
+        "load": ["--sessions", "20", "--duration", "180"],
+    }
+
+
+TITLES = {
+    "bench_build": "Build and load of the processed tables (`bench/bench_build.py`)",
+    "bench_locate": "Point classification in bulk (`bench/bench_locate.py`)",
+    "bench_map": "Map page (`bench/bench_map.py`)",
+    "bench_app": "Cold start and one-point lookup (`bench/bench_app.py`)",
+    "bench_file_check": "File check, 10 000 addresses (`bench/bench_file_check.py`)",
+    "load": "Concurrent browser sessions (`bench/load.py`)",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Machine
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = re.search(r"^model name\s*:\s*(.+)$", _read("/proc/cpuinfo"), re.M)
+    mem = re.search(r"^MemTotal:\s*(\d+) kB", _read("/proc/meminfo"), re.M)
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} (absent)")
+    try:
+        chromium = subprocess.run(
+            ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        chromium = "absent"
+    return {
+        "CPU": cpu.group(1).strip() if cpu else platform.processor() or "unknown",
+        "Cores": str(os.cpu_count()),
+        "Memory": f"{int(mem.group(1)) / 1024**2:.1f} GiB" if mem else "unknown",
+        "System": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "Packages": ", ".join(versions),
+        "Browser": chromium or "absent",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+
+
+class _Tee(io.TextIOBase):
+    """Write to the terminal and keep a copy (for benchmarks that print instead of returning)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.copy = io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.copy.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def run_benchmark(name: str, argv: list[str], extra: dict) -> tuple[list[dict], str | None]:
+    """Import ``bench.<name>`` and call its ``main``; return its records and any error.
+
+    A benchmark whose ``main`` returns nothing has its printed output kept in
+    ``extra["printed"]``, to be quoted as is.
+    """
+    try:
+        module = importlib.import_module(f"bench.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"bench.{name}":
+            return [], "absent"
+        raise
+    main = module.main
+    accepts_argv = bool(inspect.signature(main).parameters)
+    saved = sys.argv
+    sys.argv = [f"bench/{name}.py", *argv]
+    tee = _Tee(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(tee):
+            records = main(argv) if accepts_argv else main()
+    except SystemExit as exc:
+        return [], f"exited with {exc.code}"
+    except Exception:  # a failing benchmark must not lose the others' figures: it is reported
+        return [], traceback.format_exc(limit=5)
+    finally:
+        sys.argv = saved
+    if not records:
+        extra["printed"] = tee.copy.getvalue()
+    if name == "load" and "markdown" in extra:
+        section = Path(extra["markdown"])
+        extra["load_section"] = section.read_text("utf-8") if section.exists() else ""
+    return list(records or []), None
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and value != value:  # NaN
+        return "—"
+    magnitude = abs(value)
+    if magnitude >= 1000 or float(value).is_integer():
+        text = f"{value:,.0f}".replace(",", " ")
+    elif magnitude >= 10:
+        text = f"{value:.1f}"
+    elif magnitude >= 0.1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+_TARGET = re.compile(r"^\s*(<=|>=|<|>|=)?\s*([\d  ,.]+)")
+
+
+def target_met(record: dict) -> str:
+    """``yes``/``no`` for a numeric target (``< 2 s``, ``>= 1 000 rows/s``, ``0``), else ``—``."""
+    match = _TARGET.match(record.get("target") or "")
+    if not match:
+        return "—"
+    try:
+        bound = float(match.group(2).replace(" ", "").replace(" ", "").replace(",", ""))
+    except ValueError:
+        return "—"
+    value = record["value"]
+    op = match.group(1) or "="
+    ok = {
+        "<": value < bound,
+        "<=": value <= bound,
+        ">": value > bound,
+        ">=": value >= bound,
+        "=": value == bound,
+    }[op]
+    return "yes" if ok else "**no**"
+
+
+def table(records: list[dict]) -> list[str]:
+    lines = [
+        "| figure | value | baseline (same run) | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        baseline = (
+            f"{_number(r.get('baseline'), r['unit'])} ({r.get('baseline_name')})"
+            if r.get("baseline") is not None
+            else "—"
+        )
+        ratio = f"{r['ratio']:.3g}" if r.get("ratio") is not None else "—"
+        lines.append(
+            f"| {r['name']} | {_number(r['value'], r['unit'])} | {baseline} | {ratio} | "
+            f"{r.get('target') or '—'} | {target_met(r)} |"
+        )
+    return lines
+
+
+def write_report(
+    path: Path,
+    *,
+    sections: list[tuple[str, list[dict], str | None, float, str]],
+    info: dict[str, str],
+    started: dt.datetime,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+    quick: bool,
+    load_section: str,
+) -> None:
+    command = "python bench/run_all.py" + (" --quick" if quick else "")
+    out = [
+        "# Performance",
+        "",
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} (local time); do not edit by hand."
+        " Every figure comes with a baseline measured in the same run on the same machine;"
+        " ratio = value ÷ baseline (for a rate, above 1 is faster; for a time, below 1 is"
+        " faster).",
+        "",
+        "## Machine",
+        "",
+        *(f"- **{key}**: {value}" for key, value in info.items()),
+        f"- **Load average** (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in load_before)} at "
+        f"the start, {', '.join(f'{x:.2f}' for x in load_after)} at the end. Above the number "
+        "of cores, other processes competed for the CPU: the times are pessimistic.",
+        "",
+    ]
+    for name, records, error, seconds, printed in sections:
+        out += [f"## {TITLES.get(name, name)}", ""]
+        if error == "absent":
+            out += [f"`bench/{name}.py` does not exist yet.", ""]
+            continue
+        if error:
+            out += ["The benchmark failed:", "", "```", error.strip(), "```", ""]
+        if records:
+            out += [*table(records), ""]
+        elif printed.strip():
+            out += ["As printed by the benchmark:", "", "```", printed.strip(), "```", ""]
+        elif not error:
+            out += ["No figure (a prerequisite is missing: see the run's output).", ""]
+        if name == "load" and load_section:
+            out += [load_section.strip(), ""]
+        out += [f"_Ran in {seconds:.0f} s._", ""]
+    path.write_text("\n".join(out), "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a shorter run (a few minutes)")
+    parser.add_argument("--only", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QPV_DATA_MIRROR", str(mirror_dir()))
+
+    started = dt.datetime.now()
+    load_before = os.getloadavg()
+    info = machine()
+    plan = arguments(args.quick)
+    names = [n for n in plan if not args.only or n in args.only]
+    sections = []
+    load_section = ""
+    with tempfile.TemporaryDirectory(prefix="bench-run-all-") as tmp:
+        for name in names:
+            print(f"\n== {name} {' '.join(plan[name])}", flush=True)
+            argv_b = list(plan[name])
+            extra: dict = {}
+            if name == "load":
+                extra["markdown"] = str(Path(tmp) / "load.md")
+                argv_b += ["--markdown", extra["markdown"]]
+            start = time.perf_counter()
+            records, error = run_benchmark(name, argv_b, extra)
+            seconds = time.perf_counter() - start
+            if error and error != "absent":
+                print(f"{name} failed:\n{error}", file=sys.stderr)
+            if name == "load":
+                load_section = extra.get("load_section", "")
+            sections.append((name, records, error, seconds, extra.get("printed", "")))
+    write_report(
+        args.output,
+        sections=sections,
+        info=info,
+        started=started,
+        load_before=load_before,
+        load_after=os.getloadavg(),
+        quick=args.quick,
+        load_section=load_section,
+    )
+    total = (dt.datetime.now() - started).total_seconds()
+    print(f"\n{args.output} written ({total:.0f} s in all)")
+    return 1 if any(error and error != "absent" for _, _, error, _, _ in sections) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,539 @@
+"""Check a whole table: geocode (or read coordinates), classify against both perimeters, annotate.
+
+The pipeline behind the "Vérifier un fichier" page and ``python -m geo check``: given a table read
+by :func:`geo.tabular.read_table`, either
+
+* longitude/latitude columns are read (decimal comma accepted): nothing leaves the machine; or
+* address columns are geocoded in bulk by the BAN (:func:`geo.geocode.geocode_csv_rows`, in
+  chunks), and the precision of each result follows its type (house number or street...);
+
+then every located row is classified by :meth:`geo.locate.Locator.locate_many` for each
+generation. The same rows come back with these columns added:
+
+``lon``, ``lat``
+    WGS84 degrees of the point used (missing when the row could not be located).
+``geocodage_score``, ``geocodage_type``, ``geocodage_label``
+    The BAN's answer (missing when coordinates were given).
+``qpv_<G>_statut`` for G in 2024 then 2015
+    ``dans``, ``hors``, ``incertain``, ``hors territoire`` or ``non localisée`` (no usable
+    point: never "hors").
+``qpv_<G>_code``, ``qpv_<G>_nom``
+    The quartier whose perimeter contains the point (missing otherwise).
+``qpv_<G>_distance_m``
+    Distance to the nearest quartier in metres, 0 inside one.
+``qpv_<G>_remarque``
+    Why a row is "incertain" or "non localisée", the nearest quartier of a row "hors".
+
+Addresses are personal data: nothing here logs or stores them. Also here, shared by the address
+page and ``python -m geo locate``: building the :class:`~geo.locate.Locator` of a dataset and
+saying a verdict in French (:func:`describe_verdict`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.errors import InputError
+from geo.format import fr_int, fr_number
+from geo.geocode import LOW_SCORE, geocode_csv_rows
+from geo.locate import PRECISION_BY_TYPE, REASON_LABELS_FR, WGS84_BOUNDS, Locator, Verdict
+from geo.store import Dataset
+from geo.tabular import parse_coordinates
+
+GENERATIONS = (2024, 2015)
+"""Order of the generations everywhere a verdict is shown: the perimeters in force first."""
+
+GENERATION_NAMES = {
+    2024: "Périmètres 2024 (en vigueur)",
+    2015: "Périmètres 2015 (contrat de ville 2015-2023)",
+}
+
+STATUS_FR = {
+    "in": "dans",
+    "out": "hors",
+    "uncertain": "incertain",
+    "outside_territory": "hors territoire",
+}
+NOT_LOCATED = "non localisée"
+STATUS_ORDER = ("dans", "incertain", "hors", "hors territoire", NOT_LOCATED)
+"""Every value of a ``qpv_<G>_statut`` column, in the order summaries list them."""
+
+GEOCODING_COLUMNS = ("lon", "lat", "geocodage_score", "geocodage_type", "geocodage_label")
+VERDICT_FIELDS = ("statut", "code", "nom", "distance_m", "remarque")
+
+# The territory outline is the union of simplified commune contours (see geo.sources): its
+# segments run up to about a kilometre, so it may stray from the real limit by this much.
+TERRITORY_TOLERANCE_M = 100.0
+
+_GEOCODING_SHARE = 0.9  # of the progress bar, when addresses are geocoded
+_NOT_LOCATED_REASONS = {
+    "not-found": "adresse introuvable",
+    "skipped": "adresse vide ou trop courte",
+    "error": "le service d'adresses n'a pas pu traiter cette ligne",
+}
+
+ProgressCallback = Callable[[float, str], None]
+
+
+def verdict_columns(generation: int) -> list[str]:
+    """Names of the columns added for one generation (``qpv_2024_statut``...)."""
+    return [f"qpv_{generation}_{name}" for name in VERDICT_FIELDS]
+
+
+def added_columns(generations: Iterable[int] = GENERATIONS) -> list[str]:
+    """Every column :func:`check_table` adds, in order."""
+    return [*GEOCODING_COLUMNS, *(c for g in generations for c in verdict_columns(g))]
+
+
+# --------------------------------------------------------------------------------------------
+# One locator per dataset
+
+
+def build_locator(dataset: Dataset) -> Locator:
+    """The :class:`Locator` of a dataset, with the boundary tolerances of its build report.
+
+    Takes a couple of seconds: build it once per process and share it.
+    """
+    tolerances = {int(g): dataset.tolerance_m(int(g)) for g in pd.unique(dataset.qpv.generation)}
+    return Locator(
+        dataset.qpv,
+        dataset.territory,
+        tolerances,
+        territory_tolerance_m=TERRITORY_TOLERANCE_M,
+    )
+
+
+def locate_point(
+    locator: Locator,
+    lon: float,
+    lat: float,
+    *,
+    result_type: str | None = None,
+    generations: Sequence[int] = GENERATIONS,
+) -> dict[int, Verdict]:
+    """Verdicts of one WGS84 point for each generation, in the order given.
+
+    ``result_type`` is the BAN type of a geocoded point (None for a point given directly).
+
+    Raises
+    ------
+    InputError
+        Non-numeric, missing or absurd coordinates (French message naming them).
+    """
+    return {g: locator.locate(lon, lat, generation=g, result_type=result_type) for g in generations}
+
+
+# --------------------------------------------------------------------------------------------
+# Saying a verdict in French
+
+
+def fr_distance(metres: float) -> str:
+    """``12.4`` -> ``"12 m"``, ``3240`` -> ``"3,2 km"``."""
+    if metres >= 1_000:
+        return f"{fr_number(metres / 1_000, 1)} km"
+    return f"{fr_int(metres)} m"
+
+
+def _plain_quartier(generation: int, code: str, name: str) -> str:
+    return f"{name} ({code})"
+
+
+def describe_verdict(
+    verdict: Verdict,
+    *,
+    quartier: Callable[[int, str, str], str] = _plain_quartier,
+    escape: Callable[[str], str] = str,
+) -> list[str]:
+    """A verdict in plain French: a short headline first, then the details (reason, bands).
+
+    Parameters
+    ----------
+    quartier : callable, optional
+        ``quartier(generation, code, name)`` -> how a quartier is named; default
+        ``"Name (CODE)"``. The address page passes a Markdown link to the quartier's panel.
+    escape : callable, optional
+        Applied to every other text taken from the data (communes, reasons): the page passes
+        a Markdown escaper.
+    """
+    g = verdict.generation
+
+    def named(ref) -> str:
+        return quartier(g, ref.code, ref.name)
+
+    def nearest() -> str:
+        distance = fr_distance(verdict.distance_m)
+        return f"Quartier le plus proche : {named(verdict.nearest)}, à {distance}."
+
+    reason = [escape(verdict.reason)] if verdict.reason else []
+    if verdict.status == "in":
+        names = [named(m) for m in verdict.qpv]
+        communes = list(dict.fromkeys(c for m in verdict.qpv for c in m.communes))
+        where = ""
+        if len(communes) == 1:
+            where = f", sur la commune de {escape(communes[0])}"
+        elif communes:
+            where = f", sur les communes de {escape(_and(communes))}"
+        if len(names) == 1:
+            return [f"Dans le quartier prioritaire {names[0]}{where}."]
+        return [f"Dans les quartiers prioritaires {_and(names)}{where}."]
+    if verdict.status == "outside_territory":
+        return ["Hors du territoire couvert.", *reason]
+    if verdict.status == "uncertain":
+        lines = ["Incertain : on ne peut pas trancher.", *reason]
+        if verdict.qpv:
+            inside = ", ".join(named(m) for m in verdict.qpv)
+            lines.append(f"Sur le tracé disponible, le point est dans le périmètre de {inside}.")
+        elif verdict.nearest:
+            lines.append(nearest())
+        return [*lines, bands_sentence(verdict)]
+    return ["Hors quartier prioritaire.", nearest(), bands_sentence(verdict)]
+
+
+def _and(items: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b et c"``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} et {items[-1]}"
+
+
+def bands_sentence(verdict: Verdict) -> str:
+    """Whether the point lies within 300 m and 500 m of a quartier, in French."""
+
+    def yes_no(flag: bool) -> str:
+        return "oui" if flag else "non"
+
+    return (
+        f"À moins de 300 m d'un quartier prioritaire : {yes_no(verdict.within_300m)} ; "
+        f"à moins de 500 m : {yes_no(verdict.within_500m)}."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The table pipeline
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The annotated rows of a checked table and their counts per status.
+
+    ``counts[generation][status]`` holds every status of ``STATUS_ORDER`` (zeros included);
+    ``geocoded`` tells whether addresses were sent to the BAN.
+    """
+
+    rows: pd.DataFrame
+    counts: dict[int, dict[str, int]]
+    geocoded: bool
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        """Number of rows checked."""
+        return len(self.rows)
+
+    @property
+    def located(self) -> int:
+        """Rows with a usable point."""
+        return int(self.rows["lon"].notna().sum())
+
+    def summary_lines(self) -> list[str]:
+        """One French line per generation: ``Périmètres 2024 (en vigueur) : 3 dans, ...``."""
+        return [
+            f"{GENERATION_NAMES.get(g, f'Périmètres {g}')} : "
+            + ", ".join(f"{fr_int(n)} {status}" for status, n in counts.items() if n)
+            for g, counts in self.counts.items()
+        ]
+
+
+def check_table(
+    table: pd.DataFrame,
+    locator: Locator,
+    *,
+    address_columns: Sequence[str] | None = None,
+    lonlat_columns: tuple[str, str] | None = None,
+    citycode_column: str | None = None,
+    generations: Sequence[int] = GENERATIONS,
+    on_progress: ProgressCallback | None = None,
+    geocoder_url: str | None = None,
+    chunk_size: int | None = None,
+    timeout: float | tuple[float, float] | None = None,
+) -> CheckResult:
+    """Locate every row of ``table`` and say, for each generation, whether it is in a QPV.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The user's rows (as read by :func:`geo.tabular.read_table`: text cells).
+    locator : Locator
+        See :func:`build_locator`.
+    address_columns : sequence of str, optional
+        Columns joined into each row's address, geocoded by the BAN.
+    lonlat_columns : (str, str), optional
+        Longitude and latitude columns in WGS84 degrees: no geocoding at all. Exactly one of
+        ``address_columns`` and ``lonlat_columns`` must be given.
+    citycode_column : str, optional
+        INSEE code column restricting each address to its commune (addresses only).
+    on_progress : callable, optional
+        ``on_progress(fraction, message)`` with a fraction in [0, 1] and a French message.
+    geocoder_url, chunk_size, timeout : optional
+        BAN root URL (default ``$QPV_GEOCODER_URL`` or the public API), rows per request and
+        (connect, read) timeout per request (defaults of :func:`geo.geocode.geocode_csv_rows`).
+
+    Returns
+    -------
+    CheckResult
+        The rows in input order, with the columns of :func:`added_columns` after the user's
+        own (a user column already bearing one of those names is renamed ``<name> (fichier)``).
+
+    Raises
+    ------
+    InputError
+        Columns missing or not chosen, both or neither mode chosen (French message).
+    GeocoderError
+        The address service failed (see :func:`geo.geocode.user_message`); nothing is returned.
+    """
+    started = time.perf_counter()
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(table).__name__}")
+    if (address_columns is None) == (lonlat_columns is None):
+        raise InputError(
+            "Choisissez soit les colonnes de l'adresse, soit les colonnes de longitude et de "
+            "latitude."
+        )
+    progress = on_progress or (lambda fraction, message: None)
+    total = len(table)
+    if lonlat_columns is not None:
+        geocoded = False
+        located = _read_lonlat(table, lonlat_columns)
+        share = 0.0
+    else:
+        geocoded = True
+        located = _geocode(
+            table,
+            list(address_columns or ()),
+            citycode_column=citycode_column,
+            progress=progress,
+            url=geocoder_url,
+            chunk_size=chunk_size,
+            timeout=timeout,
+        )
+        share = _GEOCODING_SHARE
+
+    added = {name: located[name] for name in GEOCODING_COLUMNS}
+    counts: dict[int, dict[str, int]] = {}
+    for step, g in enumerate(generations):
+        progress(
+            share + (1 - share) * step / len(generations),
+            f"Comparaison aux périmètres {g} : {fr_int(total)} lignes",
+        )
+        columns = _classify(locator, located, g)
+        added.update(columns)
+        statuses = columns[f"qpv_{g}_statut"]
+        counts[g] = {s: int((statuses == s).sum()) for s in STATUS_ORDER}
+    progress(1.0, f"Terminé : {fr_int(total)} lignes vérifiées")
+
+    rows = _rename_clashes(table, list(added)).copy()
+    for name, values in added.items():
+        rows[name] = values.to_numpy() if isinstance(values, pd.Series) else values
+    return CheckResult(
+        rows=rows, counts=counts, geocoded=geocoded, seconds=time.perf_counter() - started
+    )
+
+
+def _require_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [str(c) for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"Colonne(s) absente(s) du fichier : {', '.join(missing)}.")
+
+
+def _read_lonlat(table: pd.DataFrame, lonlat_columns: tuple[str, str]) -> pd.DataFrame:
+    """Points from text columns, with a French reason for every row that has none."""
+    if len(lonlat_columns) != 2 or lonlat_columns[0] == lonlat_columns[1]:
+        raise InputError("Choisissez deux colonnes différentes pour la longitude et la latitude.")
+    _require_columns(table, lonlat_columns)
+    lon_text = table[lonlat_columns[0]].astype(str).str.strip()
+    lat_text = table[lonlat_columns[1]].astype(str).str.strip()
+    lon = parse_coordinates(lon_text)
+    lat = parse_coordinates(lat_text)
+    blank = (lon_text == "").to_numpy() | (lat_text == "").to_numpy()
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    inside = _in_france(lon, lat)
+    swapped = _in_france(lat, lon)
+    metres = finite & (np.abs(lon) > 1_000) & (np.abs(lat) > 1_000)
+    reason = np.select(
+        [
+            blank,
+            ~finite,
+            finite & ~inside & swapped,
+            metres,
+            finite & ~inside,
+        ],
+        [
+            "coordonnées manquantes",
+            "coordonnées illisibles (nombres attendus)",
+            "coordonnées hors de France métropolitaine : longitude et latitude inversées ?",
+            "coordonnées hors de France métropolitaine : des mètres (Lambert-93 ?) au lieu de "
+            "degrés",
+            "coordonnées hors de France métropolitaine",
+        ],
+        default="",
+    )
+    usable = finite & inside
+    missing = pd.Series(pd.NA, index=table.index, dtype="object")
+    return pd.DataFrame(
+        {
+            "lon": np.where(usable, lon, np.nan),
+            "lat": np.where(usable, lat, np.nan),
+            "geocodage_score": np.nan,
+            "geocodage_type": missing,
+            "geocodage_label": missing,
+            "precision": 0.0,
+            "low_score": False,
+            "not_located": pd.Series(reason, index=table.index).replace("", None),
+        },
+        index=table.index,
+    )
+
+
+def _geocode(
+    table: pd.DataFrame,
+    columns: list[str],
+    *,
+    citycode_column: str | None,
+    progress: ProgressCallback,
+    url: str | None,
+    chunk_size: int | None,
+    timeout: float | tuple[float, float] | None,
+) -> pd.DataFrame:
+    if not columns:
+        raise InputError("Choisissez au moins une colonne d'adresse.")
+    _require_columns(table, [*columns, *([citycode_column] if citycode_column else [])])
+
+    def geocoding_progress(done: int, total: int) -> None:
+        progress(
+            _GEOCODING_SHARE * done / max(total, 1),
+            f"Géocodage des adresses : {fr_int(done)} sur {fr_int(total)}",
+        )
+
+    kwargs: dict = {"chunk_size": chunk_size} if chunk_size else {}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    answer = geocode_csv_rows(
+        table,
+        columns,
+        citycode_column=citycode_column,
+        on_progress=geocoding_progress,
+        url=url,
+        **kwargs,
+    )
+    lon = answer["lon"].to_numpy(dtype=float)
+    lat = answer["lat"].to_numpy(dtype=float)
+    status = answer["geocodage_status"]
+    found = np.isfinite(lon) & np.isfinite(lat)
+    usable = found & _in_france(lon, lat)
+    reason = status.map(_NOT_LOCATED_REASONS).where(~found, None)
+    reason = reason.where(found | reason.notna(), "adresse introuvable")
+    reason = reason.where(~found | usable, "adresse hors de France métropolitaine")
+    # Street, locality and municipality results are a whole street, place or commune: their
+    # precision is infinite (no verdict can rest on them). An unknown type is treated alike.
+    precision = answer["geocodage_type"].map(PRECISION_BY_TYPE).astype(float).fillna(math.inf)
+    score = answer["geocodage_score"]
+    return pd.DataFrame(
+        {
+            "lon": np.where(usable, lon, np.nan),
+            "lat": np.where(usable, lat, np.nan),
+            "geocodage_score": score,
+            "geocodage_type": answer["geocodage_type"],
+            "geocodage_label": answer["geocodage_label"],
+            "precision": precision.where(usable, 0.0),
+            "low_score": (usable & (score < LOW_SCORE).to_numpy()),
+            "not_located": reason,
+        },
+        index=table.index,
+    )
+
+
+def _in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    minx, miny, maxx, maxy = WGS84_BOUNDS
+    with np.errstate(invalid="ignore"):
+        return (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+
+
+def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[str, pd.Series]:
+    """The five ``qpv_<G>_*`` columns of one generation."""
+    frame = locator.locate_many(
+        located["lon"],
+        located["lat"],
+        generation=generation,
+        precision_m=located["precision"].to_numpy(dtype=float),
+        on_invalid="skip",
+    )
+    index = located.index
+    is_located = frame["status"].notna().to_numpy()
+    low_score = located["low_score"].to_numpy(dtype=bool) & is_located
+    status = frame["status"].astype("object").map(STATUS_FR)
+    status = status.where(~low_score, "incertain").where(is_located, NOT_LOCATED)
+
+    inside = frame["n_qpv"].fillna(0).to_numpy(dtype=int) > 0
+    distance = np.where(inside, 0.0, frame["distance_m"].to_numpy(dtype=float)).round(1)
+    code = frame["code"].astype("object").where(is_located, None)
+    name = frame["name"].astype("object").where(is_located, None)
+
+    n_qpv = frame["n_qpv"].fillna(0).to_numpy(dtype=int)
+    reasons = frame["reason"].to_numpy(dtype=object)
+    nearest = zip(
+        frame["nearest_code"].to_numpy(dtype=object),
+        frame["nearest_name"].to_numpy(dtype=object),
+        strict=True,
+    )
+    rows = zip(
+        status.to_numpy(dtype=object), is_located, low_score, inside, n_qpv, reasons, nearest,
+        located["not_located"].to_numpy(dtype=object),
+        located["geocodage_score"].to_numpy(dtype=float), strict=True,
+    )  # fmt: skip
+    remarks = []
+    for label, ok, low, within, n, reason, (near_code, near_name), why, score in rows:
+        if not ok:
+            remarks.append(why or "point inutilisable")
+            continue
+        parts = []
+        if low:
+            parts.append(
+                f"adresse reconnue avec une faible confiance (score {fr_number(score, 2)}) : "
+                "vérifiez-la"
+            )
+        if isinstance(reason, str):
+            parts.append(REASON_LABELS_FR[reason])
+        if label == "hors territoire":
+            parts.append("en dehors du territoire couvert par les données")
+        if n > 1:
+            parts.append(f"dans {n} quartiers qui se chevauchent")
+        if not within and isinstance(near_code, str):
+            parts.append(f"quartier le plus proche : {near_name} ({near_code})")
+        remarks.append(" ; ".join(parts) or None)
+
+    prefix = f"qpv_{generation}_"
+    return {
+        prefix + "statut": pd.Series(status.to_numpy(), index=index, dtype="object"),
+        prefix + "code": pd.Series(code.to_numpy(), index=index, dtype="object"),
+        prefix + "nom": pd.Series(name.to_numpy(), index=index, dtype="object"),
+        prefix + "distance_m": pd.Series(np.where(is_located, distance, np.nan), index=index),
+        prefix + "remarque": pd.Series(remarks, index=index, dtype="object"),
+    }
+
+
+def _rename_clashes(table: pd.DataFrame, added: list[str]) -> pd.DataFrame:
+    """The user's columns, those named like an added column renamed ``<name> (fichier)``."""
+    taken = set(table.columns) | set(added)
+    renames = {}
+    for column in table.columns:
+        if column in added:
+            new, n = f"{column} (fichier)", 2
+            while new in taken:
+                new, n = f"{column} (fichier {n})", n + 1
+            renames[column] = new
+            taken.add(new)
+    return table.rename(columns=renames) if renames else table

@@ -1,0 +1,740 @@
+"""Compare quartiers side by side, with their communes and the territory as references.
+
+Pure functions on a :class:`~geo.store.Dataset`. One row per compared entity (quartier, commune,
+territory, median of the territory's quartiers), one column per :class:`Metric`. A value that is
+missing or implausible in the sources stays NA (never zero) and is explained, row by row, in the
+``flags`` column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.build import LAMBERT93
+from geo.errors import InputError, SchemaError
+from geo.format import fr_number
+from geo.selection import GENERATIONS, Filters, latest_population_column, select_qpv, summarize
+from geo.store import Dataset
+from geo.territory import normalize_name
+
+MIN_QUARTIERS = 2
+MAX_QUARTIERS = 8
+
+KIND_QUARTIER = "quartier"
+KIND_COMMUNE = "commune"
+KIND_TERRITORY = "territoire"
+KIND_MEDIAN = "mediane"
+KIND_LABELS = {
+    KIND_QUARTIER: "Quartier",
+    KIND_COMMUNE: "Commune",
+    KIND_TERRITORY: "Territoire",
+    KIND_MEDIAN: "Médiane des quartiers",
+}
+
+
+_UNITS_IN_TITLE = ("%", "ha", "hab./km²")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A compared figure: column, French label, unit and how to print it."""
+
+    key: str
+    label: str
+    unit: str  # "%" for percentages (already x100), "" for ratios
+    decimals: int
+    only_2024: bool = False  # published for the 2024 quartiers only
+    help: str = ""
+
+    def format(self, value) -> str:
+        """The value in French format with its unit (``"45,0 %"``), or ``"—"`` when missing."""
+        text = fr_number(value, self.decimals)
+        if text == fr_number(None) or not self.unit:
+            return text
+        return f"{text} {self.unit}"
+
+    @property
+    def title(self) -> str:
+        """Label with its unit when the label does not say it (``"Surface (ha)"``)."""
+        return f"{self.label} ({self.unit})" if self.unit in _UNITS_IN_TITLE else self.label
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("population", "Population", "hab.", 0),
+    Metric("area_ha", "Surface", "ha", 1),
+    Metric("density", "Densité", "hab./km²", 0),
+    Metric(
+        "share_of_commune_pct",
+        "Part de la population communale",
+        "%",
+        1,
+        help="Pour un quartier : sa population rapportée à celle de sa (ses) commune(s). "
+        "Pour une commune ou le territoire : part de sa population vivant en quartier "
+        "prioritaire.",
+    ),
+    Metric(
+        "taux_pauvrete",
+        "Taux de pauvreté",
+        "%",
+        1,
+        True,
+        help="Part des habitants vivant sous le seuil de pauvreté (60 % du niveau de vie médian).",
+    ),
+    Metric(
+        "taux_emploi", "Taux d'emploi", "%", 1, True, help="Part des 15-64 ans ayant un emploi."
+    ),
+    Metric(
+        "indice_jeunesse",
+        "Indice de jeunesse",
+        "",
+        1,
+        True,
+        help="Nombre de moins de 20 ans pour une personne de 60 ans ou plus.",
+    ),
+    Metric("nombre_logements_sociaux", "Logements sociaux", "logements", 0, True),
+    Metric("taux_logements_sociaux", "Part de logements sociaux", "%", 1, True),
+    Metric("nombre_menages", "Ménages", "ménages", 0, True),
+    Metric("part_men_1p", "Ménages d'une personne", "%", 1, True),
+    Metric("part_men_2p", "Ménages de deux personnes", "%", 1, True),
+    Metric("part_men_3p", "Ménages de trois personnes", "%", 1, True),
+    Metric("part_men_45p", "Ménages de quatre ou cinq personnes", "%", 1, True),
+    Metric("part_men_6pp", "Ménages de six personnes ou plus", "%", 1, True),
+    Metric("personnes_couvertes_caf", "Personnes couvertes par la CAF", "pers.", 0, True),
+    Metric("allocataires_caf", "Allocataires de la CAF", "allocataires", 0, True),
+    Metric("rsa_socle", "Allocataires du RSA socle", "allocataires", 0, True),
+)
+METRIC_BY_KEY = {m.key: m for m in METRICS}
+INDICATOR_KEYS = tuple(m.key for m in METRICS if m.only_2024)
+
+_NOTES = (
+    "Population des quartiers : recensement {year_2015} pour les périmètres 2015 ; année non "
+    "précisée pour les périmètres 2024 (compilation SIG Ville / Insee). Communes et "
+    "territoire : population municipale {commune_year}.",
+    "Surface et densité des communes et du territoire : calculées sur des contours communaux "
+    "simplifiés, donc approximatives.",
+    "Part de la population communale : pour un quartier, sa population rapportée à celle de sa "
+    "(ses) commune(s) ; pour une commune ou le territoire, part de sa population vivant en "
+    "quartier prioritaire (estimée quand un quartier s'étend sur plusieurs communes).",
+    "Indicateurs 2024 : publiés pour les quartiers seulement, sans année de référence ; "
+    "communes et territoire n'en ont pas. La médiane est celle des quartiers du contrat.",
+    "Une valeur manquante ou invraisemblable dans la source est laissée vide (« — ») et "
+    "expliquée dans la colonne « Remarques » ; elle n'est jamais remplacée par zéro.",
+)
+
+
+def notes(data: Dataset) -> tuple[str, ...]:
+    """What a reader of the comparison must know about its figures (French)."""
+    years = data.qpv_of(2015)["population_year"].dropna().unique()
+    year_2015 = ", ".join(str(int(y)) for y in sorted(years)) or "année non précisée"
+    commune_year, _ = latest_population_column(data.communes)
+    return tuple(n.format(year_2015=year_2015, commune_year=commune_year) for n in _NOTES)
+
+
+_IDENTITY = ["kind", "code", "name", "communes", "generation", "population_year"]
+COLUMNS = [*_IDENTITY, *(m.key for m in METRICS), "flags"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison of a few quartiers (see :func:`compare`)."""
+
+    generation: int
+    codes: tuple[str, ...]  # compared quartiers, in the order asked, in ``generation``
+    table: pd.DataFrame  # one row per entity, columns ``COLUMNS``
+
+    @property
+    def quartiers(self) -> pd.DataFrame:
+        return self.table[self.table["kind"] == KIND_QUARTIER]
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        """The metrics that exist for this generation."""
+        return metrics_for(self.generation)
+
+
+def metrics_for(generation: int) -> tuple[Metric, ...]:
+    """Metrics published for one generation of perimeters."""
+    _check_generation(generation)
+    return tuple(m for m in METRICS if generation == 2024 or not m.only_2024)
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection helpers
+
+
+def resolve_codes(data: Dataset, codes: Iterable[str], generation: int) -> tuple[str, ...]:
+    """Normalise user-given QPV codes to the perimeters of ``generation``.
+
+    A code of the other generation is replaced by its successor (2015 -> 2024) or predecessor
+    (2024 -> 2015). Blank and repeated codes are dropped; the order is kept.
+
+    Raises
+    ------
+    InputError
+        For an unknown code, or one with no counterpart in ``generation`` (French message).
+    """
+    _check_generation(generation)
+    table = data.qpv.set_index("code")
+    out: list[str] = []
+    for raw in codes:
+        code = str(raw).strip().upper()
+        if not code:
+            continue
+        if code not in table.index:
+            raise InputError(f"code de quartier inconnu : {raw!r}")
+        row = table.loc[code]
+        if row["generation"] != generation:
+            link = "successor" if generation == 2024 else "predecessor"
+            other = row[link]
+            if pd.isna(other):
+                raise InputError(
+                    f"le quartier {code} n'a pas d'équivalent dans les périmètres {generation}"
+                )
+            code = str(other)
+        if code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def quartiers_of_commune(
+    data: Dataset, commune_code: str, generation: int, *, include_neighbouring: bool = False
+) -> tuple[str, ...]:
+    """Codes of the quartiers of ``generation`` lying (partly) in a commune, by name."""
+    qpv = data.qpv_of(generation, include_neighbouring=include_neighbouring)
+    inside = qpv["commune_codes"].str.split(",").map(lambda codes: commune_code in codes)
+    return tuple(sort_by_name(qpv[inside])["code"])
+
+
+def communes_with_quartiers(data: Dataset, generation: int) -> pd.DataFrame:
+    """Communes of the territory holding at least one quartier of the contract, by name.
+
+    Columns ``code``, ``name``, ``n_qpv`` and ``qpv_codes`` (tuple, quartiers sorted by name).
+    """
+    _check_generation(generation)
+    communes = data.communes[data.communes[f"n_qpv_{generation}"] > 0]
+    out = pd.DataFrame({"code": communes["code"], "name": communes["name"]})
+    out["qpv_codes"] = [quartiers_of_commune(data, c, generation) for c in out["code"]]
+    out["n_qpv"] = out["qpv_codes"].map(len)
+    return sort_by_name(out).reset_index(drop=True)
+
+
+def sort_by_name(frame: pd.DataFrame, column: str = "name") -> pd.DataFrame:
+    """Rows in French alphabetical order of ``column`` (accents and case ignored)."""
+    return frame.sort_values(column, key=lambda names: names.map(normalize_name))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a guided tour: the territory, a commune, or a quartier within a commune."""
+
+    commune: str | None = None
+    qpv: str | None = None
+
+
+def tour(data: Dataset, generation: int) -> tuple[Step, ...]:
+    """The territory, then each commune holding a quartier (by name) followed by its quartiers.
+
+    A quartier over several communes comes back under each of them.
+    """
+    steps = [Step()]
+    for row in communes_with_quartiers(data, generation).itertuples():
+        steps.append(Step(commune=row.code))
+        steps.extend(Step(commune=row.code, qpv=code) for code in row.qpv_codes)
+    return tuple(steps)
+
+
+def find_step(steps: Sequence[Step], *, commune: str | None, qpv: str | None) -> int:
+    """Index of the step showing ``commune``/``qpv``; the best partial match, else 0.
+
+    A quartier without a commune goes to its first commune's step; an unknown commune or a
+    quartier not in that commune is ignored.
+    """
+    for i, step in enumerate(steps):
+        if step == Step(commune, qpv):
+            return i
+    if qpv:
+        for i, step in enumerate(steps):
+            if step.qpv == qpv:
+                return i
+    if commune:
+        for i, step in enumerate(steps):
+            if step == Step(commune):
+                return i
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def quartier_table(data: Dataset, generation: int) -> pd.DataFrame:
+    """Every quartier of ``generation`` (neighbouring ones included), columns ``COLUMNS``.
+
+    Implausible values (flagged by the build) are set to NA; each row's ``flags`` says which
+    values are missing or were set aside, and why.
+    """
+    table, flags = _quartier_values(data, generation)
+    table["flags"] = ["; ".join(text for _, text in flags.get(code, [])) for code in table["code"]]
+    return table[COLUMNS]
+
+
+def _quartier_values(
+    data: Dataset, generation: int
+) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
+    """Quartier rows without ``flags``, and the flags as ``{code: [(metric key, text)]}``."""
+    _check_generation(generation)
+    qpv = data.qpv_of(generation).sort_values("code")
+    _, column = latest_population_column(data.communes)
+    pmun = {
+        code: float(value)
+        for code, value in zip(data.communes["code"], data.communes[column], strict=True)
+        if pd.notna(value)
+    }
+    df = pd.DataFrame(
+        {
+            "kind": KIND_QUARTIER,
+            "code": qpv["code"].to_numpy(),
+            "name": qpv["name"].to_numpy(),
+            "communes": qpv["commune_names"].to_numpy(),
+            "generation": generation,
+            "population_year": pd.array(qpv["population_year"], dtype="Int64"),
+            "population": qpv["population"].astype("Float64").astype(float).to_numpy(),
+            "area_ha": qpv["area_ha"].to_numpy(dtype=float),
+            "density": qpv["density"].to_numpy(dtype=float),
+        }
+    )
+    for key in INDICATOR_KEYS:
+        df[key] = qpv[key].to_numpy(dtype=float) if generation == 2024 else np.nan
+    flags: dict[str, list[tuple[str, str]]] = {}
+    share = METRIC_BY_KEY["share_of_commune_pct"]
+    shares = []
+    for code, population, codes in zip(
+        df["code"], df["population"], qpv["commune_codes"], strict=True
+    ):
+        members = codes.split(",")
+        if any(c not in pmun for c in members):
+            shares.append(np.nan)
+            flags.setdefault(code, []).append(
+                (
+                    share.key,
+                    f"{share.label} : non calculée, une partie du quartier est dans une "
+                    "commune hors du territoire",
+                )
+            )
+        else:
+            shares.append(population / sum(pmun[c] for c in members) * 100)
+    df["share_of_commune_pct"] = np.round(np.asarray(shares, dtype=float), 2)
+    _apply_build_flags(df, data.flags, generation, flags)
+    return df, flags
+
+
+def _apply_build_flags(
+    df: pd.DataFrame,
+    build_flags: pd.DataFrame,
+    generation: int,
+    flags: dict[str, list[tuple[str, str]]],
+) -> None:
+    """Blank the values the build found implausible and explain every flagged value."""
+    position = {code: i for i, code in enumerate(df["code"])}
+    shown = {m.key: m for m in metrics_for(generation)}
+    rows = build_flags[build_flags["generation"] == generation].sort_values(["code", "column"])
+    for row in rows.itertuples():
+        metric = shown.get(row.column)
+        if row.code not in position or metric is None:
+            continue
+        if pd.isna(row.value):
+            text = f"{metric.label} : {row.reason}"
+        else:
+            df.at[position[row.code], metric.key] = np.nan
+            # Two decimals: the published value exactly as the source gives it.
+            published = f"{fr_number(row.value, 2)} {metric.unit}".rstrip()
+            text = f"{metric.label} : valeur publiée {published} écartée, {row.reason}"
+        flags.setdefault(row.code, []).append((metric.key, text))
+
+
+def commune_table(data: Dataset, commune_codes: Sequence[str], generation: int) -> pd.DataFrame:
+    """Reference rows for communes of the territory (population, area, density, QPV share)."""
+    _check_generation(generation)
+    communes = data.communes.set_index("code")
+    unknown = [c for c in commune_codes if c not in communes.index]
+    if unknown:
+        raise InputError(f"commune(s) hors du territoire : {', '.join(map(repr, unknown))}")
+    sel = communes.loc[list(commune_codes)]
+    area_ha = gpd.GeoSeries(sel.geometry, crs=data.communes.crs).to_crs(LAMBERT93).area / 1e4
+    year, column = latest_population_column(data.communes)
+    population = sel[column].astype("Float64").astype(float)
+    df = pd.DataFrame(
+        {
+            "kind": KIND_COMMUNE,
+            "code": list(commune_codes),
+            "name": sel["name"].to_numpy(),
+            "communes": "",
+            "generation": generation,
+            "population_year": pd.array([year] * len(sel), "Int64"),
+            "population": population.to_numpy(),
+            "area_ha": area_ha.round(2).to_numpy(),
+            "density": (population / (area_ha / 100)).round(0).to_numpy(),
+            "share_of_commune_pct": sel[f"share_qpv_{generation}"].to_numpy(dtype=float),
+        }
+    )
+    estimated = sel[f"pop_qpv_{generation}_estimated"].to_numpy(dtype=bool)
+    df["flags"] = np.where(
+        estimated,
+        f"{METRIC_BY_KEY['share_of_commune_pct'].label} : estimée, un quartier de la commune "
+        "s'étend sur plusieurs communes (population répartie selon la surface)",
+        "",
+    )
+    return _with_all_columns(df)
+
+
+def territory_row(data: Dataset, generation: int) -> pd.DataFrame:
+    """Reference row for the whole territory.
+
+    Its QPV share is the map's headline figure (:func:`geo.selection.summarize`), so that both
+    pages give the same number.
+    """
+    _check_generation(generation)
+    summary = summarize(
+        select_qpv(data.qpv, Filters(generation=generation)), data.communes, generation=generation
+    )
+    population = float(summary.reference_population)
+    area_ha = float(data.territory.to_crs(LAMBERT93).area.iloc[0] / 1e4)
+    caveats = []
+    if summary.population_year != summary.reference_year:
+        when = summary.population_year or "année non précisée"
+        caveats.append(
+            f"population des quartiers ({when}) rapportée à la population municipale "
+            f"{summary.reference_year}"
+        )
+    if summary.beyond_territory:
+        caveats.append("quartiers débordant du territoire comptés en entier")
+    share = METRIC_BY_KEY["share_of_commune_pct"]
+    df = pd.DataFrame(
+        {
+            "kind": [KIND_TERRITORY],
+            "code": [data.siren],
+            "name": [data.territory_name],
+            "communes": [f"{summary.communes_total} communes"],
+            "generation": [generation],
+            "population_year": pd.array([summary.reference_year], "Int64"),
+            "population": [population],
+            "area_ha": [round(area_ha, 2)],
+            "density": [round(population / (area_ha / 100))],
+            "share_of_commune_pct": [
+                np.nan if summary.share_pct is None else round(summary.share_pct, 2)
+            ],
+            "flags": [
+                f"{share.label} : ordre de grandeur, {', '.join(caveats)}" if caveats else ""
+            ],
+        }
+    )
+    return _with_all_columns(df)
+
+
+def median_row(data: Dataset, generation: int) -> pd.DataFrame:
+    """Median of the contract's quartiers, for every metric (NA values ignored)."""
+    quartiers = quartier_table(data, generation)
+    contract = set(data.qpv_of(generation, include_neighbouring=False)["code"])
+    quartiers = quartiers[quartiers["code"].isin(contract)]
+    row = {key: float(quartiers[key].median(skipna=True)) for key in (m.key for m in METRICS)}
+    df = pd.DataFrame(
+        {
+            "kind": [KIND_MEDIAN],
+            "code": [""],
+            "name": [f"Médiane des {len(quartiers)} quartiers du contrat"],
+            "communes": [""],
+            "generation": [generation],
+            "population_year": pd.array([pd.NA], "Int64"),
+            **{k: [v] for k, v in row.items()},
+            "flags": [""],
+        }
+    )
+    return _with_all_columns(df)
+
+
+def compare(data: Dataset, codes: Iterable[str], *, generation: int = 2024) -> Comparison:
+    """Compare 2 to 8 quartiers with their communes, the territory and the quartiers' median.
+
+    Parameters
+    ----------
+    data
+        The loaded dataset.
+    codes
+        QPV codes, of either generation (see :func:`resolve_codes`).
+    generation
+        Perimeters compared: 2015 (population 2013) or 2024 (with the 2024 indicators).
+
+    Returns
+    -------
+    Comparison
+        ``table`` rows: the quartiers in the order given, then their communes (order of first
+        appearance), then the territory, then the median of the contract's quartiers.
+
+    Raises
+    ------
+    InputError
+        Unknown code, or fewer than 2 / more than 8 quartiers (French message).
+    """
+    resolved = resolve_codes(data, codes, generation)
+    if not MIN_QUARTIERS <= len(resolved) <= MAX_QUARTIERS:
+        raise InputError(
+            f"choisissez entre {MIN_QUARTIERS} et {MAX_QUARTIERS} quartiers "
+            f"({len(resolved)} choisi(s))"
+        )
+    quartiers = quartier_table(data, generation).set_index("code").loc[list(resolved)]
+    quartiers = quartiers.reset_index()[COLUMNS]
+    member_codes = data.qpv.set_index("code").loc[list(resolved), "commune_codes"]
+    known = set(data.communes["code"])
+    communes: list[str] = []
+    for codes_text in member_codes:
+        for c in codes_text.split(","):
+            if c in known and c not in communes:
+                communes.append(c)
+    table = pd.concat(
+        [
+            quartiers,
+            commune_table(data, communes, generation),
+            territory_row(data, generation),
+            median_row(data, generation),
+        ],
+        ignore_index=True,
+    )
+    return Comparison(generation=generation, codes=resolved, table=table)
+
+
+def ranking(
+    data: Dataset, metric: str, *, generation: int = 2024, include_neighbouring: bool = False
+) -> pd.DataFrame:
+    """Every quartier ranked on one metric, highest value first; NA values last, unranked.
+
+    Columns ``rank`` (Int64, 1 = highest, ties share the lowest rank), ``code``, ``name``,
+    ``communes``, ``value`` and ``flags`` (about this metric only).
+    """
+    chosen = _metric(metric, generation)
+    table, flags_by_code = _quartier_values(data, generation)
+    if not include_neighbouring:
+        contract = data.qpv_of(generation, include_neighbouring=False)["code"]
+        table = table[table["code"].isin(contract)]
+    flags = table["code"].map(
+        lambda code: "; ".join(t for key, t in flags_by_code.get(code, []) if key == chosen.key)
+    )
+    out = pd.DataFrame(
+        {
+            "code": table["code"],
+            "name": table["name"],
+            "communes": table["communes"],
+            "value": table[chosen.key].astype(float),
+            "flags": flags,
+        }
+    )
+    out["rank"] = out["value"].rank(method="min", ascending=False).astype("Int64")
+    out = out.sort_values(["value", "name"], ascending=[False, True], na_position="last")
+    return out[["rank", "code", "name", "communes", "value", "flags"]].reset_index(drop=True)
+
+
+def change_table(data: Dataset, code: str) -> pd.DataFrame:
+    """How a quartier changed between its 2015 and 2024 perimeters.
+
+    One row per figure (``Nom``, ``Surface``, ``Population``, ``Densité``) with columns
+    ``label``, ``value_2015``, ``value_2024``, ``change`` (French text, ready to print) and
+    ``note``. A quartier with no counterpart has ``"—"`` on the missing side.
+    """
+    table = data.qpv.set_index("code")
+    if code not in table.index:
+        raise InputError(f"code de quartier inconnu : {code!r}")
+    row = table.loc[code]
+    if row["generation"] == 2015:
+        code15, code24 = code, row["successor"]
+    else:
+        code15, code24 = row["predecessor"], code
+    r15 = table.loc[code15] if isinstance(code15, str) else None
+    r24 = table.loc[code24] if isinstance(code24, str) else None
+
+    def get(r, col):
+        return None if r is None else r[col]
+
+    def pct(a, b) -> str:
+        if a is None or b is None or pd.isna(a) or pd.isna(b) or float(a) == 0:
+            return "—"
+        change = (float(b) / float(a) - 1) * 100
+        sign = "+" if change > 0 else ""
+        return f"{sign}{fr_number(change, 1)} %"
+
+    area = METRIC_BY_KEY["area_ha"]
+    pop = METRIC_BY_KEY["population"]
+    dens = METRIC_BY_KEY["density"]
+    year15 = get(r15, "population_year")
+    rows = [
+        ("Code", code15 if r15 is not None else "—", code24 if r24 is not None else "—", "", ""),
+        ("Nom", get(r15, "name") or "—", get(r24, "name") or "—", "", ""),
+        (
+            area.title,
+            area.format(get(r15, "area_ha")),
+            area.format(get(r24, "area_ha")),
+            pct(get(r15, "area_ha"), get(r24, "area_ha")),
+            "surface des périmètres officiels",
+        ),
+        (
+            pop.title,
+            pop.format(get(r15, "population")),
+            pop.format(get(r24, "population")),
+            pct(get(r15, "population"), get(r24, "population")),
+            f"{year15 if year15 is not None and pd.notna(year15) else 'année non précisée'} "
+            "puis année non précisée : périmètres et sources différents",
+        ),
+        (
+            dens.title,
+            dens.format(get(r15, "density")),
+            dens.format(get(r24, "density")),
+            pct(get(r15, "density"), get(r24, "density")),
+            "",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["label", "value_2015", "value_2024", "change", "note"])
+
+
+def labelled(table: pd.DataFrame, generation: int) -> pd.DataFrame:
+    """The comparison table with French column headers, numbers kept as numbers (exports)."""
+    metrics = metrics_for(generation)
+    out = pd.DataFrame(
+        {
+            "Type": table["kind"].map(KIND_LABELS),
+            "Code": table["code"],
+            "Nom": table["name"],
+            "Commune(s)": table["communes"],
+            "Périmètres": table["generation"],
+            "Année de la population": table["population_year"],
+        }
+    )
+    for m in metrics:
+        values = table[m.key].astype(float)
+        # Whole numbers (populations, counts) are exported as integers: "4803", not "4803,0".
+        out[m.title] = values.round().astype("Int64") if m.decimals == 0 else values
+    out["Remarques"] = table["flags"]
+    return out
+
+
+def formatted(table: pd.DataFrame, generation: int) -> pd.DataFrame:
+    """The comparison table as French text, for display (``"56 398"``, ``"45,0 %"``, ``"—"``)."""
+    out = labelled(table, generation)
+    for m in metrics_for(generation):
+        out[m.title] = table[m.key].map(lambda v, m=m: fr_number(v, m.decimals))
+    out["Année de la population"] = table["population_year"].map(
+        lambda y: "non précisée" if pd.isna(y) else str(int(y))
+    )
+    out["Périmètres"] = table["generation"].astype(str)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Internals
+
+
+def _with_all_columns(df: pd.DataFrame) -> pd.DataFrame:
+    for col in COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan
+    df["flags"] = df["flags"].fillna("")
+    return df[COLUMNS]
+
+
+def _metric(key: str, generation: int) -> Metric:
+    available = {m.key: m for m in metrics_for(generation)}
+    if key not in available:
+        raise InputError(
+            f"indicateur {key!r} indisponible pour les périmètres {generation} "
+            f"(disponibles : {', '.join(available)})"
+        )
+    return available[key]
+
+
+def _check_generation(generation: int) -> None:
+    if generation not in GENERATIONS:
+        raise InputError(f"génération de périmètres inconnue : {generation!r} (2015 ou 2024)")
+
+
+# ---------------------------------------------------------------------------------------------
+# The contrat de ville's published funding figures (data/contrat_de_ville.json)
+
+CONTRACT_FILE = Path(__file__).resolve().parent.parent / "data" / "contrat_de_ville.json"
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    """The contrat de ville as the CALL describes it, figures as published."""
+
+    source_label: str
+    source_url: str
+    title: str
+    start_year: int
+    end_year: int
+    extended_to: int
+    pillars: tuple[tuple[str, bool], ...]  # (title, transversal)
+    partners: tuple[str, ...]
+    programming: dict
+    related_programmes: tuple[tuple[str, str], ...]  # (title, summary)
+
+    @property
+    def contributions(self) -> pd.DataFrame:
+        """One row per funder: ``funder`` and ``eur``, in the published order."""
+        rows = self.programming["contributions"]
+        return pd.DataFrame(
+            {"funder": [r["funder"] for r in rows], "eur": [r["eur"] for r in rows]}
+        )
+
+    @property
+    def contributions_sum(self) -> int:
+        """Sum of the listed contributions (computed, to compare with the announced total)."""
+        return int(self.contributions["eur"].sum())
+
+    @property
+    def excess_over_announced(self) -> int:
+        """How much the listed contributions exceed the announced funding (0 when they don't)."""
+        return max(self.contributions_sum - int(self.programming["funding_mobilised_eur"]), 0)
+
+
+def load_contract_facts(path: Path = CONTRACT_FILE) -> ContractFacts:
+    """Read and check the contrat de ville facts file.
+
+    Raises
+    ------
+    SchemaError
+        When a required field is missing or an amount is not a non-negative integer.
+    """
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        programming = raw["programming"]
+        facts = ContractFacts(
+            source_label=raw["source"]["label"],
+            source_url=raw["source"]["url"],
+            title=raw["contract"]["title"],
+            start_year=int(raw["contract"]["start_year"]),
+            end_year=int(raw["contract"]["end_year"]),
+            extended_to=int(raw["contract"]["extended_to"]),
+            pillars=tuple((p["title"], bool(p["transversal"])) for p in raw["pillars"]),
+            partners=tuple(raw["partners"]),
+            programming=programming,
+            related_programmes=tuple((r["title"], r["summary"]) for r in raw["related_programmes"]),
+        )
+        amounts = [
+            programming["projects"],
+            programming["total_eur"],
+            programming["funding_mobilised_eur"],
+            programming["call_subsidies_eur"],
+            programming["domestic_violence"]["eur"],
+            programming["domestic_violence"]["associations"],
+            *(c["eur"] for c in programming["contributions"]),
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SchemaError(f"{Path(path).name} : fichier illisible ou incomplet ({exc!r})") from exc
+    bad = [a for a in amounts if not isinstance(a, int) or isinstance(a, bool) or a < 0]
+    if bad:
+        raise SchemaError(f"{Path(path).name} : montants invalides {bad!r}")
+    return facts

@@ -1,0 +1,105 @@
+"""axe-core on every page of the app, in Chromium: no "serious" or "critical" violation.
+
+axe-core is vendored in ``tests/vendor/axe-core/`` (CI installs Python packages only) and
+injected into the main document of each page once the script has finished running. The map
+lives in an iframe of its own (streamlit-folium) that axe does not enter; the table views are its
+text alternative. Every violation found is printed with its rule, impact and CSS selectors, so
+that the owner of the page can find it.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from browser import REPO_ROOT
+
+from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
+PAGES = {
+    "/": "Quartiers prioritaires",
+    "/adresse": None,
+    "/fichier": None,
+    "/comparer?qpv=QN06224M,QN06227M": "Comparer des quartiers",
+    "/presentation?commune=62498": "Lens",
+    "/contrat-de-ville": "Le contrat de ville",
+    "/sources": "Sources et limites",
+}
+# WCAG 2.1 A and AA rules, plus axe's best practices.
+RUN_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+    "iframes": False,
+}
+
+
+@pytest.fixture(scope="module")
+def app_url(start_streamlit):
+    return start_streamlit(REPO_ROOT / "app.py", env={BASEMAP_ENV_VAR: NO_BASEMAP.key})
+
+
+def wait_idle(page, *, quiet_ms: int = 1500) -> None:
+    """Wait until the script has not run for ``quiet_ms`` (shared by the browser tests).
+
+    A component's first value (the map) triggers another run, during which Streamlit fades the
+    page's elements and ignores key shortcuts: axe would measure faded colours, a key press
+    could be lost. (A candidate for ``tests/browser.py``.)
+    """
+    page.wait_for_function(
+        """quietMs => new Promise(resolve => {
+            let since = performance.now();
+            const tick = () => {
+                const app = document.querySelector('[data-testid="stApp"]');
+                if (!app || app.dataset.testScriptState !== "notRunning") since = performance.now();
+                if (performance.now() - since >= quietMs) resolve(true);
+                else setTimeout(tick, 100);
+            };
+            tick();
+        })""",
+        arg=quiet_ms,
+    )
+
+
+def settle(page, url: str, heading: str | None) -> None:
+    """Open ``url`` and wait until the page shows its content and has stopped rerunning."""
+    page.goto(url)
+    if heading:
+        page.get_by_role("heading", name=heading).first.wait_for()
+    wait_idle(page, quiet_ms=2000)
+
+
+def run_axe(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        "options => axe.run(document, options).then(r => r.violations)", RUN_OPTIONS
+    )
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"][:8]:
+            target = " >> ".join(
+                json.dumps(t) if not isinstance(t, str) else t for t in node["target"]
+            )
+            lines.append(f"    {target}")
+            lines.append(f"      {node['failureSummary'].splitlines()[-1].strip()}")
+    return "\n".join(lines)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_has_no_serious_accessibility_violation(browser_page, app_url, path):
+    settle(browser_page, app_url + path, PAGES[path])
+
+    violations = run_axe(browser_page)
+
+    if violations:
+        print(f"\naxe-core on {path}:\n{describe(violations)}")
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    assert not blocking, f"{path}:\n{describe(blocking)}"

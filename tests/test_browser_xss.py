@@ -1,0 +1,213 @@
+"""Script injection, in a real browser: hostile names from the data or from the user stay text.
+
+A copy of the processed CALL tables is written to a temporary ``QPV_PROCESSED_DIR`` with the
+names of every quartier, of two communes and of the territory carrying HTML/JavaScript payloads
+(the manifest is the real one, so the app takes the folder as current). The app runs on it with a
+fake BAN whose test address label carries the payloads too. Chromium then opens the map (and
+hovers a quartier for its tooltip), a quartier's fact panel, a commune's panel, the comparison,
+the presentation, the address page with a payload in ``?q=``, and a file check of a file whose
+name and cells are payloads.
+
+After each page: no dialog opened, ``window.__xss`` is undefined in the page and in every frame
+(the st_folium map is an iframe), no ``<img src=x>`` nor payload ``<script>`` element exists
+anywhere, and the payload is visible as text where the name is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from browser import REPO_ROOT
+from fake_ban import FakeBAN
+
+from geo.build import Report, write_tables
+from geo.store import load_dataset
+from geo.territory import DEFAULT_TERRITORY
+from ui import mapview
+
+pytestmark = pytest.mark.browser
+
+SCRIPT = "<script>window.__xss=1</script>"
+IMG = '<img src=x onerror="window.__xss=1">'
+SVG = '"><svg onload=alert(1)>'
+PAYLOADS = (SCRIPT, IMG, SVG)
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+QUARTIER = f"path.leaflet-interactive.{mapview.CLASS_QPV}"
+FIRST_LOAD_MS = 120_000
+
+# What an injection would leave behind, in one frame.
+INJECTED = """() => ({
+    xss: window.__xss === undefined ? null : String(window.__xss),
+    imgs: document.querySelectorAll('img[src="x"]').length,
+    svgs: [...document.querySelectorAll('svg[onload]')].length,
+    scripts: [...document.scripts].filter(s => s.textContent.includes('window.__xss=1')
+        && !s.textContent.includes('&lt;') && s.textContent.trim().length < 40).length,
+})"""
+CLEAN = {"xss": None, "imgs": 0, "svgs": 0, "scripts": 0}
+
+
+def hostile(name: str, i: int) -> str:
+    return f"{PAYLOADS[i % len(PAYLOADS)]} {name}"
+
+
+@pytest.fixture(scope="module")
+def hostile_tables(processed, tmp_path_factory) -> Path:
+    """The real tables, names replaced by payloads, in a folder the app takes as current."""
+    dataset = load_dataset()
+    qpv = dataset.qpv.copy()
+    communes = dataset.communes.copy()
+    territory = dataset.territory.copy()
+    renamed = {"62498": f"Lens {IMG}", "62510": f"{SCRIPT} Liévin"}
+    old_names = dict(zip(communes["code"], communes["name"], strict=True))
+    communes["name"] = communes["code"].map(renamed).fillna(communes["name"])
+    qpv["name"] = [hostile(n, i) for i, n in enumerate(qpv["name"])]
+    for code, name in renamed.items():
+        qpv["commune_names"] = qpv["commune_names"].str.replace(old_names[code], name, regex=False)
+    territory["name"] = f"CA {SVG} de Lens-Liévin"
+    fields = {f.name for f in dataclasses.fields(Report)}
+    report = Report(**{k: v for k, v in dataset.report.items() if k in fields})
+    root = tmp_path_factory.mktemp("processed-xss")
+    write_tables(
+        root / DEFAULT_TERRITORY,
+        {
+            "qpv.parquet": qpv,
+            "qpv_display.parquet": dataset.qpv_display,
+            "communes.parquet": communes,
+            "territory.parquet": territory,
+            "correspondence.parquet": dataset.correspondence,
+            "flags.parquet": dataset.flags,
+        },
+        report,
+        manifest=dataset.manifest,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def hostile_ban(mirror_dir):
+    """A fake BAN whose only address at QP062025 has a label full of payloads."""
+    from fake_ban import load_addresses
+
+    addresses = load_addresses(mirror_dir)
+    target = next(a for a in addresses if a.qpv_code == "QP062025")
+    label = f"{SCRIPT} {IMG} {SVG} Lens piege"
+    others = [a for a in addresses if a.qpv_code != "QP062025"]
+    with FakeBAN([dataclasses.replace(target, label=label), *others]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app_url(start_streamlit, hostile_tables, hostile_ban, mirror_dir):
+    return start_streamlit(
+        REPO_ROOT / "app.py",
+        env={
+            "QPV_PROCESSED_DIR": str(hostile_tables),
+            "QPV_DATA_MIRROR": str(mirror_dir),
+            "QPV_GEOCODER_URL": hostile_ban.url,
+            "QPV_BASEMAP": "aucun",
+        },
+    )
+
+
+@pytest.fixture
+def page(browser_page):
+    """The test's page, with every dialog recorded (and dismissed)."""
+    browser_page.dialogs = []
+
+    def on_dialog(dialog):
+        browser_page.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    browser_page.on("dialog", on_dialog)
+    return browser_page
+
+
+def assert_nothing_ran(page) -> None:
+    assert page.dialogs == [], f"a dialog opened: {page.dialogs}"
+    for frame in page.frames:
+        if frame.is_detached():
+            continue
+        assert frame.evaluate(INJECTED) == CLEAN, f"injection in frame {frame.url}"
+
+
+def wait_map(page, timeout: float = FIRST_LOAD_MS):
+    frame = page.frame_locator(MAP_IFRAME)
+    frame.locator(QUARTIER).first.wait_for(state="visible", timeout=timeout)
+    return frame
+
+
+def visible_text(page, text: str) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(state="visible")
+
+
+def test_map_and_its_tooltip_show_hostile_names_as_text(page, app_url):
+    page.goto(app_url + "/")
+    frame = wait_map(page)
+
+    shape = frame.locator(f"path.{mapview.CLASS_QPV}-QP062025")
+    shape.scroll_into_view_if_needed()
+    box = shape.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tooltip = frame.locator(".leaflet-tooltip").first
+    tooltip.wait_for(state="visible")
+
+    assert any(p in tooltip.inner_text() for p in PAYLOADS)
+    assert_nothing_ran(page)
+
+
+def test_fact_panels_show_hostile_names_as_text(page, app_url):
+    page.goto(app_url + "/?qpv=QP062025")
+    wait_map(page)
+    heading = page.get_by_role("heading", name=re.compile(re.escape("Grande Résidence")))
+    heading.first.wait_for(state="visible")
+    assert any(p in heading.first.inner_text() for p in PAYLOADS)
+    assert_nothing_ran(page)
+
+    page.goto(app_url + "/?commune=62498")
+    wait_map(page)
+    visible_text(page, f"Lens {IMG}")
+    assert_nothing_ran(page)
+
+
+def test_comparison_and_presentation_show_hostile_names_as_text(page, app_url):
+    page.goto(app_url + "/comparer?qpv=QP062025,QP062024&gen=2015")
+    page.get_by_test_id("stVegaLiteChart").first.wait_for(state="visible", timeout=FIRST_LOAD_MS)
+    visible_text(page, "Grande Résidence")
+    assert_nothing_ran(page)
+
+    page.goto(app_url + "/presentation?commune=62498&qpv=QP062025")
+    wait_map(page)
+    visible_text(page, f"Lens {IMG}")
+    assert_nothing_ran(page)
+
+
+def test_address_from_the_url_and_its_label_stay_text(page, app_url, hostile_ban):
+    query = f"{SCRIPT} {IMG} piege Lens"
+    page.goto(f"{app_url}/adresse?q={query}")
+    page.get_by_text("Adresse trouvée").first.wait_for(state="visible", timeout=FIRST_LOAD_MS)
+
+    visible_text(page, f"{SCRIPT} {IMG} {SVG} Lens piege")  # the BAN's label, as text
+    visible_text(page, "Dans le quartier prioritaire")
+    assert hostile_ban.count("/search/") >= 1
+    assert_nothing_ran(page)
+
+
+def test_file_check_with_hostile_name_and_cells_stays_text(page, app_url, hostile_ban):
+    rows = [f"{p} M. Test;{p} {hostile_ban.addresses[i].label}" for i, p in enumerate(PAYLOADS)]
+    data = ("nom;adresse\n" + "\n".join(rows) + "\n").encode()
+    name = "<img src=x onerror=window.__xss=1>.csv"  # a browser sends '"' as %22 in names
+    page.goto(app_url + "/fichier")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
+    )
+    page.get_by_role("button", name=re.compile("^Vérifier les 3 lignes")).click()
+    page.get_by_role("heading", name="Résultat").wait_for(state="visible", timeout=FIRST_LOAD_MS)
+    visible_text(page, f"{name} : 3 lignes")  # the file name, as text
+
+    frame = page.frame_locator(MAP_IFRAME)
+    point = frame.locator("path.leaflet-interactive").last
+    point.wait_for(state="visible")
+    assert_nothing_ran(page)

@@ -1,0 +1,225 @@
+"""The command line end to end: ``python -m geo info | locate | check`` in a subprocess.
+
+``build`` is tested in test_build.py. The processed tables come from the ``processed`` fixture;
+addresses go to the fake BAN server (``QPV_GEOCODER_URL``).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from geo.batch import added_columns
+from geo.export import read_csv_fr
+
+pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_geo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "geo", *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def inside_qp062025(dataset) -> tuple[str, str]:
+    """Longitude and latitude (text) of a point inside the 2015 perimeter of QP062025."""
+    qpv = dataset.qpv.set_index("code")
+    point = qpv.geometry["QP062025"].representative_point()
+    wgs84 = gpd.GeoSeries([point], crs=qpv.crs).to_crs(4326).iloc[0]
+    return f"{wgs84.x:.7f}", f"{wgs84.y:.7f}"
+
+
+def test_info_prints_the_territory_and_its_quartiers(processed):
+    done = run_geo("info")
+
+    assert done.returncode == 0, done.stderr
+    assert "Territoire : CA de Lens - Liévin (SIREN 246200364)" in done.stdout
+    assert "QPV 2015 du contrat : 21 dans 19 communes, 56 398 habitants en 2013" in done.stdout
+    assert "Millésimes des sources :" in done.stdout
+
+
+def test_info_json_is_the_build_report(processed):
+    done = run_geo("info", "--json")
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["territory"]["siren"] == "246200364"
+    assert report["tolerances_m"]["2015"] == 5.0
+
+
+def test_locate_json_gives_the_quartier_containing_the_point(processed, inside_qp062025):
+    done = run_geo("locate", *inside_qp062025, "--generation", "2015", "--json")
+
+    assert done.returncode == 0, done.stderr
+    (answer,) = json.loads(done.stdout)
+    assert answer["generation"] == 2015
+    assert answer["status"] == "in"
+    assert answer["qpv"][0]["code"] == "QP062025"
+    assert answer["qpv"][0]["name"] == "Grande Résidence"
+    assert answer["qpv"][0]["communes"] == ["Lens", "Vendin-le-Vieil", "Loison-sous-Lens"]
+    assert answer["nearest"] is None
+    assert answer["distance_m"] > 0
+    assert answer["within_300m"] is True
+    assert answer["lon"] == pytest.approx(float(inside_qp062025[0]))
+
+
+def test_locate_json_lists_2024_then_2015(processed, inside_qp062025):
+    done = run_geo("locate", *inside_qp062025, "--json")
+
+    answers = json.loads(done.stdout)
+    assert [a["generation"] for a in answers] == [2024, 2015]
+    assert {a["status"] for a in answers} <= {"in", "out", "uncertain", "outside_territory"}
+    assert answers[0]["qpv"][0]["code"] == "QN06225M"  # its 2024 successor holds the point too
+
+
+def test_locate_says_a_french_sentence_per_generation(processed, inside_qp062025):
+    lon, lat = inside_qp062025
+    done = run_geo("locate", lon.replace(".", ","), lat)  # a decimal comma is fine
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Périmètres 2024 (en vigueur) : ")
+    assert lines[1] == (
+        "Périmètres 2015 (contrat de ville 2015-2023) : Dans le quartier prioritaire "
+        "Grande Résidence (QP062025), sur les communes de Lens, Vendin-le-Vieil et "
+        "Loison-sous-Lens."
+    )
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "message"),
+    [
+        ("200", "100", "Erreur : Coordonnées hors de la France métropolitaine : longitude 200.0"),
+        ("50.45", "2.83", "Vérifiez que la longitude et la latitude ne sont pas inversées"),
+        ("abc", "50.4", "Erreur : La longitude doit être un nombre en degrés, pas 'abc'."),
+        ("nan", "50.4", "Erreur : Coordonnées invalides : longitude nan"),
+    ],
+)
+def test_locate_refuses_absurd_coordinates_in_french(processed, lon, lat, message):
+    done = run_geo("locate", lon, lat)
+
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+
+
+def test_locate_far_away_in_france_is_outside_the_territory(processed):
+    done = run_geo("locate", "-1.5536", "47.2184", "--json")  # Nantes: a negative longitude
+
+    assert done.returncode == 0, done.stderr
+    assert {a["status"] for a in json.loads(done.stdout)} == {"outside_territory"}
+
+
+def write_lonlat_csv(path: Path, inside: tuple[str, str]) -> Path:
+    path.write_text(
+        "nom;lon;lat\n"
+        f"dedans;{inside[0].replace('.', ',')};{inside[1].replace('.', ',')}\n"
+        "vide;;\n"
+        "Paris;2,3522;48,8566\n",
+        encoding="cp1252",
+    )
+    return path
+
+
+def test_check_lonlat_csv_writes_the_annotated_rows(processed, inside_qp062025, tmp_path):
+    source = write_lonlat_csv(tmp_path / "points.csv", inside_qp062025)
+    out = tmp_path / "resultat.csv"
+
+    done = run_geo("check", str(source), "-o", str(out), "--lonlat-columns", "lon,lat")
+
+    assert done.returncode == 0, done.stderr
+    rows = read_csv_fr(out.read_bytes())
+    assert list(rows.columns) == ["nom", "lon (fichier)", "lat (fichier)", *added_columns()]
+    assert list(rows["nom"]) == ["dedans", "vide", "Paris"]
+    assert list(rows["qpv_2015_statut"]) == ["dans", "non localisée", "hors territoire"]
+    assert rows.loc[0, "qpv_2015_code"] == "QP062025"
+    assert rows.loc[0, "qpv_2015_nom"] == "Grande Résidence"
+    assert rows.loc[0, "qpv_2015_distance_m"] == 0
+    assert rows.loc[0, "lon"] == pytest.approx(float(inside_qp062025[0]), abs=1e-6)
+    assert rows.loc[1, "qpv_2015_remarque"] == "coordonnées manquantes"
+    assert "3 lignes vérifiées" in done.stdout
+    assert "Périmètres 2015 (contrat de ville 2015-2023) : 1 dans" in done.stdout
+
+
+def test_check_writes_excel_and_guesses_the_columns(processed, inside_qp062025, tmp_path):
+    source = write_lonlat_csv(tmp_path / "points.csv", inside_qp062025)
+    out = tmp_path / "resultat.xlsx"
+
+    done = run_geo("check", str(source), "-o", str(out))
+
+    assert done.returncode == 0, done.stderr
+    rows = pd.read_excel(out, dtype=str)
+    assert rows.loc[0, "qpv_2015_code"] == "QP062025"
+    assert rows.loc[2, "qpv_2024_statut"] == "hors territoire"
+
+
+def test_check_geocodes_address_columns(processed, fake_ban, tmp_path):
+    source = tmp_path / "adresses.csv"
+    source.write_text("id,adresse,ville\n1,adresse de test QP062025,Lens\n2,,\n", encoding="utf-8")
+    out = tmp_path / "resultat.csv"
+
+    done = run_geo(
+        "check", str(source), "-o", str(out), "--address-columns", "adresse,ville",
+        env={"QPV_GEOCODER_URL": fake_ban.url},
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    rows = read_csv_fr(out.read_bytes())
+    assert rows.loc[0, "geocodage_label"] == "Lens (adresse de test, QP062025)"
+    assert list(rows["qpv_2015_statut"]) == ["dans", "non localisée"]
+    assert fake_ban.count("/search/csv/") == 1
+    assert "adresse de test" not in done.stderr  # addresses are never echoed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "{tmp}/r.txt"], "Le fichier résultat doit finir par .csv ou .xlsx"),
+        (["-o", "{tmp}/r.csv", "--lonlat-columns", "lon"], "--lonlat-columns attend deux"),
+        (["-o", "{tmp}/r.csv", "--lonlat-columns", "x,y"], "Colonne(s) absente(s) du fichier"),
+    ],
+)
+def test_check_refuses_bad_options_in_french(processed, inside_qp062025, tmp_path, args, message):
+    source = write_lonlat_csv(tmp_path / "points.csv", inside_qp062025)
+
+    done = run_geo("check", str(source), *(a.format(tmp=tmp_path) for a in args))
+
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_check_refuses_an_unusable_file_in_french(processed, tmp_path):
+    source = tmp_path / "image.csv"
+    source.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+
+    done = run_geo("check", str(source), "-o", str(tmp_path / "r.csv"))
+
+    assert done.returncode == 1
+    assert "Erreur : Ce fichier n'est pas un fichier texte CSV (contenu binaire)" in done.stderr
+
+
+def test_check_with_no_usable_column_says_what_to_do(processed, tmp_path):
+    source = tmp_path / "rien.csv"
+    source.write_text("foo;bar\n1;2\n", encoding="utf-8")
+
+    done = run_geo("check", str(source), "-o", str(tmp_path / "r.csv"))
+
+    assert done.returncode == 1
+    assert "Aucune colonne d'adresse ni de coordonnées reconnue parmi : foo, bar." in done.stderr

@@ -1,0 +1,135 @@
+"""The one-page A4 fact sheet and the PNG maps, checked as files a user would open."""
+
+import io
+import shutil
+import subprocess
+from datetime import date
+
+import numpy as np
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from geo.errors import InputError
+from geo.factsheet import SELECTED_FILL, factsheet_pdf, french_date, map_png
+
+A4_PT = (595.28, 841.89)
+MADE_ON = date(2025, 3, 1)
+
+# The hardest sheets to keep on one page: the longest name (2024), the most remarks (a 2015
+# quartier whose 2024 successor has missing values), a neighbouring quartier with its reason,
+# and one with a value set aside.
+HARDEST = {
+    "QN06229M": "Les Hauts De Liévin - Résidence Des Provinces - Cités 9-9bis",
+    "QP062045": "Quartier Du Maroc - La Canche",
+    "QP062043": "La Plaine Du 7",
+    "QN06227M": "Sellier Cité 4",
+}
+
+
+def text_of(pdf: bytes) -> str:
+    return " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+
+
+@pytest.fixture(scope="module")
+def sheets(dataset) -> dict[str, bytes]:
+    return {code: factsheet_pdf(dataset, code, made_on=MADE_ON) for code in HARDEST}
+
+
+@pytest.mark.parametrize("code", list(HARDEST))
+def test_sheet_is_one_a4_page_with_the_quartier_name(sheets, code):
+    reader = PdfReader(io.BytesIO(sheets[code]))
+
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(A4_PT[0], abs=1)
+    assert float(box.height) == pytest.approx(A4_PT[1], abs=1)
+    text = text_of(sheets[code])
+    assert HARDEST[code] in text  # accents included: the font is embedded Unicode
+    assert code in text
+    assert "Fiche établie le 1er mars 2025" in text
+
+
+def test_sheet_gives_figures_with_years_sources_and_the_2015_2024_change(sheets):
+    text = text_of(sheets["QP062045"])
+    assert "Population 2 466 hab. 2013, Insee, RP 2013" in text
+    assert "Évolution entre les périmètres 2015 et 2024" in text
+    assert "QN06245M" in text  # the 2024 successor and its indicators
+    assert "Taux de pauvreté 43,0 %" in text
+    assert "Logements sociaux : valeur manquante" in text
+    assert "Sources et millésimes" in text
+    assert "Recensement de la population 2013" in text
+
+
+def test_sheet_embeds_the_dejavu_font(sheets):
+    page = PdfReader(io.BytesIO(sheets["QN06227M"])).pages[0]
+    fonts = {str(f["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+    assert any("DejaVuSans" in name for name in fonts), fonts
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils is not installed")
+def test_sheet_renders_as_a_non_blank_a4_image(sheets, tmp_path):
+    pdf = tmp_path / "fiche.pdf"
+    pdf.write_bytes(sheets["QN06229M"])
+
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
+
+    image = Image.open(tmp_path / "page.png").convert("RGB")
+    width, height = image.size
+    assert height / width == pytest.approx(297 / 210, rel=0.01)
+    pixels = np.asarray(image)
+    ink = (pixels < 200).any(axis=2).mean()
+    assert 0.03 < ink < 0.6, f"{ink:.1%} of the page is drawn"
+    assert _has_colour(pixels, SELECTED_FILL), "the quartier is not drawn on the sheet's map"
+
+
+def test_map_png_has_the_requested_size_and_shows_the_selection(dataset):
+    png = map_png(
+        dataset, quartiers=["QN06225M"], communes=["62498"], width_px=640, height_px=480, dpi=100
+    )
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.size == (640, 480)
+    pixels = np.asarray(image.convert("RGB"))
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20  # not blank
+    assert _has_colour(pixels, SELECTED_FILL)
+
+
+def test_map_png_of_the_whole_territory_has_no_selected_quartier(dataset):
+    pixels = np.asarray(Image.open(io.BytesIO(map_png(dataset, generation=2015))).convert("RGB"))
+    assert pixels.shape == (900, 1200, 3)
+    assert not _has_colour(pixels, SELECTED_FILL)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"quartiers": ["QP062025"], "generation": 2024}, "QP062025"),
+        ({"communes": ["59350"]}, "59350"),
+        ({"width_px": 50}, "50 x 900"),
+    ],
+)
+def test_map_png_refuses_a_bad_view(dataset, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        map_png(dataset, **kwargs)
+
+
+def test_unknown_quartier_has_no_sheet(dataset):
+    with pytest.raises(InputError, match="'QP999999'"):
+        factsheet_pdf(dataset, "QP999999")
+
+
+def test_french_date():
+    assert french_date(date(2025, 3, 1)) == "1er mars 2025"
+    assert french_date(date(2024, 12, 28)) == "28 décembre 2024"
+
+
+def _has_colour(pixels: np.ndarray, hex_colour: str, tolerance: int = 40) -> bool:
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return bool((np.abs(pixels.astype(int) - rgb).sum(axis=2) < tolerance).sum() > 20)

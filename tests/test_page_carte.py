@@ -1,0 +1,364 @@
+"""The map page (``/``) as a user sees it, driven by AppTest on the processed CALL data.
+
+The URL parsing behind shared links (``ui.state``) is tested first, on a tiny catalogue.
+"""
+
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+from streamlit.testing.v1 import AppTest
+
+from geo.store import Dataset
+from ui import mapview
+from ui.state import Catalogue, ViewState, parse_view, to_params
+
+APP = "../app.py"
+TIMEOUT = 60
+
+CATALOGUE = Catalogue(
+    qpv_generation={"QP062025": 2015, "QN06225M": 2024},
+    commune_names={"62498": "Lens", "62510": "Liévin"},
+    territory_name="CA de Lens - Liévin",
+    counterpart={"QP062025": "QN06225M", "QN06225M": "QP062025"},
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# ui.state: query parameters <-> view
+
+
+def test_no_parameter_is_the_default_view():
+    assert parse_view({}, CATALOGUE) == (ViewState(), [])
+
+
+def test_a_shared_link_is_read_back():
+    params = {"gen": "2015", "commune": ["62498,62510", "62498"], "qpv": "qp062025",
+              "voisins": "1", "recherche": " cité ", "pop": "1000-5000", "part": "1"}  # fmt: skip
+    state, messages = parse_view(params, CATALOGUE)
+    assert messages == []
+    assert state == ViewState(
+        generation=2015,
+        communes=("62498", "62510"),
+        qpv="QP062025",
+        include_neighbouring=True,
+        query="cité",
+        population=(1000, 5000),
+        choropleth=True,
+    )
+
+
+def test_to_params_round_trips_and_leaves_defaults_out():
+    state = ViewState(generation=2024, communes=("62498",), qpv="QN06225M", population=(None, 3000))
+    params = to_params(state)
+    assert params == {"gen": "2024", "commune": "62498", "qpv": "QN06225M", "pop": "-3000"}
+    assert parse_view(params, CATALOGUE) == (state, [])
+    assert to_params(ViewState()) == {}
+
+
+def test_a_quartier_code_brings_its_generation():
+    state, messages = parse_view({"qpv": "QN06225M"}, CATALOGUE)
+    assert (state.generation, state.qpv, messages) == (2024, "QN06225M", [])
+
+    state, messages = parse_view({"gen": "2015", "qpv": "QN06225M"}, CATALOGUE)
+    assert (state.generation, state.qpv) == (2024, "QN06225M")
+    assert messages == [
+        "Le quartier QN06225M fait partie des périmètres 2024 : la carte montre les "
+        "périmètres 2024."
+    ]
+
+
+def test_unknown_codes_are_dropped_with_a_french_message_and_the_rest_is_kept():
+    params = {"gen": "2019", "qpv": "QP999999", "commune": "62498,00000", "pop": "beaucoup"}
+    state, messages = parse_view(params, CATALOGUE)
+    assert state == ViewState(communes=("62498",))
+    assert len(messages) == 4
+    assert messages[0].startswith("Génération de périmètres inconnue : « 2019 »")
+    assert messages[1].startswith("Quartier inconnu : « QP999999 » n'est pas le code")
+    assert "quartier prioritaire du territoire (CA de Lens \\- Liévin)." in messages[1]
+    assert messages[2].startswith("Commune inconnue : « 00000 »")
+    assert "« beaucoup »" in messages[3]
+
+
+def test_a_reversed_population_range_is_refused():
+    state, messages = parse_view({"pop": "5000-1000"}, CATALOGUE)
+    assert state.population == (None, None)
+    assert "illisible" in messages[0]
+
+
+def test_a_hostile_value_is_quoted_inert_and_short():
+    state, messages = parse_view({"qpv": "[clic](javascript:alert(1))" + "x" * 80}, CATALOGUE)
+    assert state.qpv is None
+    assert "\\[CLIC\\]\\(JAVASCRIPT\\:ALERT\\(1\\)\\)" in messages[0]
+    assert "X…" in messages[0]
+    assert "X" * 20 not in messages[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# ui.mapview on a tiny territory whose names try to inject HTML
+
+HOSTILE = '<img src=x onerror="alert(1)"></script>'
+
+
+def tiny_dataset() -> Dataset:
+    """One commune, one contract quartier named ``HOSTILE``, one neighbouring quartier."""
+    lambert = "EPSG:2154"
+    squares = [box(690000, 7040000, 690500, 7040500), box(691000, 7040000, 691400, 7040400)]
+    qpv = gpd.GeoDataFrame(
+        {
+            "code": ["QP000001", "QP000002"],
+            "name": [HOSTILE, "Voisin"],
+            "generation": [2015, 2015],
+            "status": ["contrat", "voisin"],
+            "shared": [False, True],
+            "commune_codes": ["00001", "00001,99999"],
+            "commune_names": [HOSTILE, "Aville, Dehors"],
+            "population": pd.array([1234, 567], "Int64"),
+            "population_year": pd.array([2013, 2013], "Int64"),
+        },
+        geometry=squares,
+        crs=lambert,
+    )
+    display = gpd.GeoDataFrame(qpv[["code", "generation"]], geometry=squares, crs=lambert)
+    commune = box(689000, 7039000, 692000, 7041000)
+    communes = gpd.GeoDataFrame(
+        {"code": ["00001"], "name": [HOSTILE], "n_qpv_2015": [1], "share_qpv_2015": [12.3],
+         "pop_qpv_2015_estimated": [False], "pmun_2023": [10000]},
+        geometry=[commune],
+        crs=lambert,
+    )  # fmt: skip
+    territory = gpd.GeoDataFrame({"siren": ["000000000"], "name": [HOSTILE]}, geometry=[commune])
+    return Dataset(
+        qpv=qpv,
+        qpv_display=display.to_crs(4326),
+        communes=communes.to_crs(4326),
+        territory=territory.set_crs(lambert),
+        correspondence=pd.DataFrame(),
+        flags=pd.DataFrame(),
+        report={},
+        manifest={"territory": "000000000", "inputs": {"test": "tiny"}},
+    )
+
+
+def map_script(m) -> str:
+    m.render()
+    return m.get_root().script.render()
+
+
+def test_map_texts_are_escaped_before_reaching_the_html():
+    m = mapview.build_map(tiny_dataset(), generation=2015, codes=["QP000001", "QP000002"])
+    script = map_script(m)
+
+    assert "<img" not in script
+    assert "</script>" not in script
+    # The tooltip, once the JSON is read by the browser, shows the name as text.
+    assert "\\u003cstrong\\u003e\\u0026lt;img src=x onerror=\\u0026quot;alert(1)" in script
+    assert "&lt;img src=x" in mapview.legend_html(HOSTILE, [mapview.CONTRACT])
+
+
+def test_map_styles_quartiers_by_status_and_lists_only_what_is_shown():
+    m = mapview.build_map(tiny_dataset(), generation=2015, codes=["QP000001"])
+    script = map_script(m)
+
+    assert "qpv-quartier qpv-quartier-QP000001" in script
+    assert "qpv-quartier-QP000002" not in script
+    assert mapview.CONTRACT.label in script
+    assert mapview.NEIGHBOURING.label not in script  # not shown, so not in the legend
+
+
+def test_neighbouring_and_shared_quartiers_differ_by_dash_not_only_colour():
+    styles = {mapview.line_style("contrat", False), mapview.line_style("contrat", True),
+              mapview.line_style("voisin", True)}  # fmt: skip
+    assert len({s.dash for s in styles}) == 3
+    assert len({s.color for s in styles}) == 3
+
+
+@pytest.mark.parametrize(
+    ("share", "label"),
+    [(None, None), (0.0, None), (4.6, "moins de 15 %"), (15.0, "de 15 à 25 %"),
+     (29.6, "de 25 à 35 %"), (52.1, "35 % et plus")],
+)  # fmt: skip
+def test_choropleth_classes(share, label):
+    found = mapview.share_class(share)
+    assert (found.label if found else None) == label
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+
+def open_page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def indicators(at: AppTest) -> dict[str, str]:
+    """The quartier panel's indicator table, Markdown escapes removed."""
+    rows = at.table[0].value
+    return {
+        unescape(k): unescape(v) for k, v in zip(rows["Indicateur"], rows["Valeur"], strict=True)
+    }
+
+
+def unescape(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def text_of(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "subheader", "info") for e in at.get(kind)]
+    return "\n".join(parts)
+
+
+def test_default_view_announces_the_21_quartiers_in_19_communes():
+    at = open_page()
+
+    assert metrics(at) == {
+        "Quartiers prioritaires": "21",
+        "Communes concernées": "19 sur 36",
+        "Habitants des quartiers": "56 398",
+        "Part de la population du territoire": "23,3 %",
+    }
+    text = text_of(at)
+    assert "Périmètres 2015 (contrat de ville 2015-2023)" in text
+    assert "Population des quartiers en 2013" in text
+    assert "population municipale 2023 du territoire (36 communes, 242 013 habitants)" in text
+    assert not at.warning
+    assert at.query_params == {}
+
+
+def test_commune_filter_changes_the_figures_and_the_url():
+    at = open_page()
+
+    at.multiselect(key="carte_communes").set_value(["62498"]).run()
+
+    assert metrics(at)["Quartiers prioritaires"] == "5"
+    assert metrics(at)["Communes concernées"] == "1 sur 36"
+    assert metrics(at)["Habitants des quartiers"] == "14 831"
+    assert at.query_params == {"commune": "62498"}
+    # One commune chosen: its panel opens, with the estimated population in QPV.
+    assert at.subheader[0].value == "Lens"
+    assert "environ 9 748 habitants en 2013 — estimation" in text_of(at)
+    assert len(at.dataframe[0].value) == 5
+
+
+def test_commune_picker_marks_the_communes_holding_quartiers():
+    at = open_page()
+    labels = at.multiselect(key="carte_communes").options
+    assert "Lens (5 quartiers)" in labels
+    assert "Angres (1 quartier)" in labels
+    assert "Vimy" in labels
+
+
+def test_quartier_link_opens_its_fact_panel():
+    at = open_page(qpv="QP062025")
+
+    assert at.subheader[0].value == "Grande Résidence"
+    text = text_of(at)
+    assert "**Population** : 4 803 habitants en 2013 (source : Insee, population" in text
+    assert "Lens (62498), Vendin\\-le\\-Vieil (62842), Loison\\-sous\\-Lens (62523)" in text
+    assert "Devenu **QN06225M** (Grande Résidence) en 2024." in text
+    assert at.selectbox(key="carte_qpv").value == "QP062025"
+    assert at.query_params == {"qpv": "QP062025"}
+
+
+def test_unknown_quartier_shows_a_french_message_and_the_full_map():
+    at = open_page(qpv="QP999999")
+
+    assert len(at.warning) == 1
+    assert at.warning[0].value.startswith("Quartier inconnu : « QP999999 »")
+    assert metrics(at)["Quartiers prioritaires"] == "21"
+    assert at.query_params == {}  # the bad parameter is dropped from the URL
+
+
+def test_2024_perimeters_are_labelled_and_their_simplification_said():
+    at = open_page(gen="2024")
+
+    text = text_of(at)
+    assert "Périmètres 2024, en vigueur depuis le 1er janvier 2024" in text
+    assert "Population des quartiers (année non précisée par la source)" in text
+    assert "copie simplifiée" in text
+    assert metrics(at)["Habitants des quartiers"] == "60 441"
+
+
+def test_switching_generation_keeps_the_quartier_open_through_its_successor():
+    at = open_page(qpv="QP062025")
+
+    at.radio(key="carte_gen").set_value(2024).run()
+
+    assert at.subheader[0].value == "Grande Résidence"
+    assert at.query_params == {"gen": "2024", "qpv": "QN06225M"}
+    assert "Prolonge **QP062025** (Grande Résidence) de 2015." in text_of(at)
+
+
+def test_flagged_indicators_are_shown_with_their_flag():
+    at = open_page(qpv="QN06227M")
+
+    values = indicators(at)
+    assert values["Part de logements sociaux"] == "112,8 % ⚠️ supérieure à 100 % : implausible"
+    assert values["Taux d'emploi"] == "34,3 %"
+
+
+def test_missing_indicator_is_a_dash_with_its_flag_never_zero():
+    at = open_page(qpv="QN06202M")
+    assert indicators(at)["Taux de pauvreté (seuil à 60 % du revenu médian)"] == (
+        "— ⚠️ valeur manquante"
+    )
+
+
+def test_neighbouring_quartier_is_optional_and_explained():
+    at = open_page()
+    assert "QP062043" not in list(at.dataframe[0].value["Code"])
+
+    at.checkbox(key="carte_voisins").check().run()
+
+    assert "QP062043" in list(at.dataframe[0].value["Code"])
+    assert metrics(at)["Quartiers prioritaires"] == "21"  # shown, not counted
+    assert "1 quartier voisin affiché, hors contrat de ville : non compté." in text_of(at)
+
+    at.selectbox(key="carte_qpv").set_value("QP062043").run()
+    text = text_of(at)
+    assert "Quartier voisin, hors contrat de ville de ce territoire." in text
+    assert "contrat de ville de la CA d'Hénin\\-Carvin" in text
+
+
+def test_search_and_population_range_filter_the_table():
+    at = open_page(recherche="cité", pop="2000-3000")
+
+    table = at.dataframe[0].value
+    assert list(table["Code"]) == ["QP062020", "QP062023", "QP062024", "QP062035"]
+    assert table["Population"].between(2000, 3000).all()
+    assert metrics(at)["Quartiers prioritaires"] == "4"
+
+
+def test_population_range_widget_filters_and_is_written_to_the_url():
+    at = open_page()
+
+    at.select_slider(key="carte_pop").set_range(2000, 3000).run()
+
+    assert metrics(at)["Quartiers prioritaires"] == "6"
+    assert at.query_params == {"pop": "2000-3000"}
+    assert at.select_slider(key="carte_pop").options[-1] == "7 500"  # French format
+
+
+def test_no_match_says_so_and_keeps_the_map():
+    at = open_page(recherche="introuvable")
+    assert metrics(at)["Quartiers prioritaires"] == "0"
+    assert "Aucun quartier ne correspond à ces filtres" in text_of(at)
+
+
+@pytest.mark.parametrize("params", [{}, {"part": "1"}])
+def test_table_has_french_headers_and_a_csv_download(params):
+    at = open_page(**params)
+    table = at.dataframe[0].value
+    assert list(table.columns[:5]) == ["Code", "Quartier", "Communes", "Statut", "Population"]
+    assert len(table) == 21
+    assert at.get("download_button")[0].proto.label == "Télécharger ce tableau (CSV)"

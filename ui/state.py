@@ -1,0 +1,274 @@
+"""The view a URL describes: query parameters <-> :class:`ViewState`.
+
+A shared link restores a view: ``/?gen=2015&commune=62498&qpv=QP062025``. Parsing is pure
+(:func:`parse_view`, :func:`to_params`) and never fails: a parameter that cannot be used is dropped
+with a French message saying why, and the rest of the view is kept. :func:`read_view` and
+:func:`write_view` are the Streamlit side: show those messages, and keep ``st.query_params``
+equal to what the page shows.
+
+Parameters (all optional; defaults are left out of the URL):
+
+- ``gen``: generation of the perimeters, ``2015`` (default) or ``2024``;
+- ``commune``: INSEE codes, comma-separated or repeated (``62498,62510``);
+- ``qpv``: the quartier whose fact panel is open (``QP062025``); it brings its generation;
+- ``voisins=1``: show the neighbouring quartiers;
+- ``recherche``: name or code filter (``cité``);
+- ``pop``: population range, inclusive (``1000-5000``, ``2000-``, ``-3000``);
+- ``part=1``: colour the communes by the share of their population living in a quartier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from geo.selection import GENERATIONS, Filters
+from geo.store import Dataset
+from geo.territory import normalize_name
+from ui.panels import escape_markdown
+
+GEN = "gen"
+COMMUNE = "commune"
+QPV = "qpv"
+NEIGHBOURS = "voisins"
+QUERY = "recherche"
+POPULATION = "pop"
+CHOROPLETH = "part"
+
+DEFAULT_GENERATION = GENERATIONS[0]
+MAX_QUERY_LENGTH = 60
+_TRUE = {"1", "oui", "true"}
+_FALSE = {"0", "non", "false", ""}
+_POPULATION_RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Everything a URL says about the map page."""
+
+    generation: int = DEFAULT_GENERATION
+    communes: tuple[str, ...] = ()
+    qpv: str | None = None
+    include_neighbouring: bool = False
+    query: str = ""
+    population: tuple[int | None, int | None] = (None, None)
+    choropleth: bool = False
+
+    @property
+    def filters(self) -> Filters:
+        """The selection this view shows."""
+        return Filters(
+            generation=self.generation,
+            communes=self.communes,
+            query=self.query,
+            population_min=self.population[0],
+            population_max=self.population[1],
+            include_neighbouring=self.include_neighbouring,
+        )
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The codes a URL may name: quartiers (with their generation) and communes."""
+
+    qpv_generation: Mapping[str, int]
+    commune_names: Mapping[str, str]
+    territory_name: str = "ce territoire"
+    counterpart: Mapping[str, str] = field(default_factory=dict)  # quartier -> other generation
+    qpv_names: Mapping[str, str] = field(default_factory=dict)
+
+    def quartiers(self, generation: int) -> list[str]:
+        """Codes of the quartiers of one generation, in alphabetical order of their names."""
+        codes = [code for code, gen in self.qpv_generation.items() if gen == generation]
+        return sorted(codes, key=lambda code: normalize_name(self.qpv_names.get(code, code)))
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset) -> Catalogue:
+        qpv = dataset.qpv
+        twin = qpv["successor"].fillna(qpv["predecessor"])
+        return cls(
+            qpv_generation=dict(zip(qpv["code"], qpv["generation"].astype(int), strict=True)),
+            commune_names=dict(
+                zip(dataset.communes["code"], dataset.communes["name"], strict=True)
+            ),
+            territory_name=dataset.territory_name,
+            counterpart={
+                c: t for c, t in zip(qpv["code"], twin, strict=True) if isinstance(t, str)
+            },
+            qpv_names=dict(zip(qpv["code"], qpv["name"], strict=True)),
+        )
+
+
+def parse_view(
+    params: Mapping[str, str | Sequence[str]], catalogue: Catalogue
+) -> tuple[ViewState, list[str]]:
+    """Read a view from query parameters; return it with the French messages for the user.
+
+    Each value may be a string or a list of strings (a repeated parameter). Unknown parameters
+    are ignored; unusable values are dropped with a message naming them.
+    """
+    messages: list[str] = []
+    where = f"du territoire ({escape_markdown(catalogue.territory_name)})"
+    raw_gen = _last(params, GEN).strip()
+    generation = _parse_generation(raw_gen, messages)
+    qpv = _parse_qpv(_last(params, QPV), catalogue, where, messages)
+    if qpv is not None:
+        qpv_generation = catalogue.qpv_generation[qpv]
+        if raw_gen and qpv_generation != generation:
+            messages.append(
+                f"Le quartier {qpv} fait partie des périmètres {qpv_generation} : "
+                f"la carte montre les périmètres {qpv_generation}."
+            )
+        generation = qpv_generation
+    state = ViewState(
+        generation=generation,
+        communes=_parse_communes(_all(params, COMMUNE), catalogue, where, messages),
+        qpv=qpv,
+        include_neighbouring=_parse_flag(params, NEIGHBOURS, messages),
+        query=_last(params, QUERY).strip()[:MAX_QUERY_LENGTH],
+        population=_parse_population(_last(params, POPULATION), messages),
+        choropleth=_parse_flag(params, CHOROPLETH, messages),
+    )
+    return state, messages
+
+
+def _parse_generation(raw: str, messages: list[str]) -> int:
+    if not raw:
+        return DEFAULT_GENERATION
+    if raw in {str(g) for g in GENERATIONS}:
+        return int(raw)
+    messages.append(
+        f"Génération de périmètres inconnue : « {quote(raw)} ». Les périmètres existants sont "
+        f"ceux de {' et de '.join(map(str, GENERATIONS))} ; affichage des périmètres "
+        f"{DEFAULT_GENERATION}."
+    )
+    return DEFAULT_GENERATION
+
+
+def _parse_qpv(raw: str, catalogue: Catalogue, where: str, messages: list[str]) -> str | None:
+    code = raw.strip().upper()
+    if not code or code in catalogue.qpv_generation:
+        return code or None
+    messages.append(
+        f"Quartier inconnu : « {quote(code)} » n'est pas le code d'un quartier prioritaire "
+        f"{where}. Choisissez un quartier sur la carte ou dans la liste."
+    )
+    return None
+
+
+def _parse_communes(
+    raws: list[str], catalogue: Catalogue, where: str, messages: list[str]
+) -> tuple[str, ...]:
+    communes: list[str] = []
+    for code in (c.strip() for raw in raws for c in raw.split(",")):
+        if not code or code in communes:
+            continue
+        if code in catalogue.commune_names:
+            communes.append(code)
+        else:
+            messages.append(
+                f"Commune inconnue : « {quote(code)} » n'est pas le code Insee d'une commune "
+                f"{where} ; ce filtre est ignoré."
+            )
+    return tuple(communes)
+
+
+def _parse_population(raw: str, messages: list[str]) -> tuple[int | None, int | None]:
+    if not raw:
+        return (None, None)
+    match = _POPULATION_RANGE.match(raw)
+    if match:
+        low, high = (int(bound) if bound else None for bound in match.groups())
+        if low is None or high is None or low <= high:
+            return (low, high)
+    messages.append(
+        f"Tranche de population illisible : « {quote(raw)} » (attendu par exemple "
+        "« 1000-5000 ») ; ce filtre est ignoré."
+    )
+    return (None, None)
+
+
+def to_params(state: ViewState) -> dict[str, str]:
+    """Query parameters describing ``state``; default values are left out."""
+    params: dict[str, str] = {}
+    if state.generation != DEFAULT_GENERATION:
+        params[GEN] = str(state.generation)
+    if state.communes:
+        params[COMMUNE] = ",".join(state.communes)
+    if state.qpv:
+        params[QPV] = state.qpv
+    if state.include_neighbouring:
+        params[NEIGHBOURS] = "1"
+    if state.query:
+        params[QUERY] = state.query
+    low, high = state.population
+    if low is not None or high is not None:
+        params[POPULATION] = f"{'' if low is None else low}-{'' if high is None else high}"
+    if state.choropleth:
+        params[CHOROPLETH] = "1"
+    return params
+
+
+def quote(value: str, *, limit: int = 40) -> str:
+    """A user-supplied value, shortened and made inert for Markdown, to quote in a message."""
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    text = "".join(c for c in text if c.isprintable())
+    return escape_markdown(text)
+
+
+def _all(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
+    value = params.get(key)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _last(params: Mapping[str, str | Sequence[str]], key: str) -> str:
+    values = _all(params, key)
+    return values[-1] if values else ""
+
+
+def _parse_flag(params: Mapping[str, str | Sequence[str]], key: str, messages: list[str]) -> bool:
+    raw = _last(params, key).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw not in _FALSE:
+        messages.append(f"Valeur ignorée pour « {key} » : « {quote(raw)} » (attendu 1 ou 0).")
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Streamlit side
+
+
+def read_view(catalogue: Catalogue) -> ViewState:
+    """The view in the page's URL; each unusable parameter is reported with ``st.warning``."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    state, messages = parse_view(params, catalogue)
+    for message in messages:
+        st.warning(message, icon=":material/link_off:")
+    return state
+
+
+def seed_widgets(values: Mapping[str, object]) -> None:
+    """Give widgets (by key) their first value, from the URL; later runs keep the user's.
+
+    A widget's state is dropped when its page is left, so coming back seeds it again.
+    """
+    for key, value in values.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def write_view(state: ViewState, *, extra: Mapping[str, str] | None = None) -> None:
+    """Make the page's URL describe ``state`` (plus a page's own ``extra`` parameters).
+
+    Any other parameter is dropped; the URL is only touched when it differs.
+    """
+    wanted = {**to_params(state), **(extra or {})}
+    current = {key: ",".join(st.query_params.get_all(key)) for key in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
