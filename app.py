@@ -4,12 +4,6 @@ import streamlit as st
 
 from ui.sidebar import render_sidebar
 
-st.set_page_config(
-    page_title="Quartiers prioritaires – Lens-Liévin",
-    page_icon=":material/map:",
-    layout="wide",
-)
-
 PAGES = [
     st.Page("pages/carte.py", title="Carte des quartiers", icon=":material/map:", default=True),
     *(
@@ -26,5 +20,12 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+# After st.navigation: called before it, Streamlit 1.67 forgets the wide layout when a page other
+# than the default one is opened directly by its URL.
+st.set_page_config(
+    page_title=f"{navigation.title} – Quartiers prioritaires de Lens-Liévin",
+    page_icon=":material/map:",
+    layout="wide",
+)
 render_sidebar()
 navigation.run()
