@@ -41,3 +41,10 @@ def fr_percent(value, decimals: int = 1) -> str:
     if _missing(value):
         return MISSING
     return f"{fr_number(value, decimals)}{SEP}%"
+
+
+def fr_euros(value) -> str:
+    """``2401654`` -> ``"2 401 654 €"``."""
+    if _missing(value):
+        return MISSING
+    return f"{fr_int(value)}{SEP}€"

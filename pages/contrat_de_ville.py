@@ -8,10 +8,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from geo.compare import ContractFacts, load_contract_facts
-from geo.format import fr_int, fr_number
+from geo.contract import ContractFacts
+from geo.format import fr_euros, fr_int, fr_number
 from geo.selection import Filters, select_qpv, summarize
-from ui.data import get_dataset
+from ui.data import contract_facts, get_dataset
 from ui.panels import escape_markdown
 
 TEXT = "#161616"
@@ -24,17 +24,8 @@ COLOURS = {
 }
 
 
-@st.cache_resource(show_spinner=False)
-def contract_facts() -> ContractFacts:
-    return load_contract_facts()
-
-
-def euros(value: float) -> str:
-    return f"{fr_int(value)} €"
-
-
 def about(value: float, approx: bool) -> str:
-    return f"environ {euros(value)}" if approx else euros(value)
+    return f"environ {fr_euros(value)}" if approx else fr_euros(value)
 
 
 def funding_table(facts: ContractFacts) -> pd.DataFrame:
@@ -51,7 +42,7 @@ def funding_table(facts: ContractFacts) -> pd.DataFrame:
         }
     )
     table = pd.concat([published, extra], ignore_index=True)
-    table["label"] = table["eur"].map(euros)
+    table["label"] = table["eur"].map(fr_euros)
     return table
 
 
@@ -166,14 +157,14 @@ st.markdown(
 )
 columns = st.columns(3)
 columns[0].metric("Projets", fr_int(programming["projects"]))
-columns[1].metric("Financements mobilisés", euros(programming["funding_mobilised_eur"]))
+columns[1].metric("Financements mobilisés", fr_euros(programming["funding_mobilised_eur"]))
 columns[2].metric(
     "Subventions de la CALL",
     about(programming["call_subsidies_eur"], programming["call_subsidies_is_approx"]),
 )
 violence = programming["domestic_violence"]
 st.markdown(
-    f"**{euros(violence['eur'])}** sont allés à {fr_int(violence['associations'])} "
+    f"**{fr_euros(violence['eur'])}** sont allés à {fr_int(violence['associations'])} "
     "associations de lutte contre les violences conjugales."
 )
 
@@ -187,9 +178,11 @@ st.table(
 if facts.excess_over_announced:
     st.info(
         f"Les {len(facts.contributions)} contributions publiées totalisent "
-        f"**{euros(facts.contributions_sum)}**, soit **{euros(facts.excess_over_announced)} de "
-        f"plus** que le total de {euros(programming['funding_mobilised_eur'])} annoncé pour les "
-        "financements mobilisés. Les chiffres sont reproduits tels que la CALL les a publiés, "
+        f"**{fr_euros(facts.contributions_sum)}**, soit "
+        f"**{fr_euros(facts.excess_over_announced)} de plus** que le total de "
+        f"{fr_euros(programming['funding_mobilised_eur'])} annoncé pour les financements "
+        "mobilisés. "
+        "Les chiffres sont reproduits tels que la CALL les a publiés, "
         "sans correction : la source n'explique pas cet écart.",
         icon=":material/info:",
     )

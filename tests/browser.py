@@ -204,3 +204,25 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_ARGS)
     )
+
+
+def wait_idle(page, *, quiet_ms: int = 1500) -> None:
+    """Wait until the script has not run for ``quiet_ms`` (shared by the browser tests).
+
+    A component's first value (the map) triggers another run, during which Streamlit fades the
+    page's elements and ignores key shortcuts: axe would measure faded colours, a key press
+    could be lost.
+    """
+    page.wait_for_function(
+        """quietMs => new Promise(resolve => {
+            let since = performance.now();
+            const tick = () => {
+                const app = document.querySelector('[data-testid="stApp"]');
+                if (!app || app.dataset.testScriptState !== "notRunning") since = performance.now();
+                if (performance.now() - since >= quietMs) resolve(true);
+                else setTimeout(tick, 100);
+            };
+            tick();
+        })""",
+        arg=quiet_ms,
+    )

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser import REPO_ROOT
+from browser import REPO_ROOT, wait_idle
 
 from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
 
@@ -40,28 +40,6 @@ RUN_OPTIONS = {
 @pytest.fixture(scope="module")
 def app_url(start_streamlit):
     return start_streamlit(REPO_ROOT / "app.py", env={BASEMAP_ENV_VAR: NO_BASEMAP.key})
-
-
-def wait_idle(page, *, quiet_ms: int = 1500) -> None:
-    """Wait until the script has not run for ``quiet_ms`` (shared by the browser tests).
-
-    A component's first value (the map) triggers another run, during which Streamlit fades the
-    page's elements and ignores key shortcuts: axe would measure faded colours, a key press
-    could be lost. (A candidate for ``tests/browser.py``.)
-    """
-    page.wait_for_function(
-        """quietMs => new Promise(resolve => {
-            let since = performance.now();
-            const tick = () => {
-                const app = document.querySelector('[data-testid="stApp"]');
-                if (!app || app.dataset.testScriptState !== "notRunning") since = performance.now();
-                if (performance.now() - since >= quietMs) resolve(true);
-                else setTimeout(tick, 100);
-            };
-            tick();
-        })""",
-        arg=quiet_ms,
-    )
 
 
 def settle(page, url: str, heading: str | None) -> None:

@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import REPO_ROOT
-from test_accessibility import wait_idle
+from browser import REPO_ROOT, wait_idle
 
 from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
 from ui.mapview import CLASS_QPV

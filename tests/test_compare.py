@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from geo import compare
+from geo import compare, contract
 from geo.errors import InputError, SchemaError
 
 
@@ -161,16 +161,16 @@ def test_labelled_table_keeps_numbers_numeric_with_french_headers(dataset):
 
 
 def test_contract_facts_are_read_as_published(tmp_path):
-    facts = compare.load_contract_facts()
+    facts = contract.load_contract_facts()
     assert facts.programming["projects"] == 205
     assert facts.programming["funding_mobilised_eur"] == 2401654
     assert facts.contributions_sum == 1831401 + 665298 + 1500000 + 159800 == 4156499
     assert facts.excess_over_announced == 4156499 - 2401654
     assert facts.source_url == "https://www.agglo-lenslievin.fr/politique-de-la-ville/"
 
-    broken = json.loads(compare.CONTRACT_FILE.read_text("utf-8"))
+    broken = json.loads(contract.CONTRACT_FILE.read_text("utf-8"))
     broken["programming"]["contributions"][0]["eur"] = "1 831 401"
     path = tmp_path / "contrat.json"
     path.write_text(json.dumps(broken), "utf-8")
     with pytest.raises(SchemaError, match="'1 831 401'"):
-        compare.load_contract_facts(path)
+        contract.load_contract_facts(path)

@@ -14,6 +14,7 @@ import streamlit as st
 
 from geo import fetch
 from geo.build import ensure_built
+from geo.contract import ContractFacts, load_contract_facts
 from geo.errors import QPVError
 from geo.store import Dataset, load_dataset
 from geo.territory import DEFAULT_TERRITORY
@@ -71,3 +72,9 @@ def get_dataset() -> Dataset:
         st.error(f"{HELP_NO_DATA}\n\nDétail : {exc}")
         st.stop()
         raise  # unreachable: st.stop() raises
+
+
+@st.cache_resource(show_spinner=False)
+def contract_facts() -> ContractFacts:
+    """The contrat de ville facts file, read once per process."""
+    return load_contract_facts()
