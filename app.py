@@ -1,8 +1,12 @@
 """Carte des quartiers prioritaires de la CA de Lens-Liévin: page config, sidebar, navigation."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.sidebar import render_sidebar
+
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
 PAGES = [
     st.Page("pages/carte.py", title="Carte des quartiers", icon=":material/map:", default=True),
@@ -24,7 +28,7 @@ navigation = st.navigation(PAGES)
 # than the default one is opened directly by its URL.
 st.set_page_config(
     page_title=f"{navigation.title} – Quartiers prioritaires de Lens-Liévin",
-    page_icon=":material/map:",
+    page_icon=str(FAVICON),  # served by the app itself: a Material icon is fetched from a CDN
     layout="wide",
 )
 render_sidebar()

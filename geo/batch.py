@@ -67,9 +67,6 @@ STATUS_ORDER = ("dans", "incertain", "hors", "hors territoire", NOT_LOCATED)
 GEOCODING_COLUMNS = ("lon", "lat", "geocodage_score", "geocodage_type", "geocodage_label")
 VERDICT_FIELDS = ("statut", "code", "nom", "distance_m", "remarque")
 
-# The territory outline is the union of simplified commune contours (see geo.sources): its
-# segments run up to about a kilometre, so it may stray from the real limit by this much.
-TERRITORY_TOLERANCE_M = 100.0
 
 _GEOCODING_SHARE = 0.9  # of the progress bar, when addresses are geocoded
 _NOT_LOCATED_REASONS = {
@@ -96,17 +93,11 @@ def added_columns(generations: Iterable[int] = GENERATIONS) -> list[str]:
 
 
 def build_locator(dataset: Dataset) -> Locator:
-    """The :class:`Locator` of a dataset, with the boundary tolerances of its build report.
+    """The :class:`Locator` of a dataset, with the tolerances of its build report.
 
     Takes a couple of seconds: build it once per process and share it.
     """
-    tolerances = {int(g): dataset.tolerance_m(int(g)) for g in pd.unique(dataset.qpv.generation)}
-    return Locator(
-        dataset.qpv,
-        dataset.territory,
-        tolerances,
-        territory_tolerance_m=TERRITORY_TOLERANCE_M,
-    )
+    return Locator.from_dataset(dataset)
 
 
 def locate_point(

@@ -122,12 +122,6 @@ def test_address_service_down_keeps_the_page_useful(browser_page, app_url, geoco
     assert browser_page.get_by_text("cliquez sur la carte ou saisissez des coordonnées").count()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit runs pages/*.py as standalone scripts (no app.py, no st.navigation) "
-    "until app.py has run once in the server's life: a deep link to /adresse on a fresh "
-    "server loses the page config and the app's navigation. Renaming pages/ fixes it.",
-)
 def test_deep_link_on_a_fresh_server_runs_the_app(browser_page, start_streamlit, geocoder):
     url = start_streamlit(REPO_ROOT / "app.py", env=env_for(geocoder, QPV_FRESH_SERVER="1"))
 

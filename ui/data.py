@@ -58,8 +58,24 @@ def _prepare(territory: str) -> None:
         slot.empty()  # nothing was built: no status box to keep
 
 
+def _ensure_app_navigation() -> None:
+    """Rerun through app.py when Streamlit ran a page file on its own.
+
+    Until ``app.py`` has called ``st.navigation`` once in a server process, Streamlit 1.67 treats
+    the ``pages/`` folder as an old-style multipage app: a shared link such as ``/sources``
+    opened first on a fresh server would run ``pages/sources.py`` alone (no sidebar, no French
+    titles). Every page loads its data through here, so this is where it is caught.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def get_dataset() -> Dataset:
     """The dataset of the territory, prepared on first use, or a French error and stop."""
+    _ensure_app_navigation()
     territory = territory_siren()
     if territory not in _checked:
         with _lock:
