@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
+from geo.compare import INDICATOR_KEYS, METRIC_BY_KEY
 from geo.format import MISSING, fr_int, fr_number, fr_percent
 from geo.selection import Summary, latest_population_column, status_label
 from geo.sources import DATASETS
@@ -41,32 +41,8 @@ ESTIMATE_NOTE = (
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
 
-@dataclass(frozen=True)
-class Indicator:
-    """A 2024 indicator as shown in the quartier panel."""
-
-    column: str
-    label: str
-    unit: str  # "%", "" (count) or "ratio"
-
-
-INDICATORS = (
-    Indicator("taux_pauvrete", "Taux de pauvreté (seuil à 60 % du revenu médian)", "%"),
-    Indicator("taux_emploi", "Taux d'emploi", "%"),
-    Indicator("indice_jeunesse", "Indice de jeunesse (moins de 20 ans / 60 ans et plus)", "ratio"),
-    Indicator("nombre_logements_sociaux", "Logements sociaux", ""),
-    Indicator("taux_logements_sociaux", "Part de logements sociaux", "%"),
-    Indicator("nombre_menages", "Ménages", ""),
-    Indicator("part_men_1p", "Ménages d'une personne", "%"),
-    Indicator("part_men_2p", "Ménages de 2 personnes", "%"),
-    Indicator("part_men_3p", "Ménages de 3 personnes", "%"),
-    Indicator("part_men_45p", "Ménages de 4 ou 5 personnes", "%"),
-    Indicator("part_men_6pp", "Ménages de 6 personnes ou plus", "%"),
-    Indicator("personnes_couvertes_caf", "Personnes couvertes par la CAF", ""),
-    Indicator("allocataires_caf", "Allocataires CAF", ""),
-    Indicator("rsa_socle", "Allocataires du RSA socle", ""),
-)
-INDICATOR_LABELS = {i.column: i.label for i in INDICATORS} | {"population": "Population"}
+INDICATORS = tuple(METRIC_BY_KEY[key] for key in INDICATOR_KEYS)
+INDICATOR_LABELS = {m.key: m.label for m in INDICATORS} | {"population": "Population"}
 """Processed column -> French label (also used by the sources page's table of flags)."""
 
 
@@ -249,9 +225,9 @@ def _indicators(dataset: Dataset, row: pd.Series) -> None:
     flags = _flags_of(dataset, row).set_index("column")["reason"]
     values = []
     for indicator in INDICATORS:
-        text = _indicator_value(row[indicator.column], indicator.unit)
-        if indicator.column in flags.index:
-            text += f" ⚠️ {flags[indicator.column]}"
+        text = indicator.format(row[indicator.key])
+        if indicator.key in flags.index:
+            text += f" ⚠️ {flags[indicator.key]}"
         values.append(escape_markdown(text))
     table = pd.DataFrame(
         {"Indicateur": [escape_markdown(i.label) for i in INDICATORS], "Valeur": values}
@@ -262,14 +238,6 @@ def _indicators(dataset: Dataset, row: pd.Series) -> None:
         f"{escape_markdown(source.vintage)}. Les valeurs signalées sont montrées telles que "
         "publiées, jamais corrigées."
     )
-
-
-def _indicator_value(value, unit: str) -> str:
-    if unit == "%":
-        return fr_percent(value)
-    if unit == "ratio":
-        return fr_number(value, 2)
-    return fr_int(value)
 
 
 def _changes(
