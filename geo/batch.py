@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import InputError
-from geo.format import fr_int, fr_number
+from geo.format import fr_distance, fr_int, fr_number
 from geo.geocode import LOW_SCORE, geocode_csv_rows
 from geo.locate import PRECISION_BY_TYPE, REASON_LABELS_FR, WGS84_BOUNDS, Locator, Verdict
 from geo.store import Dataset
@@ -122,13 +122,6 @@ def locate_point(
 
 # --------------------------------------------------------------------------------------------
 # Saying a verdict in French
-
-
-def fr_distance(metres: float) -> str:
-    """``12.4`` -> ``"12 m"``, ``3240`` -> ``"3,2 km"``."""
-    if metres >= 1_000:
-        return f"{fr_number(metres / 1_000, 1)} km"
-    return f"{fr_int(metres)} m"
 
 
 def _plain_quartier(generation: int, code: str, name: str) -> str:

@@ -48,3 +48,12 @@ def fr_euros(value) -> str:
     if _missing(value):
         return MISSING
     return f"{fr_int(value)}{SEP}€"
+
+
+def fr_distance(metres) -> str:
+    """``12.4`` -> ``"12 m"``, ``3240`` -> ``"3,2 km"``."""
+    if _missing(metres):
+        return MISSING
+    if float(metres) >= 1_000:
+        return f"{fr_number(float(metres) / 1_000, 1)}{SEP}km"
+    return f"{fr_int(metres)}{SEP}m"

@@ -52,6 +52,7 @@ import pyproj
 import shapely
 
 from geo.errors import InputError, SchemaError
+from geo.format import fr_distance
 
 LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
@@ -536,13 +537,6 @@ def _coordinate_error(x: float, y: float, crs: str, where: str = "") -> InputErr
     if not (math.isfinite(x) and math.isfinite(y)):
         return InputError(f"Coordonnées invalides{where} : {what} (valeur manquante ou infinie).")
     return InputError(f"Coordonnées hors de la France métropolitaine{where} : {what}.{hint}")
-
-
-def _format_m(d: float) -> str:
-    """French distance: '12 m', '3,2 km'."""
-    if d >= 1_000:
-        return f"{d / 1000:.1f}".replace(".", ",") + " km"
-    return f"{round(d)} m"
 
 
 def _check_crs(crs: str) -> str:
@@ -1114,25 +1108,25 @@ def _reason_fr(
         tolerance = geometry_tolerance + precision
         if precision > 0:
             detail = (
-                f"{_format_m(geometry_tolerance)} de précision des périmètres + "
-                f"{_format_m(precision)} de précision de l'adresse"
+                f"{fr_distance(geometry_tolerance)} de précision des périmètres + "
+                f"{fr_distance(precision)} de précision de l'adresse"
             )
         else:
             detail = "précision des périmètres"
-        margin = f"la marge d'incertitude de {_format_m(tolerance)} ({detail})"
+        margin = f"la marge d'incertitude de {fr_distance(tolerance)} ({detail})"
         if distance < 0.5:
             return f"Le point est sur la limite du quartier {quartier} ; {margin}."
         where = "de la limite du quartier" if inside else "du quartier"
-        return f"Le point est à {_format_m(distance)} {where} {quartier}, moins que {margin}."
+        return f"Le point est à {fr_distance(distance)} {where} {quartier}, moins que {margin}."
     if code == _REASON_EDGE:
         return (
-            f"Le point est à {_format_m(territory_distance)} en dehors du territoire couvert par "
+            f"Le point est à {fr_distance(territory_distance)} en dehors du territoire couvert par "
             "les données, dans la marge d'incertitude : les quartiers des territoires voisins ne "
             "sont pas chargés."
         )
     if territory_distance > 0:
         return (
-            f"Le point est à {_format_m(territory_distance)} en dehors du territoire couvert par "
+            f"Le point est à {fr_distance(territory_distance)} en dehors du territoire couvert par "
             "les données : on ne peut pas dire s'il se trouve dans un quartier prioritaire."
         )
     return None

@@ -17,11 +17,11 @@ from geo.batch import (
     build_locator,
     check_table,
     describe_verdict,
-    fr_distance,
     locate_point,
 )
 from geo.errors import GeocoderParseError, GeocoderUnavailable, InputError
 from geo.export import read_csv_fr, to_csv_fr
+from geo.format import fr_distance
 
 pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
 
