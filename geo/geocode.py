@@ -44,6 +44,7 @@ from geo.errors import (
     GeocoderUnavailable,
     InputError,
 )
+from geo.format import fr_int
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ LOW_SCORE = 0.5  # below this the best candidate is a guess
 RESULT_TYPES = ("housenumber", "street", "locality", "municipality")
 CSV_CHUNK_SIZE = 2_000
 CSV_TIMEOUT = (5.0, 120.0)  # a bulk chunk takes longer to answer than one search
-DEFAULT_POLICY = _http.RetryPolicy()
+RetryPolicy = _http.RetryPolicy  # public: callers choose how patient a lookup is
+DEFAULT_POLICY = RetryPolicy()
 
 # Columns appended by /search/csv/ that this module reads.
 CSV_RESULT_COLUMNS = (
@@ -220,7 +222,7 @@ def normalize_address(text: Any) -> str:
         raise InputError(f"L'adresse est trop courte ({MIN_LENGTH} caractères au moins).")
     if len(text) > MAX_LENGTH:
         raise InputError(
-            f"L'adresse est trop longue ({len(text)} caractères, {MAX_LENGTH} au plus)."
+            f"L'adresse est trop longue ({fr_int(len(text))} caractères, {MAX_LENGTH} au plus)."
         )
     return text
 

@@ -221,7 +221,7 @@ def test_html_in_an_address_is_shown_escaped(geocoder):
 def test_url_with_a_huge_address_gives_a_french_message(geocoder):
     at = open_page(q="x" * 10_000)
 
-    assert errors(at)[0].startswith("L'adresse est trop longue (10000 caractères, 200 au plus)")
+    assert errors(at)[0].startswith("L'adresse est trop longue (10 000 caractères, 200 au plus)")
     assert geocoder.count() == 0
     assert at.info[0].value.startswith("Saisissez une adresse, cliquez sur la carte")
 

@@ -27,7 +27,6 @@ import pandas as pd
 import streamlit as st
 from folium.utilities import JsCode
 
-from geo import _http
 from geo.batch import (
     GENERATIONS,
     GEOCODING_COLUMNS,
@@ -37,7 +36,7 @@ from geo.batch import (
 )
 from geo.errors import InputError
 from geo.format import MISSING, fr_int, fr_number
-from geo.geocode import GeocodeAnswer, GeocodeResult, geocode_address
+from geo.geocode import GeocodeAnswer, GeocodeResult, RetryPolicy, geocode_address
 from geo.locate import BAND_FAR_M, BAND_NEAR_M, Verdict
 from geo.store import Dataset
 from ui import mapview
@@ -47,7 +46,7 @@ SIG_VILLE_URL = "https://sig.ville.gouv.fr"
 # An interactive search must answer fast or say so: the bulk defaults (30 s, 3 attempts, long
 # Retry-After sleeps) suit a file, not a person waiting at the page.
 SEARCH_TIMEOUT = (3.0, 8.0)
-SEARCH_POLICY = _http.RetryPolicy(attempts=2, backoff=0.5, max_wait=2.0)
+SEARCH_POLICY = RetryPolicy(attempts=2, backoff=0.5, max_wait=2.0)
 BULK_TIMEOUT = (5.0, 60.0)  # per chunk of 2 000 addresses on the file page
 
 SOURCE_ADDRESS = "adresse"
