@@ -508,7 +508,7 @@ def _as_float_array(values: Any, label: str) -> np.ndarray:
             arr = values.to_numpy(dtype=float, na_value=np.nan)
         else:
             arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"Les valeurs de {label} ne sont pas des nombres.") from None
     return np.atleast_1d(arr)
 
@@ -709,8 +709,9 @@ class Locator:
     def _scalar_to_lambert(self, a: Any, b: Any, crs: str) -> tuple[float, float]:
         try:
             a, b = float(a), float(b)
-        except (TypeError, ValueError):
-            raise InputError(f"Coordonnées non numériques : {a!r}, {b!r}.") from None
+        except (TypeError, ValueError, OverflowError):
+            shown = ", ".join(repr(v)[:30] for v in (a, b))
+            raise InputError(f"Coordonnées non numériques : {shown}.") from None
         if _bad_coordinates(np.array([a]), np.array([b]), crs)[0]:
             raise _coordinate_error(a, b, crs)
         if crs == WGS84:

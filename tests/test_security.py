@@ -100,12 +100,6 @@ def test_any_coordinates_give_a_verdict_or_a_french_input_error(locator, lon, la
     assert math.isfinite(verdict.distance_m) and verdict.distance_m >= 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="geo/locate.py Locator._scalar_to_lambert catches TypeError and ValueError but not "
-    "the OverflowError of float(10**400): add OverflowError to its except clause",
-)
 def test_an_integer_too_large_for_a_float_is_an_input_error(locator):
     with pytest.raises(InputError):
         locator.locate(10**400, 50.43, generation=2024)
@@ -272,12 +266,6 @@ def test_csv_export_never_starts_a_cell_with_a_formula(cells):
         assert shown == ("'" + original if original.startswith(FORMULA_PREFIXES) else original)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="geo/export.py to_csv_fr writes '\\n' line ends, so a cell holding a bare '\\r' is "
-    "not quoted and a spreadsheet starts a new row there, whose first cell can be a formula: "
-    "write with lineterminator='\\r\\n' (the csv module then quotes any CR or LF)",
-)
 def test_csv_export_a_carriage_return_cannot_start_a_formula_row():
     table = pd.DataFrame({"adresse": ["12 rue X\r=2+5*cmd|' /C calc'!A0"], "n": [1]})
 
@@ -303,12 +291,6 @@ def test_excel_export_holds_text_never_formulas(cells):
     assert values == [lines("'" + c if c.startswith(FORMULA_PREFIXES) else c) for c in cells]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="geo/export.py to_excel passes control characters (kept by read_table) to openpyxl, "
-    "which raises IllegalCharacterError: the file page's Excel download fails; replace them "
-    "(openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE) before writing",
-)
 def test_excel_export_of_a_cell_with_a_control_character_works():
     table = pd.DataFrame({"adresse": ["12 rue de la Gare\x0b62300 Lens"]})
 
