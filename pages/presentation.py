@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from geo import compare
-from geo.format import fr_int, fr_percent
+from geo.format import fr_int
 from geo.selection import GENERATIONS, Filters, select_qpv, summarize
 from ui import mapview, state
 from ui.data import get_dataset
 from ui.factsheet_buttons import factsheet_buttons
-from ui.panels import GENERATION_LABELS, escape_markdown
+from ui.panels import GENERATION_LABELS, escape_markdown, render_headline
 
 ROOT_KEY = "presentation"
 # Scoped to the page's container (Streamlit gives it the class st-key-presentation), except the
@@ -77,25 +77,6 @@ def change_generation(current: compare.Step, catalogue: state.Catalogue) -> None
     generation = st.session_state["presentation_gen"]
     qpv = catalogue.counterpart.get(current.qpv) if current.qpv else None
     go_to(compare.Step(commune=current.commune, qpv=qpv), generation)
-
-
-def territory_figures(summary) -> None:
-    year = summary.population_year
-    columns = st.columns(4)
-    columns[0].metric("Quartiers prioritaires", fr_int(summary.quartiers))
-    columns[1].metric(
-        "Communes concernées", f"{fr_int(len(summary.communes))} sur {summary.communes_total}"
-    )
-    columns[2].metric(
-        f"Habitants des quartiers en {year}" if year else "Habitants des quartiers",
-        fr_int(summary.population),
-    )
-    columns[3].metric("Part de la population du territoire", fr_percent(summary.share_pct))
-    st.caption(
-        f"Population des quartiers {f'en {year}' if year else '(année non précisée)'}, "
-        f"rapportée à la population municipale {summary.reference_year} des "
-        f"{summary.communes_total} communes ({fr_int(summary.reference_population)} habitants)."
-    )
 
 
 def commune_figures(data, commune: str, generation: int) -> None:
@@ -220,7 +201,7 @@ with st.container(key=ROOT_KEY):
         select_qpv(data.qpv, Filters(generation=generation)), data.communes, generation=generation
     )
     st.header(f"{data.territory_name} en chiffres", anchor=False)
-    territory_figures(summary)
+    render_headline(summary, data, year_in_label=True)
 
     left, middle, right = st.columns([2, 3, 2], vertical_alignment="bottom")
     st.session_state["presentation_gen"] = generation  # the URL decides

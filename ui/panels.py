@@ -55,8 +55,12 @@ def escape_markdown(text: str) -> str:
 # Headline
 
 
-def render_headline(summary: Summary, dataset: Dataset) -> None:
-    """The figures of a selection as four metrics, then their years and caveats in words."""
+def render_headline(summary: Summary, dataset: Dataset, *, year_in_label: bool = False) -> None:
+    """The figures of a selection as four metrics, then their years and caveats in words.
+
+    ``year_in_label`` puts the population year in the metric's label, for screens where the
+    help tooltips cannot be hovered (a projector).
+    """
     year = summary.population_year
     cols = st.columns(4)
     cols[0].metric("Quartiers prioritaires", fr_int(summary.quartiers))
@@ -64,7 +68,9 @@ def render_headline(summary: Summary, dataset: Dataset) -> None:
         "Communes concernées", f"{fr_int(len(summary.communes))} sur {summary.communes_total}"
     )
     cols[2].metric(
-        "Habitants des quartiers",
+        f"Habitants des quartiers en {year}"
+        if year and year_in_label
+        else "Habitants des quartiers",
         fr_int(summary.population),
         help=f"Population municipale {year} (Insee)" if year else f"Population : {NO_YEAR}",
     )
