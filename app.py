@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.data import mark_app_navigation
 from ui.sidebar import render_sidebar
 
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
@@ -31,5 +32,6 @@ st.set_page_config(
     page_icon=str(FAVICON),  # served by the app itself: a Material icon is fetched from a CDN
     layout="wide",
 )
+mark_app_navigation()
 render_sidebar()
 navigation.run()

@@ -20,6 +20,7 @@ from geo.store import Dataset, load_dataset
 from geo.territory import DEFAULT_TERRITORY
 
 _checked: set[str] = set()
+_APP_RAN = "_qpv_app_navigation"
 _lock = threading.Lock()
 
 HELP_NO_DATA = (
@@ -68,9 +69,14 @@ def _ensure_app_navigation() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get(_APP_RAN):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def mark_app_navigation() -> None:
+    """Record that this session's run went through ``app.py`` (called by app.py only)."""
+    st.session_state[_APP_RAN] = True
 
 
 def get_dataset() -> Dataset:
