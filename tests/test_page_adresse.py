@@ -4,17 +4,16 @@ Addresses go to the fake BAN server (``QPV_GEOCODER_URL``); coordinates go nowhe
 input must give a French message and leave the page's answer as it was.
 """
 
-import re
-
+import apptest
 import geopandas as gpd
 import pytest
+from apptest import text_of, unescape
 from streamlit.testing.v1 import AppTest
 
 from ui import lookup
 
 pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
 
-APP = "../app.py"
 PAGE = "pages/adresse.py"
 TIMEOUT = 90
 ADDRESS = "Lens adresse de test QP062025"
@@ -35,22 +34,7 @@ def inside_qp062025(dataset) -> tuple[str, str]:
 
 
 def open_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page(PAGE)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def unescape(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def text_of(at: AppTest) -> str:
-    """Everything written on the page, Markdown escapes and bold markers removed."""
-    kinds = ("markdown", "caption", "info", "warning", "error")
-    return "\n".join(unescape(e.value).replace("**", "") for kind in kinds for e in at.get(kind))
+    return apptest.open_page(PAGE, timeout=TIMEOUT, **params)
 
 
 def errors(at: AppTest) -> list[str]:

@@ -3,11 +3,11 @@
 The URL parsing behind shared links (``ui.state``) is tested first, on a tiny catalogue.
 """
 
-import re
-
+import apptest
 import geopandas as gpd
 import pandas as pd
 import pytest
+from apptest import unescape
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
@@ -15,7 +15,6 @@ from geo.store import Dataset
 from ui import mapview
 from ui.state import Catalogue, ViewState, parse_view, to_params
 
-APP = "../app.py"
 TIMEOUT = 60
 
 CATALOGUE = Catalogue(
@@ -190,11 +189,7 @@ def test_choropleth_classes(share, label):
 
 
 def open_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(params)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_page(timeout=TIMEOUT, **params)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -207,10 +202,6 @@ def indicators(at: AppTest) -> dict[str, str]:
     return {
         unescape(k): unescape(v) for k, v in zip(rows["Indicateur"], rows["Valeur"], strict=True)
     }
-
-
-def unescape(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def text_of(at: AppTest) -> str:
@@ -309,9 +300,7 @@ def test_flagged_indicators_are_shown_with_their_flag():
 
 def test_missing_indicator_is_a_dash_with_its_flag_never_zero():
     at = open_page(qpv="QN06202M")
-    assert indicators(at)["Taux de pauvreté"] == (
-        "— ⚠️ valeur manquante"
-    )
+    assert indicators(at)["Taux de pauvreté"] == ("— ⚠️ valeur manquante")
 
 
 def test_neighbouring_quartier_is_optional_and_explained():

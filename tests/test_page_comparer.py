@@ -1,21 +1,16 @@
 """/comparer driven with AppTest: what a user sees for a shared link and for their choices."""
 
+import apptest
 import pytest
-from browser import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
-APP = str(REPO_ROOT / "app.py")
 PAGE = "pages/comparer.py"
 
 
 @pytest.fixture
 def page(processed):
     def open_page(**params) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.switch_page(PAGE)
-        for key, value in params.items():
-            at.query_params[key] = value
-        return at.run()
+        return apptest.open_page(PAGE, **params)
 
     return open_page
 

@@ -1,15 +1,13 @@
 """/contrat-de-ville driven with AppTest: the published figures, the note, the live figures."""
 
+import apptest
 import pytest
-from browser import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture(scope="module")
 def at(processed) -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
-    app.switch_page("pages/contrat_de_ville.py")
-    return app.run()
+    return apptest.open_page("pages/contrat_de_ville.py")
 
 
 def metrics(at: AppTest) -> dict[str, str]:

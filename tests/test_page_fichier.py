@@ -4,11 +4,11 @@ Address columns go to the fake BAN server (``QPV_GEOCODER_URL``); coordinates go
 file gives a French message and no result.
 """
 
-import re
-
+import apptest
 import geopandas as gpd
 import pandas as pd
 import pytest
+from apptest import text_of, unescape
 from streamlit.testing.v1 import AppTest
 
 from geo.export import to_excel
@@ -17,7 +17,6 @@ from ui import lookup
 
 pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
 
-APP = "../app.py"
 PAGE = "pages/fichier.py"
 TIMEOUT = 120
 CHECK = "Vérifier les {n} lignes"
@@ -39,11 +38,7 @@ def inside(dataset) -> tuple[str, str]:
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_page(PAGE, timeout=TIMEOUT)
 
 
 def upload(at: AppTest, name: str, content: bytes) -> AppTest:
@@ -56,15 +51,6 @@ def check(at: AppTest) -> AppTest:
     next(b for b in at.button if b.label.startswith("Vérifier les ")).click().run()
     assert not at.exception, at.exception
     return at
-
-
-def unescape(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def text_of(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error")
-    return "\n".join(unescape(e.value).replace("**", "") for kind in kinds for e in at.get(kind))
 
 
 def counts(at: AppTest) -> dict[str, list[str]]:

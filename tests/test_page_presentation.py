@@ -1,18 +1,14 @@
 """/presentation driven with AppTest: steps, their URLs, and the figures shown at each step."""
 
+import apptest
 import pytest
-from browser import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture
 def page(processed):
     def open_page(**params) -> AppTest:
-        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
-        at.switch_page("pages/presentation.py")
-        for key, value in params.items():
-            at.query_params[key] = value
-        return at.run()
+        return apptest.open_page("pages/presentation.py", **params)
 
     return open_page
 

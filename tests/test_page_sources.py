@@ -1,27 +1,18 @@
 """The sources page (``/sources``) as a user sees it, driven by AppTest on the processed data."""
 
-import re
-
+import apptest
 import pytest
+from apptest import unescape
 from streamlit.testing.v1 import AppTest
 
 from geo.sources import DATASETS
 
-APP = "../app.py"
 TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/sources.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def unescape(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return apptest.open_page("pages/sources.py", timeout=TIMEOUT)
 
 
 def text_of(at: AppTest) -> str:
