@@ -10,16 +10,18 @@ from ui.sidebar import render_sidebar
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
 PAGES = [
-    st.Page("pages/carte.py", title="Carte des quartiers", icon=":material/map:", default=True),
+    # No page icons: Streamlit turns the current page's icon into the favicon, fetched from a
+    # font CDN that an offline machine cannot reach.
+    st.Page("pages/carte.py", title="Carte des quartiers", default=True),
     *(
-        st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", url_path=path)
-        for name, title, icon, path in (
-            ("adresse", "Suis-je en QPV ?", "home_pin", "adresse"),
-            ("fichier", "Vérifier un fichier", "table_view", "fichier"),
-            ("comparer", "Comparer", "compare_arrows", "comparer"),
-            ("presentation", "Présentation", "slideshow", "presentation"),
-            ("contrat_de_ville", "Contrat de ville", "handshake", "contrat-de-ville"),
-            ("sources", "Sources et limites", "info", "sources"),
+        st.Page(f"pages/{name}.py", title=title, url_path=path)
+        for name, title, path in (
+            ("adresse", "Suis-je en QPV ?", "adresse"),
+            ("fichier", "Vérifier un fichier", "fichier"),
+            ("comparer", "Comparer", "comparer"),
+            ("presentation", "Présentation", "presentation"),
+            ("contrat_de_ville", "Contrat de ville", "contrat-de-ville"),
+            ("sources", "Sources et limites", "sources"),
         )
     ),
 ]
@@ -29,7 +31,7 @@ navigation = st.navigation(PAGES)
 # than the default one is opened directly by its URL.
 st.set_page_config(
     page_title=f"{navigation.title} – Quartiers prioritaires de Lens-Liévin",
-    page_icon=str(FAVICON),  # served by the app itself: a Material icon is fetched from a CDN
+    page_icon=str(FAVICON),  # served by the app itself
     layout="wide",
 )
 mark_app_navigation()
