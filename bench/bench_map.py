@@ -7,13 +7,15 @@ Each figure is printed with its baseline, measured in the same run, and the targ
    time of this process is what a busy shared machine does not inflate). AppTest adds its own
    work (it recompiles the scripts and parses the output at each run), so both are upper
    bounds of a server rerun. Target: under 150 ms.
-2. Payload: what st_folium sends to the browser for the default view (the map's HTML, header
-   and script, and the same as the JSON the component receives). Target: under 300 KB.
+2. Payload: what st_folium receives for the default view (the map's HTML, header and script,
+   as JSON), against the same layers at full resolution with unrounded coordinates. Target:
+   under 300 KB.
 3. Browser (Chromium, no network, no basemap): from opening ``/`` to the quartiers drawn,
    against the same for the one-square smoke app of ``tests/apps``, on a first visit and on
    a visit with the browser cache. Target: under 2 s.
 
-Run from the repository root: ``python bench/bench_map.py [--runs N] [--no-browser]``.
+Run from the repository root: ``python bench/bench_map.py [--runs N] [--no-browser]``; also run
+by ``bench/run_all.py``.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-RERUN_TARGET_S = 0.150
-PAYLOAD_TARGET_BYTES = 300_000
-DRAW_TARGET_S = 2.0
+from bench._common import report  # noqa: E402 (needs the repository on the path)
+
+RERUN_TARGET = "< 150 ms"
+PAYLOAD_TARGET = "< 300 kB"
+DRAW_TARGET = "< 2 s"
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
@@ -43,17 +47,17 @@ def timed(action) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench_rerun(runs: int) -> None:
+def bench_rerun(runs: int) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.run()  # first run: data check, caches filled
-    at.multiselect(key="carte_communes").set_value(["62498"]).run()
-    at.multiselect(key="carte_communes").set_value([]).run()
 
     def filter_on_lens(on: bool) -> None:
         at.multiselect(key="carte_communes").set_value(["62498"] if on else []).run()
 
+    filter_on_lens(True)
+    filter_on_lens(False)
     # Interleaved, so that a busy machine weighs on both alike; the filter goes on and off, so
     # that each direction of change is measured.
     baseline, changed = [], []
@@ -61,18 +65,22 @@ def bench_rerun(runs: int) -> None:
         baseline.append(timed(at.run))
         changed.append(timed(lambda on=(i % 2 == 0): filter_on_lens(on)))
     assert not at.exception, at.exception
-    wall = [statistics.median(t[0] for t in times) for times in (baseline, changed)]
-    cpu = [statistics.median(t[1] for t in times) for times in (baseline, changed)]
-    print("1. Rerun côté serveur (AppTest, médiane de", runs, "exécutions)")
-    print("                                 horloge      CPU")
-    print(f"   page inchangée (référence)   {wall[0] * 1000:7.1f} ms {cpu[0] * 1000:7.1f} ms")
-    print(f"   après changement de filtre   {wall[1] * 1000:7.1f} ms {cpu[1] * 1000:7.1f} ms")
-    print(f"   ratio filtre / référence     {wall[1] / wall[0]:7.2f}    {cpu[1] / cpu[0]:7.2f}")
-    print(f"   ratio filtre / cible 150 ms  {wall[1] / RERUN_TARGET_S:7.2f}    "
-          f"{cpu[1] / RERUN_TARGET_S:7.2f}")  # fmt: skip
+    records = []
+    for clock, index in (("wall clock", 0), ("CPU", 1)):
+        records.append(
+            report(
+                f"map page rerun after a filter change, AppTest, {clock} (median of {runs})",
+                statistics.median(t[index] for t in changed) * 1000,
+                "ms",
+                baseline=statistics.median(t[index] for t in baseline) * 1000,
+                baseline_name="rerun of the unchanged page",
+                target=RERUN_TARGET,
+            )
+        )
+    return records
 
 
-def bench_payload() -> None:
+def bench_payload() -> list[dict]:
     from streamlit_folium import _get_header, _get_html, _get_map_string
 
     from geo.selection import Filters, select_qpv
@@ -83,13 +91,26 @@ def bench_payload() -> None:
     codes = list(select_qpv(dataset.qpv, Filters())["code"])
     m = mapview.build_map(dataset, generation=2015, codes=codes)
     m.render()
-    parts = {"html": _get_html(m), "header": _get_header(m), "script": _get_map_string(m)}
-    raw = sum(len(text.encode("utf-8")) for text in parts.values())
-    as_json = len(json.dumps(parts).encode("utf-8"))
-    print("2. Carte de la vue par défaut envoyée au navigateur")
-    print(f"   HTML + en-tête + script      {raw / 1000:7.1f} kB")
-    print(f"   en JSON (arguments)          {as_json / 1000:7.1f} kB")
-    print(f"   ratio JSON / cible 300 kB    {as_json / PAYLOAD_TARGET_BYTES:7.2f}")
+    sent = json.dumps(
+        {"html": _get_html(m), "header": _get_header(m), "script": _get_map_string(m)}
+    )
+    # The same three layers as plain GeoJSON, at full resolution and unrounded.
+    full = [
+        dataset.qpv[dataset.qpv["code"].isin(codes)][["code", "name", "geometry"]],
+        dataset.communes[["code", "name", "geometry"]],
+        dataset.territory[["siren", "geometry"]],
+    ]
+    unsimplified = sum(len(layer.to_crs(4326).to_json()) for layer in full)
+    return [
+        report(
+            "map payload of the default view (st_folium arguments, JSON)",
+            len(sent.encode("utf-8")) / 1000,
+            "kB",
+            baseline=unsimplified / 1000,
+            baseline_name="its layers at full resolution, unrounded",
+            target=PAYLOAD_TARGET,
+        )
+    ]
 
 
 def open_and_wait(context, base_url: str, shape: str, *, timeout_ms: int = 30_000) -> float:
@@ -107,7 +128,7 @@ def open_and_wait(context, base_url: str, shape: str, *, timeout_ms: int = 30_00
 
 
 def draw_times(base_url: str, shape: str, runs: int) -> tuple[float, float]:
-    """Median times to draw ``(cold, warm)``: a first visit, and a visit with a browser cache.
+    """Median times to draw ``(first visit, visit with a browser cache)``.
 
     One warm-up load comes first: a fresh server checks its data once.
     """
@@ -122,46 +143,52 @@ def draw_times(base_url: str, shape: str, runs: int) -> tuple[float, float]:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            warm = new_context(browser)
-            open_and_wait(warm, base_url, shape, timeout_ms=120_000)
-            warm_times = [open_and_wait(warm, base_url, shape) for _ in range(runs)]
-            cold_times = []
+            cached = new_context(browser)
+            open_and_wait(cached, base_url, shape, timeout_ms=120_000)
+            cached_times = [open_and_wait(cached, base_url, shape) for _ in range(runs)]
+            first_times = []
             for _ in range(runs):
                 context = new_context(browser)
-                cold_times.append(open_and_wait(context, base_url, shape))
+                first_times.append(open_and_wait(context, base_url, shape))
                 context.close()
         finally:
             browser.close()
-    return statistics.median(cold_times), statistics.median(warm_times)
+    return statistics.median(first_times), statistics.median(cached_times)
 
 
-def bench_browser(runs: int) -> None:
+def bench_browser(runs: int) -> list[dict]:
     from browser import APPS_DIR, run_streamlit
+
+    from ui.mapview import CLASS_QPV
 
     env = {"QPV_BASEMAP": "aucun"}
     with run_streamlit(APPS_DIR / "leaflet_smoke.py", env=env) as smoke_url:
         smoke = draw_times(smoke_url, "path.leaflet-interactive", runs)
     with run_streamlit(REPO / "app.py", env=env) as app_url:
-        page = draw_times(app_url, "path.qpv-quartier", runs)
-    print(f"3. Navigateur : ouverture de / jusqu'aux quartiers dessinés (médiane de {runs})")
-    for label, i in (("1re visite (sans cache)", 0), ("visite suivante (cache)", 1)):
-        print(f"   {label}")
-        print(f"     application témoin (1 carré) {smoke[i]:7.2f} s")
-        print(f"     page carte                   {page[i]:7.2f} s")
-        print(f"     ratio carte / témoin         {page[i] / smoke[i]:7.2f}")
-        print(f"     ratio carte / cible 2 s      {page[i] / DRAW_TARGET_S:7.2f}")
+        page = draw_times(app_url, f"path.{CLASS_QPV}", runs)
+    return [
+        report(
+            f"map page: `/` opened to quartiers drawn, Chromium, {visit} (median of {runs})",
+            page[i],
+            "s",
+            baseline=smoke[i],
+            baseline_name="one-square st_folium app (tests/apps/leaflet_smoke.py)",
+            target=DRAW_TARGET,
+        )
+        for i, visit in enumerate(("first visit", "browser cache"))
+    ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="repetitions per measure")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium measure")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    bench_rerun(args.runs)
-    bench_payload()
+    records = bench_rerun(args.runs) + bench_payload()
     if not args.no_browser:
-        bench_browser(max(3, args.runs // 2))
+        records += bench_browser(max(3, args.runs // 2))
+    return records
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ up:
 Before the ramp, one session alone runs the journey (the baseline of every step time, and the
 warm-up: data loaded, locator built). The server's resident memory (``VmRSS`` of the streamlit
 process, from ``/proc``) is sampled every second; the growth per session is compared with the
-size of the processed tables in memory, which is what every session would cost if each loaded
-its own copy.
+growth the first session caused (imports, tables, locator, map layers), which is what every
+session would cost if each loaded its own copy. How many times the server loaded the tables is
+read from Streamlit's ``/_stcore/metrics`` (``ui.data._load`` cache misses). The CPU used by the
+server during the run is compared with the CPU used by the whole machine: browsers and server
+share it, so on a small machine the step times mostly measure Chromium.
 
 Bounded: ``--duration`` seconds of journeys after the ramp, a hard stop ``--grace`` seconds
 later; every browser wait has a timeout. Nothing leaves 127.0.0.1.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import sys
@@ -55,6 +59,8 @@ STEP_LABELS = {
     "quartier": "open a quartier's fact panel",
     "point": "look up a point by coordinates on /adresse",
 }
+IDLE = """() => document.querySelector('[data-testid="stApp"]')
+    ?.dataset.testScriptState === 'notRunning'"""
 PAGE_LOADS = ("carte", "point")  # steps that load a page, hence open a new session
 STEP_TIMEOUT_MS = 60_000
 TARGET_P95_S = 2.0
@@ -107,6 +113,19 @@ def data_loads(url: str) -> int:
     return sum(int(n) for n in pattern.findall(text))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine, from ``/proc/stat``."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MB (``VmRSS`` from ``/proc/<pid>/status``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -121,7 +140,7 @@ def rss_mb(pid: int) -> float:
 
 async def settle(page) -> None:
     """Wait until the script run triggered by the last action is over."""
-    await page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=STEP_TIMEOUT_MS)
+    await page.wait_for_function(IDLE, timeout=STEP_TIMEOUT_MS)
 
 
 async def param_is(page, key: str, value: str) -> None:
@@ -149,7 +168,8 @@ async def pick(page, label: str, typed: str, option: re.Pattern) -> None:
 
 async def step_map(page, url: str, errand: Errand) -> float:
     start = time.perf_counter()
-    await page.goto(url + "/", timeout=STEP_TIMEOUT_MS)
+    # "commit": the step's own wait (quartiers drawn) bounds the whole page load.
+    await page.goto(url + "/", timeout=STEP_TIMEOUT_MS, wait_until="commit")
     await (
         page.frame_locator(MAP_IFRAME)
         .locator(QUARTIER)
@@ -159,6 +179,7 @@ async def step_map(page, url: str, errand: Errand) -> float:
 
 
 async def step_commune(page, url: str, errand: Errand) -> float:
+    await settle(page)  # the map's first value reruns the page: a user waits for it too
     box = page.get_by_role("combobox", name="Communes")
     await box.click()
     await box.fill(errand.commune_name)
@@ -174,6 +195,7 @@ async def step_commune(page, url: str, errand: Errand) -> float:
 
 
 async def step_quartier(page, url: str, errand: Errand) -> float:
+    await settle(page)
     box = page.get_by_role("combobox", name="Fiche d'un quartier")
     await box.click()
     await box.fill(errand.qpv_code)
@@ -190,8 +212,14 @@ async def step_quartier(page, url: str, errand: Errand) -> float:
 
 
 async def step_point(page, url: str, errand: Errand) -> float:
-    await page.goto(url + "/adresse", timeout=STEP_TIMEOUT_MS)
+    await page.goto(url + "/adresse", timeout=STEP_TIMEOUT_MS, wait_until="commit")
     await page.get_by_text("Saisir des coordonnées").wait_for(timeout=STEP_TIMEOUT_MS)
+    await (
+        page.frame_locator(MAP_IFRAME)
+        .locator(QUARTIER)
+        .first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    )
+    await settle(page)  # the page as a user sees it ready: map drawn, not greyed out
     start = time.perf_counter()
     await point_by_coordinates(page, errand)
     return time.perf_counter() - start
@@ -304,6 +332,11 @@ async def load_test(args, url: str, pid: int) -> dict:
             await asyncio.sleep(2)
             rss_warm = rss_mb(pid)
             t_ramp = len(samples)
+            cpu_start, jiffies_start, wall_start = (
+                cpu_seconds(pid),
+                machine_jiffies(),
+                time.monotonic(),
+            )
             deadline = time.monotonic() + args.ramp + args.duration
             tasks = []
             for i in range(args.sessions):
@@ -329,6 +362,10 @@ async def load_test(args, url: str, pid: int) -> dict:
             except TimeoutError:
                 crowd.errors.append((0, "all", "hard stop: sessions still running at the deadline"))
             rss_crowd = [rss for _, rss in samples[t_ramp:]]
+            wall = time.monotonic() - wall_start
+            server_cores = (cpu_seconds(pid) - cpu_start) / wall
+            busy, total = (b - a for a, b in zip(jiffies_start, machine_jiffies(), strict=True))
+            machine_cores = busy / total * (os.cpu_count() or 1) if total else float("nan")
             await asyncio.sleep(5)
             rss_end = rss_mb(pid)
             loads = data_loads(url)
@@ -344,6 +381,8 @@ async def load_test(args, url: str, pid: int) -> dict:
         "rss_peak": max(rss_crowd) if rss_crowd else rss_warm,
         "rss_end": rss_end,
         "data_loads": loads,
+        "server_cores": server_cores,
+        "machine_cores": machine_cores,
         "sessions_opened": warm.page_loads + solo.page_loads + crowd.page_loads,
         "samples": samples,
         "steps": steps,
@@ -405,6 +444,15 @@ def summarize(args, outcome: dict) -> list[dict]:
     )
     results.append(
         report(
+            f"load, {args.sessions} sessions: CPU used by the server during the run",
+            outcome["server_cores"],
+            "cores",
+            baseline=outcome["machine_cores"],
+            baseline_name=f"CPU used by the whole machine (server + {args.sessions} browsers)",
+        )
+    )
+    results.append(
+        report(
             f"load, {args.sessions} sessions: loads of the processed tables by the server",
             outcome["data_loads"],
             "loads",
@@ -437,7 +485,9 @@ def markdown(args, outcome: dict, results: list[dict]) -> str:
         f"sessions, {outcome['rss_end']:.0f} MB 5 s after they closed. The processed tables "
         f"were loaded {outcome['data_loads']} time(s) by the server for "
         f"{outcome['sessions_opened']} sessions opened (`/_stcore/metrics`). Browsers and "
-        "server share the same 2 cores: the step times include Chromium's own rendering.",
+        f"server share the same {os.cpu_count()} cores: during the run the server used "
+        f"{outcome['server_cores']:.2f} core(s) of the {outcome['machine_cores']:.2f} used by "
+        "the whole machine (the rest: the browsers, the load script and other processes).",
         "",
     ]
     if crowd.errors:

@@ -1,13 +1,14 @@
 """Run every benchmark and write ``docs/PERFORMANCE.md``.
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
-present), ``bench_app``, ``bench_file_check`` and the browser load test (``load``). Each figure is
-written with the baseline measured in the same run, their ratio and the target, under a
-description of the machine (CPU, cores, memory, load average, Python and package versions) and
-the date.
+present), ``bench_app``, ``bench_file_check`` and the browser load test (``load``, with 5 then
+20 sessions). Each figure is written with the baseline measured in the same run, their ratio and
+the target, under a description of the machine (CPU, cores, memory, load average, Python and
+package versions) and the date. A benchmark that fails is reported in its section; the others
+still run.
 
 Run: ``python bench/run_all.py`` (about 10 minutes on 2 cores) or ``python bench/run_all.py
---quick`` (a few minutes: fewer points, one cold start, a short load test with 5 sessions).
+--quick`` (about 5 minutes: fewer points, one cold start, only the short load test).
 ``--only NAME...`` runs a subset; ``--output FILE`` writes elsewhere.
 """
 
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,35 +45,49 @@ PACKAGES = (
 )  # fmt: skip
 
 
-def arguments(quick: bool) -> dict[str, list[str]]:
-    """Command-line arguments of each benchmark, full run or ``--quick``."""
-    if quick:
-        return {
-            "bench_build": [],
-            "bench_locate": ["--points", "200000", "--loop-sample", "2000", "--repeat", "2"],
-            "bench_map": ["--runs", "3"],
-            "bench_app": ["--quick"],
-            "bench_file_check": ["--quick"],
-            "load": ["--sessions", "5", "--duration", "30", "--ramp", "5", "--solo-journeys", "1"],
-        }
-    return {
-        "bench_build": [],
-        "bench_locate": [],
-        "bench_map": [],
-        "bench_app": [],
-        "bench_file_check": [],
-        "load": ["--sessions", "20", "--duration", "180"],
-    }
+@dataclass(frozen=True)
+class Run:
+    """One benchmark run: its module in ``bench/``, its section title and its arguments."""
+
+    module: str
+    title: str
+    argv: tuple[str, ...] = ()
 
 
-TITLES = {
-    "bench_build": "Build and load of the processed tables (`bench/bench_build.py`)",
-    "bench_locate": "Point classification in bulk (`bench/bench_locate.py`)",
-    "bench_map": "Map page (`bench/bench_map.py`)",
-    "bench_app": "Cold start and one-point lookup (`bench/bench_app.py`)",
-    "bench_file_check": "File check, 10 000 addresses (`bench/bench_file_check.py`)",
-    "load": "Concurrent browser sessions (`bench/load.py`)",
-}
+def plan(quick: bool) -> list[Run]:
+    """The benchmarks, in order, for a full run or ``--quick``."""
+    full = not quick
+    load_small = ["--sessions", "5", "--duration", "45" if full else "30", "--ramp", "5"]
+    load_small += ["--solo-journeys", "2" if full else "1"]
+    runs = [
+        Run("bench_build", "Build and load of the processed tables (`bench/bench_build.py`)"),
+        Run(
+            "bench_locate",
+            "Point classification in bulk (`bench/bench_locate.py`)",
+            () if full else ("--points", "200000", "--loop-sample", "2000", "--repeat", "2"),
+        ),
+        Run("bench_map", "Map page (`bench/bench_map.py`)", () if full else ("--runs", "3")),
+        Run(
+            "bench_app",
+            "Cold start and one-point lookup (`bench/bench_app.py`)",
+            () if full else ("--quick",),
+        ),
+        Run(
+            "bench_file_check",
+            "File check, 10 000 addresses (`bench/bench_file_check.py`)",
+            () if full else ("--quick",),
+        ),
+        Run("load", "Concurrent browser sessions: 5 (`bench/load.py`)", tuple(load_small)),
+    ]
+    if full:
+        runs.append(
+            Run(
+                "load",
+                "Concurrent browser sessions: 20 (`bench/load.py`)",
+                ("--sessions", "20", "--duration", "120", "--ramp", "10"),
+            )
+        )
+    return runs
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,7 +159,9 @@ def run_benchmark(name: str, argv: list[str], extra: dict) -> tuple[list[dict], 
     except ModuleNotFoundError as exc:
         if exc.name == f"bench.{name}":
             return [], "absent"
-        raise
+        return [], traceback.format_exc(limit=5)
+    except Exception:  # an import error in one benchmark must not lose the others' figures
+        return [], traceback.format_exc(limit=5)
     main = module.main
     accepts_argv = bool(inspect.signature(main).parameters)
     saved = sys.argv
@@ -160,9 +178,9 @@ def run_benchmark(name: str, argv: list[str], extra: dict) -> tuple[list[dict], 
         sys.argv = saved
     if not records:
         extra["printed"] = tee.copy.getvalue()
-    if name == "load" and "markdown" in extra:
+    if "markdown" in extra:
         section = Path(extra["markdown"])
-        extra["load_section"] = section.read_text("utf-8") if section.exists() else ""
+        extra["section"] = section.read_text("utf-8") if section.exists() else ""
     return list(records or []), None
 
 
@@ -233,13 +251,12 @@ def table(records: list[dict]) -> list[str]:
 def write_report(
     path: Path,
     *,
-    sections: list[tuple[str, list[dict], str | None, float, str]],
+    sections: list[tuple[Run, list[dict], str | None, float, dict]],
     info: dict[str, str],
     started: dt.datetime,
     load_before: tuple[float, float, float],
     load_after: tuple[float, float, float],
     quick: bool,
-    load_section: str,
 ) -> None:
     command = "python bench/run_all.py" + (" --quick" if quick else "")
     out = [
@@ -258,11 +275,12 @@ def write_report(
         "of cores, other processes competed for the CPU: the times are pessimistic.",
         "",
     ]
-    for name, records, error, seconds, printed in sections:
-        out += [f"## {TITLES.get(name, name)}", ""]
+    for run, records, error, seconds, extra in sections:
+        out += [f"## {run.title}", ""]
         if error == "absent":
-            out += [f"`bench/{name}.py` does not exist yet.", ""]
+            out += [f"`bench/{run.module}.py` does not exist yet.", ""]
             continue
+        printed = extra.get("printed", "")
         if error:
             out += ["The benchmark failed:", "", "```", error.strip(), "```", ""]
         if records:
@@ -271,8 +289,8 @@ def write_report(
             out += ["As printed by the benchmark:", "", "```", printed.strip(), "```", ""]
         elif not error:
             out += ["No figure (a prerequisite is missing: see the run's output).", ""]
-        if name == "load" and load_section:
-            out += [load_section.strip(), ""]
+        if extra.get("section"):
+            out += [extra["section"].strip(), ""]
         out += [f"_Ran in {seconds:.0f} s._", ""]
     path.write_text("\n".join(out), "utf-8")
 
@@ -288,26 +306,22 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now()
     load_before = os.getloadavg()
     info = machine()
-    plan = arguments(args.quick)
-    names = [n for n in plan if not args.only or n in args.only]
+    runs = [r for r in plan(args.quick) if not args.only or r.module in args.only]
     sections = []
-    load_section = ""
     with tempfile.TemporaryDirectory(prefix="bench-run-all-") as tmp:
-        for name in names:
-            print(f"\n== {name} {' '.join(plan[name])}", flush=True)
-            argv_b = list(plan[name])
+        for i, run in enumerate(runs):
+            argv_b = list(run.argv)
+            print(f"\n== {run.module} {' '.join(argv_b)}", flush=True)
             extra: dict = {}
-            if name == "load":
-                extra["markdown"] = str(Path(tmp) / "load.md")
+            if run.module == "load":
+                extra["markdown"] = str(Path(tmp) / f"load-{i}.md")
                 argv_b += ["--markdown", extra["markdown"]]
             start = time.perf_counter()
-            records, error = run_benchmark(name, argv_b, extra)
+            records, error = run_benchmark(run.module, argv_b, extra)
             seconds = time.perf_counter() - start
             if error and error != "absent":
-                print(f"{name} failed:\n{error}", file=sys.stderr)
-            if name == "load":
-                load_section = extra.get("load_section", "")
-            sections.append((name, records, error, seconds, extra.get("printed", "")))
+                print(f"{run.module} failed:\n{error}", file=sys.stderr)
+            sections.append((run, records, error, seconds, extra))
     write_report(
         args.output,
         sections=sections,
@@ -316,7 +330,6 @@ def main(argv: list[str] | None = None) -> int:
         load_before=load_before,
         load_after=os.getloadavg(),
         quick=args.quick,
-        load_section=load_section,
     )
     total = (dt.datetime.now() - started).total_seconds()
     print(f"\n{args.output} written ({total:.0f} s in all)")

@@ -15,6 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
+import apptest
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -265,11 +266,9 @@ def address_page(monkeypatch, fake_ban, processed):
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
 
     def open_page() -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.query_params["q"] = fake_ban.address_in("QP062025").label
-        at.switch_page("pages/adresse.py").run()
-        assert not at.exception, at.exception
-        return at
+        return apptest.open_page(
+            "pages/adresse.py", timeout=TIMEOUT, q=fake_ban.address_in("QP062025").label
+        )
 
     return open_page
 
@@ -373,8 +372,7 @@ def file_page(monkeypatch, fake_ban, fake_ban_addresses, processed):
     data = f"numero;adresse\n{rows}\n".encode()
 
     def open_page() -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.switch_page("pages/fichier.py").run()
+        at = apptest.open_page("pages/fichier.py", timeout=TIMEOUT)
         at.file_uploader[0].upload("adresses.csv", data, "text/csv").run()
         assert not at.exception, at.exception
         return at

@@ -15,12 +15,12 @@ import logging
 import math
 import re
 
+import apptest
 import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
 from geo.batch import build_locator
 from geo.errors import InputError
@@ -77,8 +77,7 @@ coordinate = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(min_value=-6, max_value=11),
     st.floats(min_value=40, max_value=52),
-    # Beyond about 1e308 an int cannot become a float at all (see the xfail below).
-    st.integers(min_value=-(10**300), max_value=10**300),
+    st.integers(min_value=-(10**400), max_value=10**400),  # beyond 1e308: no float at all
     any_text,
     st.sampled_from(["2,83", " 50.43 ", "1e999", "-inf", "nan", "0x1p-2", "2.83°", "", "١٢"]),
     st.none(),
@@ -252,10 +251,17 @@ def csv_cells(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
+csv_cell = st.one_of(
+    any_text,
+    st.sampled_from(FORMULAS),
+    st.builds(lambda p, t: p + t, st.sampled_from(FORMULA_PREFIXES), any_text),
+    st.builds(lambda t, f: f"{t}\r{f}", any_text, st.sampled_from(FORMULAS)),
+)
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(export_cell, min_size=1, max_size=10))
+@given(st.lists(csv_cell, min_size=1, max_size=10))
 def test_csv_export_never_starts_a_cell_with_a_formula(cells):
-    assume(not any("\r" in c for c in cells))  # see the xfail below
     table = pd.DataFrame({"adresse": cells, "n": range(len(cells))})
 
     read_back = csv_cells(to_csv_fr(table))
@@ -344,9 +350,7 @@ def test_an_address_looked_up_leaves_no_trace_in_the_logs(
     target = fake_ban.address_in("QP062025")
     typed = f"{target.label} {SECRET}"
 
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["q"] = typed
-    at.switch_page("pages/adresse.py").run()
+    at = apptest.open_page("pages/adresse.py", timeout=TIMEOUT, q=typed)
     at.text_input(key="adresse_saisie").set_value(f"{SECRET} {target.label}")
     next(b for b in at.button if b.label == "Vérifier l'adresse").click().run()
 
@@ -368,8 +372,7 @@ def test_a_checked_file_leaves_no_trace_in_the_logs(
     cells = [f"{a.label} {SECRET}{i}" for i, a in enumerate(fake_ban_addresses[:4])]
     data = "nom;adresse\n" + "".join(f"M. {SECRET}nom{i};{c}\n" for i, c in enumerate(cells))
 
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page("pages/fichier.py").run()
+    at = apptest.open_page("pages/fichier.py", timeout=TIMEOUT)
     at.file_uploader[0].upload("personnes.csv", data.encode(), "text/csv").run()
     next(b for b in at.button if b.label.startswith("Vérifier les")).click().run()
 
