@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 CALL = "246200364"
@@ -320,6 +321,9 @@ def _feature(address: Address, score: float, kind: str = "housenumber") -> dict:
 def _handler_for(server: FakeBAN) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, Nagle's algorithm and delayed
+        # ACKs add about 40 ms to every request on a kept-alive connection.
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):
             """Silent: request lines carry addresses."""
@@ -537,3 +541,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@pytest.fixture
+def geocoder(fake_ban, monkeypatch, processed):
+    """The fake BAN, set as the app's address service (``QPV_GEOCODER_URL``)."""
+    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+    return fake_ban
+
+
+@pytest.fixture(scope="module")
+def inside_qp062025(dataset) -> tuple[str, str]:
+    """A point inside QP062025 (2015) as typed by a user: French decimal text (lon, lat)."""
+    qpv = dataset.qpv.set_index("code")
+    point = qpv.geometry["QP062025"].representative_point()
+    wgs84 = gpd.GeoSeries([point], crs=qpv.crs).to_crs(4326).iloc[0]
+    return f"{wgs84.x:.6f}".replace(".", ","), f"{wgs84.y:.6f}".replace(".", ",")

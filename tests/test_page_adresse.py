@@ -5,7 +5,6 @@ input must give a French message and leave the page's answer as it was.
 """
 
 import apptest
-import geopandas as gpd
 import pytest
 from apptest import text_of, unescape
 from streamlit.testing.v1 import AppTest
@@ -17,20 +16,6 @@ pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
 PAGE = "pages/adresse.py"
 TIMEOUT = 90
 ADDRESS = "Lens adresse de test QP062025"
-
-
-@pytest.fixture
-def geocoder(fake_ban, monkeypatch, processed):
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
-    return fake_ban
-
-
-@pytest.fixture(scope="module")
-def inside_qp062025(dataset) -> tuple[str, str]:
-    qpv = dataset.qpv.set_index("code")
-    point = qpv.geometry["QP062025"].representative_point()
-    wgs84 = gpd.GeoSeries([point], crs=qpv.crs).to_crs(4326).iloc[0]
-    return f"{wgs84.x:.6f}".replace(".", ","), f"{wgs84.y:.6f}".replace(".", ",")
 
 
 def open_page(**params: str) -> AppTest:

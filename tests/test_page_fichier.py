@@ -5,7 +5,6 @@ file gives a French message and no result.
 """
 
 import apptest
-import geopandas as gpd
 import pandas as pd
 import pytest
 from apptest import text_of, unescape
@@ -20,21 +19,6 @@ pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
 PAGE = "pages/fichier.py"
 TIMEOUT = 120
 CHECK = "Vérifier les {n} lignes"
-
-
-@pytest.fixture
-def geocoder(fake_ban, monkeypatch, processed):
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
-    return fake_ban
-
-
-@pytest.fixture(scope="module")
-def inside(dataset) -> tuple[str, str]:
-    """A point inside QP062025 (2015), as French decimal text."""
-    qpv = dataset.qpv.set_index("code")
-    point = qpv.geometry["QP062025"].representative_point()
-    wgs84 = gpd.GeoSeries([point], crs=qpv.crs).to_crs(4326).iloc[0]
-    return f"{wgs84.x:.6f}".replace(".", ","), f"{wgs84.y:.6f}".replace(".", ",")
 
 
 def open_page() -> AppTest:
@@ -61,10 +45,10 @@ def counts(at: AppTest) -> dict[str, list[str]]:
     }
 
 
-def lonlat_csv(inside: tuple[str, str], *, encoding: str = "utf-8-sig") -> bytes:
+def lonlat_csv(inside_qp062025: tuple[str, str], *, encoding: str = "utf-8-sig") -> bytes:
     lines = [
         "nom;longitude;latitude",
-        f"Élise;{inside[0]};{inside[1]}",
+        f"Élise;{inside_qp062025[0]};{inside_qp062025[1]}",
         "vide;;",
         "Paris;2,3522;48,8566",
     ]
@@ -86,8 +70,8 @@ def test_page_states_the_limits_and_that_nothing_is_kept(geocoder):
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp1252"])
-def test_coordinates_file_is_checked_without_any_geocoding(geocoder, inside, encoding):
-    at = upload(open_page(), "points.csv", lonlat_csv(inside, encoding=encoding))
+def test_coordinates_file_is_checked_without_any_geocoding(geocoder, inside_qp062025, encoding):
+    at = upload(open_page(), "points.csv", lonlat_csv(inside_qp062025, encoding=encoding))
 
     assert at.radio(key="fichier_mode").value == "coordonnees"
     assert at.selectbox(key="fichier_colonne_longitude").value == "longitude"
@@ -139,8 +123,10 @@ def test_address_file_is_geocoded_with_a_progress_bar(geocoder):
     assert at.dataframe[0].value.loc[0, "geocodage_label"] == "Lens (adresse de test, QP062025)"
 
 
-def test_excel_file_is_read(geocoder, inside):
-    table = pd.DataFrame({"nom": ["Élise"], "lon": [inside[0]], "lat": [inside[1]]})
+def test_excel_file_is_read(geocoder, inside_qp062025):
+    table = pd.DataFrame(
+        {"nom": ["Élise"], "lon": [inside_qp062025[0]], "lat": [inside_qp062025[1]]}
+    )
     at = upload(open_page(), "points.xlsx", to_excel(table))
     check(at)
 
@@ -148,8 +134,8 @@ def test_excel_file_is_read(geocoder, inside):
     assert at.dataframe[0].value.loc[0, "qpv_2015_nom"] == "Grande Résidence"
 
 
-def test_the_map_generation_can_be_switched(geocoder, inside):
-    at = check(upload(open_page(), "points.csv", lonlat_csv(inside)))
+def test_the_map_generation_can_be_switched(geocoder, inside_qp062025):
+    at = check(upload(open_page(), "points.csv", lonlat_csv(inside_qp062025)))
 
     assert at.radio(key="fichier_carte_generation").value == 2024
     at.radio(key="fichier_carte_generation").set_value(2015).run()
@@ -213,8 +199,8 @@ def test_file_with_no_usable_column_asks_for_columns(geocoder):
     assert at.multiselect(key="fichier_colonnes_adresse").value == []
 
 
-def test_a_bad_file_after_a_good_one_shows_no_stale_result(geocoder, inside):
-    at = check(upload(open_page(), "points.csv", lonlat_csv(inside)))
+def test_a_bad_file_after_a_good_one_shows_no_stale_result(geocoder, inside_qp062025):
+    at = check(upload(open_page(), "points.csv", lonlat_csv(inside_qp062025)))
     assert at.table
 
     upload(at, "image.csv", b"\x89PNG\r\n\x1a\n\x00\x00")
