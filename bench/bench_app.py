@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import numpy as np
 import pyproj
 import shapely
-from browser import CHROMIUM, free_port, launch_chromium
+from browser import CHROMIUM, free_port, launch_chromium, stop_process
 
 from bench._common import mirror_dir, report
 
@@ -117,13 +117,7 @@ def streamlit_server(
             try:
                 yield Server(process, f"http://127.0.0.1:{port}", started, log_path)
             finally:
-                if process.poll() is None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait(timeout=10)
+                stop_process(process)
 
 
 def offline_context(browser):

@@ -19,8 +19,9 @@ import pandas as pd
 from bench._common import mirror_dir, report, timed
 from geo.build import build
 from geo.store import load_dataset
+from geo.territory import DEFAULT_TERRITORY
 
-CALL = "246200364"
+CALL = DEFAULT_TERRITORY
 
 
 def read_raw(mirror: Path) -> None:

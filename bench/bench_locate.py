@@ -33,8 +33,9 @@ import shapely
 from bench._common import mirror_dir, report, timed
 from geo.errors import QPVError
 from geo.locate import Locator
+from geo.territory import DEFAULT_TERRITORY
 
-CALL = "246200364"
+CALL = DEFAULT_TERRITORY
 # Used only when the processed tables are not available (direct read of the mirror files).
 CALL_QPV_2015 = [
     "QP062002", "QP062016", "QP062019", "QP062020", "QP062021", "QP062022", "QP062023",

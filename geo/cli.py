@@ -32,7 +32,7 @@ HELP = {
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--territory", default=DEFAULT_TERRITORY, metavar="SIREN",
-        help="SIREN de l'EPCI (défaut : CA de Lens-Liévin, 246200364)",
+        help=f"SIREN de l'EPCI (défaut : {DEFAULT_TERRITORY}, CA de Lens-Liévin)",
     )  # fmt: skip
 
 

@@ -103,7 +103,7 @@ def run_streamlit(
                 _wait_healthy(base_url, process, log_path, timeout)
                 yield base_url
             finally:
-                _stop(process)
+                stop_process(process)
 
 
 def _with_static_dir(script: Path, tmp: Path) -> Path:
@@ -136,7 +136,8 @@ def _wait_healthy(base_url: str, process: subprocess.Popen, log_path: Path, time
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a child process, then kill it if it does not exit within 10 s."""
     if process.poll() is not None:
         return
     process.terminate()

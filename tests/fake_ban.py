@@ -501,6 +501,22 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str
     return fields, files
 
 
+# What a user is told for each way the address service can fail: mode -> (options, message).
+FAILURES = {
+    "rate_limit": ({"retry_after": 0}, "Le service d'adresses reçoit trop de demandes"),
+    "error": ({"status": 500}, "Le service d'adresses (Base Adresse Nationale) est indisponible"),
+    "malformed": ({}, "Le service d'adresses a renvoyé une réponse illisible."),
+    "bad_shape": ({}, "Le service d'adresses a renvoyé une réponse illisible."),
+    "bad_csv": ({}, "Le service d'adresses a renvoyé une réponse illisible."),
+    "slow": ({"delay": 1.5}, "n'a pas répondu à temps"),
+}
+
+
+def failures(*modes: str) -> list[tuple[str, dict, str]]:
+    """``(mode, options, message)`` rows for ``pytest.mark.parametrize``."""
+    return [(mode, *FAILURES[mode]) for mode in modes]
+
+
 # --- pytest fixtures -------------------------------------------------------------------------
 
 

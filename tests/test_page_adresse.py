@@ -7,6 +7,7 @@ input must give a French message and leave the page's answer as it was.
 import apptest
 import pytest
 from apptest import text_of, unescape
+from fake_ban import failures
 from streamlit.testing.v1 import AppTest
 
 from ui import lookup
@@ -197,17 +198,7 @@ def test_url_with_a_huge_address_gives_a_french_message(geocoder):
 
 @pytest.mark.parametrize(
     ("mode", "options", "message"),
-    [
-        ("rate_limit", {"retry_after": 0}, "Le service d'adresses reçoit trop de demandes"),
-        (
-            "error",
-            {"status": 500},
-            "Le service d'adresses (Base Adresse Nationale) est indisponible",
-        ),
-        ("malformed", {}, "Le service d'adresses a renvoyé une réponse illisible."),
-        ("bad_shape", {}, "Le service d'adresses a renvoyé une réponse illisible."),
-        ("slow", {"delay": 1.5}, "n'a pas répondu à temps"),
-    ],
+    failures("rate_limit", "error", "malformed", "bad_shape", "slow"),
 )
 def test_geocoder_failure_says_so_and_offers_the_map(geocoder, monkeypatch, mode, options, message):
     monkeypatch.setattr(lookup, "SEARCH_TIMEOUT", (1.0, 0.5))  # the slow answer takes 1,5 s

@@ -8,6 +8,7 @@ import apptest
 import pandas as pd
 import pytest
 from apptest import text_of, unescape
+from fake_ban import failures
 from streamlit.testing.v1 import AppTest
 
 from geo.export import to_excel
@@ -210,17 +211,7 @@ def test_a_bad_file_after_a_good_one_shows_no_stale_result(geocoder, inside_qp06
 
 
 @pytest.mark.parametrize(
-    ("mode", "options", "message"),
-    [
-        ("rate_limit", {"retry_after": 0}, "Le service d'adresses reçoit trop de demandes"),
-        (
-            "error",
-            {"status": 500},
-            "Le service d'adresses (Base Adresse Nationale) est indisponible",
-        ),
-        ("bad_csv", {}, "Le service d'adresses a renvoyé une réponse illisible."),
-        ("slow", {"delay": 1.5}, "n'a pas répondu à temps"),
-    ],
+    ("mode", "options", "message"), failures("rate_limit", "error", "bad_csv", "slow")
 )
 def test_geocoder_failure_gives_a_french_message_and_no_result(
     geocoder, monkeypatch, mode, options, message
