@@ -442,6 +442,8 @@ def median_row(data: Dataset, generation: int) -> pd.DataFrame:
     contract = set(data.qpv_of(generation, include_neighbouring=False)["code"])
     quartiers = quartiers[quartiers["code"].isin(contract)]
     row = {key: float(quartiers[key].median(skipna=True)) for key in (m.key for m in METRICS)}
+    years = quartiers["population_year"].dropna().unique()
+    year = years[0] if len(years) == 1 else pd.NA  # the quartiers' census year, when they share one
     df = pd.DataFrame(
         {
             "kind": [KIND_MEDIAN],
@@ -449,7 +451,7 @@ def median_row(data: Dataset, generation: int) -> pd.DataFrame:
             "name": [f"Médiane des {len(quartiers)} quartiers du contrat"],
             "communes": [""],
             "generation": [generation],
-            "population_year": pd.array([pd.NA], "Int64"),
+            "population_year": pd.array([year], "Int64"),
             **{k: [v] for k, v in row.items()},
             "flags": [""],
         }

@@ -174,3 +174,8 @@ def test_contract_facts_are_read_as_published(tmp_path):
     path.write_text(json.dumps(broken), "utf-8")
     with pytest.raises(SchemaError, match="'1 831 401'"):
         contract.load_contract_facts(path)
+
+
+def test_the_median_of_2015_quartiers_carries_their_census_year(dataset):
+    assert compare.median_row(dataset, 2015)["population_year"].iloc[0] == 2013
+    assert pd.isna(compare.median_row(dataset, 2024)["population_year"].iloc[0])
