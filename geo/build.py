@@ -23,7 +23,7 @@ import pyproj
 import shapely
 
 from geo import fetch, sources
-from geo.errors import CacheError, SchemaError
+from geo.errors import DatasetUnavailableError, FolderNotWritableError, SchemaError, os_reason_fr
 from geo.territory import (
     DEFAULT_TERRITORY,
     STATUS_CONTRACT,
@@ -34,7 +34,7 @@ from geo.territory import (
     load_territory,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the manifest records the SHA-256 of every output
 LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +84,8 @@ TABLES = (
     "correspondence.parquet",
     "flags.parquet",
 )
+OUTPUTS = (*TABLES, "report.json")  # every file the manifest vouches for, by SHA-256
+PROCESSED_ENV = "QPV_PROCESSED_DIR"
 
 
 @dataclass
@@ -113,7 +115,7 @@ class Report:
 
 def processed_dir(territory: str = DEFAULT_TERRITORY, root: Path | None = None) -> Path:
     """Folder of the processed tables of one territory (``QPV_PROCESSED_DIR`` overrides root)."""
-    base = root or Path(os.environ.get("QPV_PROCESSED_DIR") or DEFAULT_PROCESSED_ROOT)
+    base = root or Path(os.environ.get(PROCESSED_ENV) or DEFAULT_PROCESSED_ROOT)
     return Path(base) / territory
 
 
@@ -565,10 +567,13 @@ def build(
     """
     start = time.perf_counter()
     log("Lecture des sources…")
-    kwargs = {"mirror": mirror, "allow_download": allow_download, "progress": progress}
-    if cache_dir is not None:
-        kwargs["cache_dir"] = cache_dir
-    files = fetch.fetch_all(INPUTS, **kwargs)
+    files = fetch.fetch_all(
+        INPUTS,
+        mirror=mirror,
+        cache_dir=cache_dir,
+        allow_download=allow_download,
+        progress=progress,
+    )
     tables, report = build_tables(territory, files, log=log)
     out_dir = processed_dir(territory, out_root)
     write_tables(out_dir, tables, report, manifest=manifest_for(territory, files))
@@ -710,16 +715,22 @@ def manifest_for(territory: str, files: dict) -> dict:
 
 
 def write_tables(out_dir: Path, tables: dict, report: Report, *, manifest: dict) -> None:
-    """Write all tables into a temporary sibling folder, then swap it in atomically."""
+    """Write all tables into a temporary sibling folder, then swap it in atomically.
+
+    The manifest is written last, with the SHA-256 of every output (``outputs``): a table torn or
+    altered afterwards no longer matches it, and :func:`geo.store.stale_reason` says so.
+
+    Raises
+    ------
+    FolderNotWritableError
+        When the folder cannot be created or written (French reason, ``QPV_PROCESSED_DIR`` named).
+    """
     out_dir = Path(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     except OSError as exc:
-        raise CacheError(
-            f"impossible d'écrire les données préparées dans {out_dir.parent} ({exc.strerror}) : "
-            "indiquez un dossier accessible en écriture avec QPV_PROCESSED_DIR"
-        ) from exc
+        raise _not_writable(out_dir.parent, exc) from exc
     try:
         for name, table in tables.items():
             if isinstance(table, gpd.GeoDataFrame):
@@ -727,15 +738,27 @@ def write_tables(out_dir: Path, tables: dict, report: Report, *, manifest: dict)
             else:
                 table.to_parquet(tmp / name, index=False)
         _write_json(tmp / "report.json", report.to_dict())
-        _write_json(tmp / "manifest.json", manifest)  # last: its presence marks a whole build
+        outputs = {name: fetch.sha256_file(tmp / name) for name in sorted([*tables, "report.json"])}
+        # Written last: its presence marks a whole build, its hashes vouch for every output.
+        _write_json(tmp / "manifest.json", {**manifest, "outputs": outputs})
         old = out_dir.with_name(f".{out_dir.name}-old")
         if out_dir.exists():
             shutil.rmtree(old, ignore_errors=True)
             out_dir.rename(old)
         tmp.rename(out_dir)
         shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # disk full, folder made read-only meanwhile...
+        raise _not_writable(out_dir, exc) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _not_writable(folder: Path, exc: OSError) -> FolderNotWritableError:
+    return FolderNotWritableError(
+        f"impossible d'écrire les données préparées dans {folder} ({os_reason_fr(exc)}) : "
+        f"indiquez un dossier accessible en écriture avec {PROCESSED_ENV}",
+        env=PROCESSED_ENV,
+    )
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -758,7 +781,7 @@ def ensure_built(
     Returns the reason for rebuilding (French), or None when the tables were current.
     """
     from geo.errors import DataError
-    from geo.store import stale_reason
+    from geo.store import damaged_outputs, stale_reason
 
     out_dir = processed_dir(territory, out_root)
     try:
@@ -770,12 +793,21 @@ def ensure_built(
     if reason is None:
         return None
     log(f"Préparation des données : {reason}.")
-    build(
-        territory,
-        mirror=mirror,
-        out_root=out_root,
-        allow_download=allow_download,
-        progress=progress,
-        log=log,
-    )
+    try:
+        build(
+            territory,
+            mirror=mirror,
+            out_root=out_root,
+            allow_download=allow_download,
+            progress=progress,
+            log=log,
+        )
+    except DatasetUnavailableError as exc:
+        if not damaged_outputs(out_dir):
+            raise
+        # A torn table and no source to rebuild it from: say both, the table first.
+        raise DatasetUnavailableError(
+            f"{reason} ({out_dir}) ; pour les reconstruire, relancez « python -m geo build » "
+            f"avec un accès à internet ou un miroir des fichiers officiels.\n{exc}"
+        ) from exc
     return reason

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from geo import batch, fetch
 from geo.build import build
-from geo.errors import GeocoderError, InputError, QPVError
+from geo.errors import GeocoderError, InputError, QPVError, os_reason_fr
 from geo.export import to_csv_fr, to_excel
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
@@ -190,7 +190,7 @@ def run_check(args: argparse.Namespace) -> int:
         try:
             data = args.input.read_bytes()
         except OSError as exc:
-            raise InputError(f"Lecture impossible de {args.input} ({exc.strerror}).") from None
+            raise InputError(f"Lecture impossible de {args.input} ({os_reason_fr(exc)}).") from None
         table = read_table(data, args.input.name)
         settings = _check_columns(args, list(table.columns))
         locator = batch.build_locator(load_dataset(args.territory))
@@ -207,7 +207,10 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         args.output.write_bytes(content)
     except OSError as exc:
-        print(f"Erreur : écriture impossible de {args.output} ({exc.strerror}).", file=sys.stderr)
+        print(
+            f"Erreur : écriture impossible de {args.output} ({os_reason_fr(exc)}).",
+            file=sys.stderr,
+        )
         return 1
     print(f"{fr_int(result.total)} lignes vérifiées, écrites dans {args.output}")
     print("\n".join(result.summary_lines()))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import SchemaError
+from geo.errors import SchemaError, os_reason_fr
 
 CONTRACT_FILE = Path(__file__).resolve().parent.parent / "data" / "contrat_de_ville.json"
 
@@ -84,7 +84,8 @@ def load_contract_facts(path: Path = CONTRACT_FILE) -> ContractFacts:
             *(c["eur"] for c in programming["contributions"]),
         ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SchemaError(f"{Path(path).name} : fichier illisible ou incomplet ({exc!r})") from exc
+        detail = os_reason_fr(exc) if isinstance(exc, OSError) else repr(exc)
+        raise SchemaError(f"{Path(path).name} : fichier illisible ou incomplet ({detail})") from exc
     bad = [a for a in amounts if not isinstance(a, int) or isinstance(a, bool) or a < 0]
     if bad:
         raise SchemaError(f"{Path(path).name} : montants invalides {bad!r}")

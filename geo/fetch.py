@@ -2,7 +2,7 @@
 
 For each :class:`~geo.sources.Source` the places are tried in this order:
 
-1. the cache, ``<cache_dir>/<source.path>`` (``data/cache`` or ``QPV_CACHE_DIR``), if verified;
+1. the cache, ``<cache_dir>/<source.path>`` (default :func:`default_cache_dir`), if verified;
 2. the mirror, ``<mirror>/<source.path>`` (``--mirror`` or ``QPV_DATA_MIRROR``), read in place:
    mirror files are read-only and may be large, so they are never copied;
 3. the official URL (resolved through the data.gouv.fr API when the table gives a resource
@@ -17,7 +17,6 @@ mirror, and only then downloaded, so an offline machine with a mirror never wait
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
@@ -43,7 +42,12 @@ from geo._http import (
     make_session,
     request_with_retries,
 )
-from geo.errors import CacheError, ChecksumError, DatasetUnavailableError
+from geo.errors import (
+    ChecksumError,
+    DatasetUnavailableError,
+    FolderNotWritableError,
+    os_reason_fr,
+)
 from geo.sources import ALTERNATIVES, DATAGOUV_QPV, DATASETS, OPTIONAL, SOURCES, Dataset, Source
 
 MIRROR_ENV = "QPV_DATA_MIRROR"
@@ -65,14 +69,16 @@ _WHAT_TO_DO = (
 )
 
 
-def _default_cache_dir() -> Path:
+def default_cache_dir() -> Path:
+    """The download cache: ``QPV_CACHE_DIR``, else ``data/cache`` in the repository.
+
+    Read at each call, not at import, so that a variable set later (a test, a server whose
+    environment is changed before the first build) is honoured.
+    """
     value = os.environ.get(CACHE_ENV)
     if value:
         return Path(value).expanduser()
     return Path(__file__).resolve().parents[1] / "data" / "cache"
-
-
-DEFAULT_CACHE_DIR = _default_cache_dir()
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def fetch_source(
     source: Source,
     *,
     mirror: Path | None,
-    cache_dir: Path = DEFAULT_CACHE_DIR,
+    cache_dir: Path | None = None,
     allow_download: bool = True,
     session: requests.Session | None = None,
     progress: Progress | None = None,
@@ -165,7 +171,7 @@ def fetch(
     key: str,
     *,
     mirror: Path | None,
-    cache_dir: Path = DEFAULT_CACHE_DIR,
+    cache_dir: Path | None = None,
     allow_download: bool = True,
     session: requests.Session | None = None,
     progress: Progress | None = None,
@@ -207,7 +213,7 @@ def fetch_all(
     keys: Iterable[str] | None = None,
     *,
     mirror: Path | None,
-    cache_dir: Path = DEFAULT_CACHE_DIR,
+    cache_dir: Path | None = None,
     allow_download: bool = True,
     session: requests.Session | None = None,
     progress: Progress | None = None,
@@ -346,21 +352,6 @@ def _format_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
-_OS_REASONS = {
-    errno.ENOTDIR: "un fichier occupe la place d'un dossier",
-    errno.EEXIST: "un fichier occupe la place d'un dossier",
-    errno.EACCES: "permission refusée",
-    errno.EPERM: "permission refusée",
-    errno.EROFS: "disque en lecture seule",
-    errno.ENOSPC: "disque plein",
-    errno.ENOENT: "fichier ou dossier absent",
-}
-
-
-def _os_reason(exc: OSError) -> str:
-    return _OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)
-
-
 def _net_reason(exc: requests.RequestException) -> str:
     """A short French reason for a transport failure (the full chain stays in ``__cause__``)."""
     text = str(exc)
@@ -396,7 +387,7 @@ class _Run:
         self,
         *,
         mirror: Path | None,
-        cache_dir: Path,
+        cache_dir: Path | None,
         allow_download: bool,
         session: requests.Session | None,
         progress: Progress | None,
@@ -406,7 +397,7 @@ class _Run:
         sleep: Callable[[float], None],
     ) -> None:
         self.mirror = _checked_mirror(Path(mirror)) if mirror is not None else None
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.allow_download = allow_download
         self.progress = progress
         self.datagouv_api = (
@@ -467,7 +458,7 @@ class _Run:
         try:
             actual = sha256_file(path)
         except OSError as exc:
-            self._fail(source, "cache", f"{path} illisible ({_os_reason(exc)})")
+            self._fail(source, "cache", f"{path} illisible ({os_reason_fr(exc)})")
             return None
         if expected is None or actual == expected:
             return Fetched(source.key, path, "cache", actual)
@@ -477,7 +468,7 @@ class _Run:
             fate = "copie supprimée"
         except OSError as exc:
             fate = (
-                f"impossible de la supprimer ({_os_reason(exc)}) : supprimez le fichier du "
+                f"impossible de la supprimer ({os_reason_fr(exc)}) : supprimez le fichier du "
                 "cache, ou mettez à jour geo/sources.py si la source officielle a été republiée"
             )
         self._fail(
@@ -497,7 +488,7 @@ class _Run:
         try:
             actual = sha256_file(path)
         except OSError as exc:
-            self._fail(source, "miroir", f"{path} illisible ({_os_reason(exc)})")
+            self._fail(source, "miroir", f"{path} illisible ({os_reason_fr(exc)})")
             return None
         expected = _expected_sha256(source)
         if expected is not None and actual != expected:
@@ -563,11 +554,12 @@ class _Run:
         dataset = self.datasets.get(source.dataset)
         return dataset.page if dataset else "inconnue"
 
-    def _cache_error(self, folder: Path, exc: OSError) -> CacheError:
-        return CacheError(
-            f"Impossible d'écrire dans le cache {folder} ({_os_reason(exc)}) : indiquez un "
+    def _cache_error(self, folder: Path, exc: OSError) -> FolderNotWritableError:
+        return FolderNotWritableError(
+            f"Impossible d'écrire dans le cache {folder} ({os_reason_fr(exc)}) : indiquez un "
             f"dossier accessible en écriture avec la variable {CACHE_ENV}, ou un miroir contenant "
-            f"les fichiers (option --mirror ou variable {MIRROR_ENV})."
+            f"les fichiers (option --mirror ou variable {MIRROR_ENV}).",
+            env=CACHE_ENV,
         )
 
     def _temp_file(self, target: Path) -> Path:

@@ -12,8 +12,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.build import SCHEMA_VERSION, TABLES, processed_dir
-from geo.errors import CacheError
+from geo.build import OUTPUTS, SCHEMA_VERSION, processed_dir
+from geo.errors import CacheError, os_reason_fr
+from geo.fetch import sha256_file
 from geo.territory import DEFAULT_TERRITORY
 
 
@@ -58,11 +59,40 @@ def read_manifest(out_dir: Path) -> dict | None:
         return None
 
 
+def damaged_outputs(out_dir: Path, manifest: dict | None = None) -> list[str]:
+    """Outputs present in ``out_dir`` whose SHA-256 differs from the one the build recorded.
+
+    A table torn by a crash or a full disk, or altered by hand, is listed; so is an output the
+    manifest has no hash for. Missing files and manifests of another schema are not judged here
+    (see :func:`stale_reason`).
+    """
+    out_dir = Path(out_dir)
+    manifest = read_manifest(out_dir) if manifest is None else manifest
+    if manifest is None or manifest.get("schema_version") != SCHEMA_VERSION:
+        return []
+    recorded = manifest.get("outputs")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    damaged = []
+    for name in OUTPUTS:
+        path = out_dir / name
+        if not path.is_file():
+            continue
+        try:
+            actual = sha256_file(path)
+        except OSError:
+            actual = None  # unreadable: cannot be vouched for
+        if actual is None or recorded.get(name) != actual:
+            damaged.append(name)
+    return damaged
+
+
 def stale_reason(out_dir: Path, *, expected_inputs: dict[str, str] | None = None) -> str | None:
     """Why the processed folder cannot be used as is (French), or None when it is current.
 
-    ``expected_inputs`` maps input keys to the SHA-256 of the files a build would use now; when
-    given, a cache built from other source files is reported stale.
+    Every output is checked against the SHA-256 recorded in the manifest, so a torn or altered
+    table is reported here, before anything reads it. ``expected_inputs`` maps input keys to the
+    SHA-256 of the files a build would use now; when given, a cache built from other source files
+    is reported stale.
     """
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
@@ -73,9 +103,13 @@ def stale_reason(out_dir: Path, *, expected_inputs: dict[str, str] | None = None
             f"les données préparées ont été construites par une autre version "
             f"(schéma {manifest.get('schema_version')!r}, attendu {SCHEMA_VERSION})"
         )
-    missing = [t for t in (*TABLES, "report.json") if not (out_dir / t).is_file()]
+    missing = [t for t in OUTPUTS if not (out_dir / t).is_file()]
     if missing:
         return f"fichiers préparés manquants : {', '.join(missing)}"
+    damaged = damaged_outputs(out_dir, manifest)
+    if damaged:
+        verb = "est altéré ou tronqué" if len(damaged) == 1 else "sont altérés ou tronqués"
+        return f"données préparées illisibles : {', '.join(damaged)} {verb} depuis la construction"
     if expected_inputs is not None:
         built = manifest.get("inputs", {})
         changed = sorted(k for k, sha in expected_inputs.items() if built.get(k) != sha)
@@ -107,8 +141,13 @@ def load_dataset(territory: str = DEFAULT_TERRITORY, *, root: Path | None = None
         }
         report = json.loads((out_dir / "report.json").read_text("utf-8"))
     except (OSError, ValueError) as exc:
+        why = (
+            os_reason_fr(exc)
+            if isinstance(exc, OSError)
+            else f"contenu invalide, {type(exc).__name__}"
+        )
         raise CacheError(
-            f"données préparées illisibles dans {out_dir} ({type(exc).__name__}) : "
+            f"données préparées illisibles dans {out_dir} ({why}) : "
             "relancez « python -m geo build »"
         ) from exc
     return Dataset(**tables, report=report, manifest=read_manifest(out_dir))

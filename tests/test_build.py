@@ -9,8 +9,8 @@ import pytest
 import shapely
 
 from geo import build as build_mod
-from geo.build import build, processed_dir
-from geo.errors import CacheError
+from geo.build import Report, build, ensure_built, processed_dir, write_tables
+from geo.errors import CacheError, DatasetUnavailableError, FolderNotWritableError
 from geo.store import load_dataset, stale_reason
 
 pytestmark = pytest.mark.mirror
@@ -180,6 +180,58 @@ def test_old_schema_and_corrupt_cache_are_detected(call, tmp_path):
     (copy / "qpv.parquet").write_bytes(b"not a parquet file")
     with pytest.raises(CacheError, match="illisibles"):
         load_dataset(CALL, root=tmp_path)
+
+
+def torn_copy(first, root):
+    """A copy of a build whose qpv.parquet lost its last two thirds (a crash mid-write)."""
+    copy = root / CALL
+    shutil.copytree(first.out_dir, copy)
+    table = copy / "qpv.parquet"
+    table.write_bytes(table.read_bytes()[: table.stat().st_size // 3])
+    return copy
+
+
+def test_torn_table_is_seen_from_the_manifest_and_rebuilt_identical(call, mirror_dir, tmp_path):
+    first, _ = call
+    copy = torn_copy(first, tmp_path)
+
+    reason = stale_reason(copy)
+    assert "illisibles" in reason and "qpv.parquet" in reason
+
+    assert ensure_built(CALL, mirror=mirror_dir, out_root=tmp_path, allow_download=False)
+    assert (copy / "qpv.parquet").read_bytes() == (first.out_dir / "qpv.parquet").read_bytes()
+    assert stale_reason(copy) is None
+    data = load_dataset(CALL, root=tmp_path)
+    assert len(contract(data, 2015)) == 21
+
+
+def test_torn_table_without_sources_says_unreadable_and_how_to_rebuild(call, tmp_path, monkeypatch):
+    first, _ = call
+    copy = torn_copy(first, tmp_path / "processed")
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path / "cache-vide"))
+    torn = (copy / "qpv.parquet").read_bytes()
+
+    with pytest.raises(DatasetUnavailableError) as error:
+        ensure_built(CALL, mirror=None, out_root=tmp_path / "processed", allow_download=False)
+
+    message = str(error.value)
+    assert "illisibles" in message and "qpv.parquet" in message
+    assert "python -m geo build" in message
+    assert (copy / "qpv.parquet").read_bytes() == torn  # left as found, never "repaired"
+    with pytest.raises(CacheError, match=r"illisibles.*python -m geo build"):
+        load_dataset(CALL, root=tmp_path / "processed")
+
+
+def test_unwritable_processed_folder_is_said_in_french(tmp_path):
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("")
+
+    with pytest.raises(FolderNotWritableError) as error:
+        write_tables(blocker / "processed" / CALL, {}, Report(), manifest={})
+
+    assert "(un élément du chemin n'est pas un dossier)" in str(error.value)
+    assert "Not a directory" not in str(error.value)
+    assert error.value.env == "QPV_PROCESSED_DIR"
 
 
 def test_another_epci_of_the_pas_de_calais_builds_from_the_mirror(mirror_dir, tmp_path):

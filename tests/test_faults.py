@@ -155,25 +155,45 @@ def test_stale_or_incomplete_tables_are_rebuilt_and_the_map_shown(
     assert (folder / "communes.parquet").is_file()
 
 
-def test_corrupt_table_is_detected_never_shown_as_figures(
+def tear(table: Path) -> None:
+    """Keep the first third of a file, as a crash or a full disk in the middle of a write."""
+    table.write_bytes(table.read_bytes()[: table.stat().st_size // 3])
+
+
+def test_corrupt_table_is_rebuilt_from_the_mirror_and_the_real_figures_shown(
     fresh_process, monkeypatch, processed, mirror_dir, tmp_path
 ):
     folder = copy_processed(processed, tmp_path)
-    table = folder / "qpv.parquet"
-    table.write_bytes(table.read_bytes()[: table.stat().st_size // 3])  # a torn write
+    tear(folder / "qpv.parquet")
     monkeypatch.setenv("QPV_PROCESSED_DIR", str(tmp_path))
     monkeypatch.setenv("QPV_DATA_MIRROR", str(mirror_dir))
 
     at = start_app()
 
     assert not at.exception, at.exception
-    if at.error:  # the app may refuse the folder, saying what to do...
-        text = errors(at)
-        assert text.startswith("Les données des quartiers prioritaires n'ont pas pu être prép")
-        assert "illisibles" in text and "python -m geo build" in text
-        assert not at.metric
-    else:  # ...or rebuild it: then the figures are the real ones
-        assert metrics(at).items() >= HEADLINE.items()
+    assert not at.error, errors(at)
+    assert [(s.label, s.state) for s in at.get("status")] == [("Données préparées", "complete")]
+    assert metrics(at).items() >= HEADLINE.items()
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["outputs"]["qpv.parquet"] == fetch.sha256_file(folder / "qpv.parquet")
+
+
+def test_corrupt_table_without_sources_is_refused_never_shown_as_figures(
+    fresh_process, monkeypatch, processed, tmp_path
+):
+    folder = copy_processed(processed, tmp_path / "processed")
+    tear(folder / "qpv.parquet")
+    monkeypatch.setenv("QPV_PROCESSED_DIR", str(tmp_path / "processed"))
+    monkeypatch.delenv("QPV_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path / "cache-vide"))  # and no network
+
+    at = start_app()
+
+    text = assert_french_stop(at, "illisibles", "qpv.parquet", "python -m geo build")
+    assert "Sans accès à internet, indiquez un dossier miroir" in text  # what would rebuild it
+    assert (folder / "qpv.parquet").stat().st_size < processed.joinpath(
+        "qpv.parquet"
+    ).stat().st_size
 
 
 def test_missing_mirror_folder_says_which_folder_and_which_variable(
@@ -187,6 +207,7 @@ def test_missing_mirror_folder_says_which_folder_and_which_variable(
 
     text = assert_french_stop(at, "Le miroir de données indiqué n'existe pas", str(missing))
     assert "QPV_DATA_MIRROR" in text
+    assert "Sans accès à internet, indiquez un dossier miroir" in text
 
 
 @pytest.mark.parametrize(
@@ -200,10 +221,7 @@ def test_mirror_file_not_matching_its_checksum_stops_with_the_file_named(
     fresh_process, monkeypatch, mirror_dir, tmp_path, source, damage
 ):
     path = SOURCES[source].path
-    if (fetch.DEFAULT_CACHE_DIR / path).exists():
-        pytest.skip(
-            f"a verified copy in the download cache {fetch.DEFAULT_CACHE_DIR} is used first"
-        )
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path / "cache"))  # no verified copy used first
     mirror = linked_mirror(
         mirror_dir, tmp_path / "miroir", replace={path: damage((mirror_dir / path).read_bytes())}
     )
@@ -214,6 +232,8 @@ def test_mirror_file_not_matching_its_checksum_stops_with_the_file_named(
 
     text = assert_french_stop(at, str(mirror / path), "ne correspond pas à la source publiée")
     assert "remplacez-le par le fichier original" in text
+    assert "Un fichier source est endommagé" in text
+    assert "Sans accès à internet" not in text  # the mirror is there: it holds a bad file
     assert not (tmp_path / "processed" / DEFAULT_TERRITORY).exists()
 
 
@@ -230,6 +250,27 @@ def test_unwritable_cache_folder_says_to_choose_a_writable_one(
 
     text = assert_french_stop(at, "QPV_PROCESSED_DIR", "accessible en écriture")
     assert str(blocker / "processed") in text
+    assert "Le dossier des données préparées n'est pas accessible en écriture" in text
+    assert "un élément du chemin n'est pas un dossier" in text
+    assert "Not a directory" not in text
+    assert "Sans accès à internet" not in text  # the mirror is there: the folder is the problem
+
+
+def test_unwritable_download_cache_says_to_choose_another_or_a_mirror(
+    fresh_process, monkeypatch, tmp_path
+):
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("pas un dossier", "utf-8")
+    monkeypatch.setenv("QPV_PROCESSED_DIR", str(tmp_path / "processed"))
+    monkeypatch.setenv("QPV_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.delenv("QPV_DATA_MIRROR", raising=False)
+
+    at = start_app()
+
+    text = assert_french_stop(at, "Impossible d'écrire dans le cache", str(blocker / "cache"))
+    assert "Le cache des fichiers téléchargés n'est pas accessible en écriture" in text
+    assert "`QPV_CACHE_DIR`" in text and "`QPV_DATA_MIRROR`" in text
+    assert "un élément du chemin n'est pas un dossier" in text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tarfile
 import time
 import zipfile
@@ -26,11 +25,17 @@ from mirror_server import (
 
 from geo import fetch as fetch_module
 from geo._http import USER_AGENT, RetryPolicy
-from geo.errors import CacheError, ChecksumError, DatasetUnavailableError
+from geo.errors import (
+    CacheError,
+    ChecksumError,
+    DatasetUnavailableError,
+    FolderNotWritableError,
+)
 from geo.fetch import (
     SIDECAR_SUFFIX,
     Fetched,
     cli_progress,
+    default_cache_dir,
     fetch,
     fetch_all,
     fetch_source,
@@ -446,6 +451,9 @@ def test_unwritable_cache_fails_downloads_with_a_french_cache_error(server, get,
         get(source, cache_dir=blocker / "cache")
 
     assert "QPV_CACHE_DIR" in str(error.value)
+    assert "(un élément du chemin n'est pas un dossier)" in str(error.value)  # not the OS's English
+    assert isinstance(error.value, FolderNotWritableError)
+    assert error.value.env == "QPV_CACHE_DIR"
     assert server.requests == []  # fails before touching the network
 
 
@@ -589,11 +597,23 @@ def test_missing_mirror_folder_is_a_clear_error(tmp_path, cache):
         fetch("populations_call", mirror=missing, cache_dir=cache)
 
 
-def test_default_cache_dir_is_in_the_repository():
-    if os.environ.get("QPV_CACHE_DIR"):
-        pytest.skip("QPV_CACHE_DIR overrides the default")
+def test_default_cache_dir_is_in_the_repository(monkeypatch):
+    monkeypatch.delenv("QPV_CACHE_DIR", raising=False)
     repo = Path(fetch_module.__file__).resolve().parents[1]
-    assert repo / "data" / "cache" == fetch_module.DEFAULT_CACHE_DIR
+    assert default_cache_dir() == repo / "data" / "cache"
+
+
+def test_cache_folder_set_after_import_receives_the_download(server, monkeypatch, tmp_path):
+    # geo.fetch is long imported: a server or a test setting QPV_CACHE_DIR now must be obeyed.
+    cache = tmp_path / "cache-choisi"
+    monkeypatch.setenv("QPV_CACHE_DIR", str(cache))
+    source = served_source(server, CSV)
+
+    got = fetch_source(source, mirror=None, timeout=TIMEOUT, policy=FAST)
+
+    assert got.path == cache / "test/tiny.csv"
+    assert got.path.read_bytes() == CSV
+    assert files_under(cache) == ["test/tiny.csv"]
 
 
 def test_cli_progress_prints_a_compact_line():

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import NoReturn
 
 import streamlit as st
 
 from geo import fetch
 from geo.build import ensure_built
 from geo.contract import ContractFacts, load_contract_facts
-from geo.errors import QPVError
+from geo.errors import ChecksumError, DatasetUnavailableError, FolderNotWritableError, QPVError
 from geo.store import Dataset, load_dataset
 from geo.territory import DEFAULT_TERRITORY
 
@@ -23,12 +24,55 @@ _checked: set[str] = set()
 _APP_RAN = "_qpv_app_navigation"
 _lock = threading.Lock()
 
+HELP_FAILED = "Les données des quartiers prioritaires n'ont pas pu être préparées."
 HELP_NO_DATA = (
-    "Les données des quartiers prioritaires n'ont pas pu être préparées. "
+    f"{HELP_FAILED} "
     "Sans accès à internet, indiquez un dossier miroir des fichiers officiels avec la variable "
     "d'environnement `QPV_DATA_MIRROR` (par exemple `QPV_DATA_MIRROR=../shared/data`), ou "
     "lancez `python -m geo build --mirror DOSSIER`, puis rechargez la page."
 )
+HELP_DAMAGED_SOURCE = (
+    f"{HELP_FAILED} "
+    "Un fichier source est endommagé ou n'est pas celui qui a été publié (sa somme SHA-256 "
+    "diffère, voir le détail) : remplacez-le par le fichier original, ou retirez-le du dossier "
+    "miroir (`QPV_DATA_MIRROR`) ou du cache (`QPV_CACHE_DIR`) pour qu'il soit obtenu de nouveau, "
+    "puis rechargez la page."
+)
+HELP_NOT_WRITABLE = {
+    "QPV_PROCESSED_DIR": (
+        f"{HELP_FAILED} "
+        "Le dossier des données préparées n'est pas accessible en écriture : indiquez-en un autre "
+        "avec la variable d'environnement `QPV_PROCESSED_DIR`, ou donnez le droit d'y écrire à "
+        "l'utilisateur qui lance l'application, puis redémarrez-la."
+    ),
+    "QPV_CACHE_DIR": (
+        f"{HELP_FAILED} "
+        "Le cache des fichiers téléchargés n'est pas accessible en écriture : indiquez-en un autre "
+        "avec la variable d'environnement `QPV_CACHE_DIR`, ou un dossier miroir des fichiers "
+        "officiels avec `QPV_DATA_MIRROR`, puis redémarrez l'application."
+    ),
+}
+HELP_OTHER = (
+    f"{HELP_FAILED} "
+    "Relancez `python -m geo build` (avec `--mirror DOSSIER` sans accès à internet), puis "
+    "rechargez la page."
+)
+
+
+def data_error_help(exc: QPVError) -> str:
+    """What the user can do about a data error (French), chosen from its class."""
+    if isinstance(exc, FolderNotWritableError):
+        return HELP_NOT_WRITABLE.get(exc.env, HELP_OTHER)
+    if isinstance(exc, ChecksumError):
+        return HELP_DAMAGED_SOURCE
+    if isinstance(exc, DatasetUnavailableError):
+        return HELP_NO_DATA
+    return HELP_OTHER
+
+
+def _stop_on_data_error(exc: QPVError) -> NoReturn:
+    st.error(f"{data_error_help(exc)}\n\nDétail : {exc}")
+    st.stop()
 
 
 def territory_siren() -> str:
@@ -50,8 +94,7 @@ def _prepare(territory: str) -> None:
             reason = ensure_built(territory, mirror=mirror, log=lambda msg: status.write(msg))
         except QPVError as exc:
             status.update(label="Données indisponibles", state="error")
-            st.error(f"{HELP_NO_DATA}\n\nDétail : {exc}")
-            st.stop()
+            _stop_on_data_error(exc)
         if reason is not None:
             status.update(label="Données préparées", state="complete")
             _load.clear()
@@ -91,8 +134,7 @@ def get_dataset() -> Dataset:
     try:
         return _load(territory)
     except QPVError as exc:
-        st.error(f"{HELP_NO_DATA}\n\nDétail : {exc}")
-        st.stop()
+        _stop_on_data_error(exc)
         raise  # unreachable: st.stop() raises
 
 
