@@ -1,25 +1,34 @@
 """Load test: concurrent residents in real browsers against one ``streamlit run app.py``.
 
 One Chromium, one Playwright context per session (cookies, storage and websocket of its own),
-all on one server on 127.0.0.1. Each session repeats the resident's journey until the time is
-up:
+all on one server on 127.0.0.1. Each session is a resident who opens the app once, then runs
+errands until the time is up, pausing between steps as a reader does (``--think`` seconds, drawn
+between half and one and a half times that, so that sessions do not act in step):
 
-1. open the map (``/``) and wait for the quartiers drawn;
-2. filter a commune (the sidebar picker) and wait for the page to settle;
-3. open a quartier's fact panel (the "Fiche d'un quartier" picker);
-4. look up a point on ``/adresse`` by entering its coordinates (no geocoding) and wait for the
-   verdict.
+0. first visit: open the map (``/``, a full page load) and wait for the quartiers drawn;
 
-Before the ramp, one session alone runs the journey (the baseline of every step time, and the
-warm-up: data loaded, locator built). The server's resident memory (``VmRSS`` of the streamlit
-process, from ``/proc``) is sampled every second; the growth per session is compared with the
-growth the first session caused (imports, tables, locator, map layers), which is what every
-session would cost if each loaded its own copy. How many times the server loaded the tables is
-read from Streamlit's ``/_stcore/metrics`` (``ui.data._load`` cache misses). The CPU used by the
-server during the run is compared with the CPU used by the whole machine: browsers and server
-share it, so on a small machine the step times mostly measure Chromium.
+then, for each errand (a commune, one of its quartiers and a point inside it, a different one
+at each round):
 
-Bounded: ``--duration`` seconds of journeys after the ramp, a hard stop ``--grace`` seconds
+1. filter the commune (the sidebar picker) and wait for the page to settle;
+2. open the quartier's fact panel (the "Fiche d'un quartier" picker);
+3. open "Suis-je en QPV ?" from the app's menu and wait for its map;
+4. look up the point there by entering its coordinates (no geocoding) and wait for the verdict;
+5. go back to the map from the menu and wait for the quartiers drawn.
+
+A failed step is counted as an error, then the session reloads the map and carries on.
+
+Before the ramp, one session alone runs the journey twice: a warm-up (the first one loads the
+data and builds the locator), then the baseline of every step time. The server's resident
+memory (``VmRSS`` of the streamlit process, from ``/proc``) is sampled every second; the growth
+per session is compared with the growth the first session caused (imports, tables, locator, map
+layers), which is what every session would cost if each loaded its own copy. How many times the
+server loaded the tables is read from Streamlit's ``/_stcore/metrics`` (``ui.data._load`` cache
+misses). The CPU used by the server during the run is compared with the CPU used by the whole
+machine: browsers and server share it, so on a small machine the step times mostly measure
+Chromium (``bench/load_server.py`` measures the server alone).
+
+Bounded: ``--duration`` seconds of errands after the ramp, a hard stop ``--grace`` seconds
 later; every browser wait has a timeout. Nothing leaves 127.0.0.1.
 
 Run: ``python bench/load.py --sessions 20 --duration 180`` (the figures are printed and, with
@@ -33,35 +42,41 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import statistics
 import sys
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import CHROMIUM, CHROMIUM_ARGS, is_local
+from browser import CHROMIUM, CHROMIUM_ARGS
 
 from bench._common import mirror_dir, report
 from bench.bench_app import MAP_IFRAME, QUARTIER, streamlit_server
 
 REPO = Path(__file__).resolve().parent.parent
 
-STEPS = ("carte", "commune", "quartier", "point")
+STEPS = ("visite", "commune", "quartier", "adresse", "point", "carte")
 STEP_LABELS = {
-    "carte": "open the map (quartiers drawn)",
+    "visite": "first visit: open the map (page load, quartiers drawn)",
     "commune": "filter a commune",
     "quartier": "open a quartier's fact panel",
+    "adresse": "open /adresse from the menu (its map drawn)",
     "point": "look up a point by coordinates on /adresse",
+    "carte": "back to the map from the menu (quartiers drawn)",
 }
+ERRAND_STEPS = STEPS[1:]
+MENU_MAP = "Carte des quartiers"
+MENU_ADDRESS = "Suis-je en QPV ?"
 IDLE = """() => document.querySelector('[data-testid="stApp"]')
     ?.dataset.testScriptState === 'notRunning'"""
-PAGE_LOADS = ("carte", "point")  # steps that load a page, hence open a new session
 STEP_TIMEOUT_MS = 60_000
 TARGET_P95_S = 2.0
 
@@ -84,12 +99,16 @@ class Results:
     errors: list[tuple[int, str, str]] = field(default_factory=list)
     journeys: int = 0
     page_loads: int = 0  # each opens a Streamlit session
+    # CPU seconds per step: (Chromium + Playwright's driver, server), measured alone only
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
 
 
 def errands() -> list[Errand]:
     """One errand per 2015 quartier of the contract: its first commune and an inner point."""
+    from geo.build import ensure_built
     from geo.store import load_dataset
 
+    ensure_built(mirror=mirror_dir())  # what the server would do on its first page
     dataset = load_dataset()
     qpv = dataset.qpv_of(2015, include_neighbouring=False).sort_values("code")
     names = dict(zip(dataset.communes["code"], dataset.communes["name"], strict=True))
@@ -117,6 +136,27 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process, from ``/proc/<pid>/stat``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by every descendant of a process (here: Playwright and Chromium)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    total, todo = 0.0, [pid]
+    while todo:
+        parent = todo.pop()
+        for child in [c for c, p in parents.items() if p == parent]:
+            todo.append(child)
+            try:
+                total += cpu_seconds(child)
+            except OSError:
+                continue
+    return total
 
 
 def machine_jiffies() -> tuple[int, int]:
@@ -157,36 +197,43 @@ async def check_no_exception(page, step: str) -> None:
         raise RuntimeError(f"Python exception shown at step {step}: {text[:200]}")
 
 
-async def pick(page, label: str, typed: str, option: re.Pattern) -> None:
+async def pick(page, label: str, typed: str, option: re.Pattern):
+    """Type into a picker and return its first option matching ``option``, once visible."""
     box = page.get_by_role("combobox", name=label)
     await box.click()
     await box.fill(typed)
     choice = page.get_by_role("option", name=option).first
     await choice.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
-    await choice.click()
+    return box, choice
 
 
-async def step_map(page, url: str, errand: Errand) -> float:
-    start = time.perf_counter()
-    # "commit": the step's own wait (quartiers drawn) bounds the whole page load.
-    await page.goto(url + "/", timeout=STEP_TIMEOUT_MS, wait_until="commit")
+async def map_drawn(page) -> None:
     await (
         page.frame_locator(MAP_IFRAME)
         .locator(QUARTIER)
         .first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
     )
+
+
+async def from_menu(page, title: str) -> None:
+    """Follow a link of the app's menu (navigation inside the app, no page load)."""
+    await page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+
+
+async def step_visit(page, url: str, errand: Errand) -> float:
+    start = time.perf_counter()
+    # "commit": the step's own wait (quartiers drawn) bounds the whole page load.
+    await page.goto(url + "/", timeout=STEP_TIMEOUT_MS, wait_until="commit")
+    await map_drawn(page)
     return time.perf_counter() - start
 
 
 async def step_commune(page, url: str, errand: Errand) -> float:
-    await settle(page)  # the map's first value reruns the page: a user waits for it too
-    box = page.get_by_role("combobox", name="Communes")
-    await box.click()
-    await box.fill(errand.commune_name)
-    choice = page.get_by_role("option", name=re.compile("^" + re.escape(errand.commune_name)))
-    await choice.first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    await settle(page)  # the previous step's run is over, as a user sees the page ready
+    pattern = re.compile("^" + re.escape(errand.commune_name))
+    box, choice = await pick(page, "Communes", errand.commune_name, pattern)
     start = time.perf_counter()
-    await choice.first.click()
+    await choice.click()
     await param_is(page, "commune", errand.commune_code)
     await settle(page)
     elapsed = time.perf_counter() - start
@@ -196,13 +243,10 @@ async def step_commune(page, url: str, errand: Errand) -> float:
 
 async def step_quartier(page, url: str, errand: Errand) -> float:
     await settle(page)
-    box = page.get_by_role("combobox", name="Fiche d'un quartier")
-    await box.click()
-    await box.fill(errand.qpv_code)
-    choice = page.get_by_role("option", name=re.compile(re.escape(errand.qpv_code)))
-    await choice.first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    pattern = re.compile(re.escape(errand.qpv_code))
+    _, choice = await pick(page, "Fiche d'un quartier", errand.qpv_code, pattern)
     start = time.perf_counter()
-    await choice.first.click()
+    await choice.click()
     await param_is(page, "qpv", errand.qpv_code)
     await settle(page)
     await page.get_by_role("heading", name=errand.qpv_name, exact=True).first.wait_for(
@@ -211,18 +255,35 @@ async def step_quartier(page, url: str, errand: Errand) -> float:
     return time.perf_counter() - start
 
 
-async def step_point(page, url: str, errand: Errand) -> float:
-    await page.goto(url + "/adresse", timeout=STEP_TIMEOUT_MS, wait_until="commit")
+async def step_address_page(page, url: str, errand: Errand) -> float:
+    start = time.perf_counter()
+    await from_menu(page, MENU_ADDRESS)
     await page.get_by_text("Saisir des coordonnées").wait_for(timeout=STEP_TIMEOUT_MS)
-    await (
-        page.frame_locator(MAP_IFRAME)
-        .locator(QUARTIER)
-        .first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
-    )
+    await map_drawn(page)
     await settle(page)  # the page as a user sees it ready: map drawn, not greyed out
+    return time.perf_counter() - start
+
+
+async def step_point(page, url: str, errand: Errand) -> float:
     start = time.perf_counter()
     await point_by_coordinates(page, errand)
     return time.perf_counter() - start
+
+
+async def step_back_to_map(page, url: str, errand: Errand) -> float:
+    start = time.perf_counter()
+    await from_menu(page, MENU_MAP)
+    await param_absent(page, "commune")  # the map opens on the whole territory again
+    await map_drawn(page)
+    return time.perf_counter() - start
+
+
+async def param_absent(page, key: str) -> None:
+    await page.wait_for_function(
+        "k => location.pathname.endsWith('/') && !new URLSearchParams(location.search).has(k)",
+        arg=key,
+        timeout=STEP_TIMEOUT_MS,
+    )
 
 
 async def point_by_coordinates(page, errand: Errand) -> None:
@@ -242,53 +303,78 @@ async def point_by_coordinates(page, errand: Errand) -> None:
 
 
 JOURNEY = {
-    "carte": step_map,
+    "visite": step_visit,
     "commune": step_commune,
     "quartier": step_quartier,
+    "adresse": step_address_page,
     "point": step_point,
+    "carte": step_back_to_map,
 }
 
 
+# Offline by name resolution: every host but the loopback fails to resolve, as on a machine
+# without internet. Cheaper than intercepting each request (which costs the load script and
+# Playwright's driver about a tenth of Chromium's CPU on a page load).
+OFFLINE_ARGS = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",)
+
+
+async def launch_browser(playwright):
+    """One headless Debian Chromium for every session, unable to reach beyond 127.0.0.1."""
+    return await playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS]
+    )
+
+
 async def new_context(browser):
-    context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="fr-FR")
-
-    async def route(route):
-        if is_local(route.request.url):
-            await route.continue_()
-        else:
-            await route.abort("internetdisconnected")
-
-    await context.route("**/*", route)
-    return context
+    return await browser.new_context(viewport={"width": 1200, "height": 900}, locale="fr-FR")
 
 
 async def run_session(
     number: int,
     browser,
     url: str,
-    errand: Errand,
+    plan: list[Errand],
     results: Results,
     *,
     deadline: float,
     think: float,
-    steps: tuple[str, ...],
     max_journeys: int | None = None,
+    meter: Callable[[], tuple[float, float]] | None = None,
+    shots: Path | None = None,
 ) -> None:
+    """One resident: a first visit, then errands (``plan`` from the ``number``-th one on)."""
+    rng = random.Random(number)  # reproducible pauses, different for every session
     context = await new_context(browser)
     try:
         page = await context.new_page()
+        visit_needed = True
         done = 0
         while time.monotonic() < deadline and (max_journeys is None or done < max_journeys):
-            for name in steps:
-                results.page_loads += name in PAGE_LOADS
+            errand = plan[(number + done) % len(plan)]
+            names = list(ERRAND_STEPS)
+            if visit_needed:  # the first visit, or a reload after an error
+                names.insert(0, "visite")
+                visit_needed = False
+            for name in names:
+                results.page_loads += name == "visite"
+                before = meter() if meter else None
                 try:
                     elapsed = await JOURNEY[name](page, url, errand)
                     await check_no_exception(page, name)
                 except Exception as exc:  # every failure is counted and reported
                     results.errors.append((number, name, f"{type(exc).__name__}: {exc}"[:300]))
-                    break  # the rest of this journey depends on this step: start again
-                results.times[name].append(elapsed)
-                await asyncio.sleep(think)
+                    if shots:  # what the resident saw when the step failed
+                        shot = shots / f"session{number:02d}-{len(results.errors):03d}-{name}.png"
+                        await page.screenshot(path=shot, full_page=True)
+                    visit_needed = True  # start again from a fresh page load
+                    break
+                if before:
+                    await settle(page)  # the step's whole cost, until its run is over
+                    after = meter()
+                    results.cpu[name].append((after[0] - before[0], after[1] - before[1]))
+                if name != "visite" or done == 0:  # a reload after an error is not timed
+                    results.times[name].append(elapsed)
+                await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             done += 1
             results.journeys += 1
     finally:
@@ -309,26 +395,29 @@ async def load_test(args, url: str, pid: int) -> dict:
     from playwright.async_api import async_playwright
 
     plan = errands()
-    steps = tuple(s for s in STEPS if s not in args.skip)
     warm, solo, crowd = Results(), Results(), Results()
     samples: list[tuple[float, float]] = []
     stop = asyncio.Event()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_ARGS)
-        )
+        browser = await launch_browser(playwright)
         sampler = asyncio.create_task(sample_memory(pid, samples, stop))
         try:
             rss_start = rss_mb(pid)
-            # Baseline and warm-up: one session alone (the first journey loads the data).
+            # Warm-up (the first journey loads the data, builds the locator), then the baseline:
+            # residents alone, one after the other, each with a first visit and one errand.
             await run_session(
-                0, browser, url, plan[0], warm, deadline=time.monotonic() + 300,
-                think=0, steps=steps, max_journeys=1,
+                0, browser, url, plan, warm, deadline=time.monotonic() + 300, think=0,
+                max_journeys=1,
             )  # fmt: skip
-            await run_session(
-                0, browser, url, plan[0], solo, deadline=time.monotonic() + 300,
-                think=args.think, steps=steps, max_journeys=args.solo_journeys,
-            )  # fmt: skip
+
+            def meter() -> tuple[float, float]:
+                return descendants_cpu_seconds(os.getpid()), cpu_seconds(pid)
+
+            for number in range(args.solo_journeys):
+                await run_session(
+                    number, browser, url, plan, solo, deadline=time.monotonic() + 300,
+                    think=args.solo_think, max_journeys=1, meter=meter,
+                )  # fmt: skip
             await asyncio.sleep(2)
             rss_warm = rss_mb(pid)
             t_ramp = len(samples)
@@ -346,11 +435,11 @@ async def load_test(args, url: str, pid: int) -> dict:
                             i + 1,
                             browser,
                             url,
-                            plan[i % len(plan)],
+                            plan,
                             crowd,
                             deadline=deadline,
                             think=args.think,
-                            steps=steps,
+                            shots=args.screenshots,
                         )
                     )
                 )
@@ -385,7 +474,6 @@ async def load_test(args, url: str, pid: int) -> dict:
         "machine_cores": machine_cores,
         "sessions_opened": warm.page_loads + solo.page_loads + crowd.page_loads,
         "samples": samples,
-        "steps": steps,
     }
 
 
@@ -398,10 +486,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def cpu_budget(args, solo: Results) -> list[dict]:
+    """What one resident costs in CPU (measured alone), and what ``args.sessions`` would need.
+
+    A round of errands costs the browser far more CPU than the server; the estimate of the CPU
+    the sessions need (browsers and server, at the mean pause) says whether this machine can
+    play all the residents at once, or whether the step times measure a queue in Chromium.
+    """
+    if not all(solo.cpu.get(step) for step in STEPS):
+        return []
+
+    def median_cpu(steps: tuple[str, ...], side: int) -> float:
+        return sum(statistics.median(c[side] for c in solo.cpu[s]) for s in steps)
+
+    round_seconds = len(ERRAND_STEPS) * args.think + sum(
+        statistics.median(solo.times[s]) for s in ERRAND_STEPS
+    )
+    need = args.sessions * (median_cpu(ERRAND_STEPS, 0) + median_cpu(ERRAND_STEPS, 1))
+    browsers = "browser CPU (Chromium + Playwright driver)"
+    return [
+        report(
+            "one resident alone: server CPU for the first visit",
+            median_cpu(("visite",), 1), "core·s",
+            baseline=median_cpu(("visite",), 0), baseline_name=f"{browsers}, same visit",
+        ),
+        report(
+            f"one resident alone: server CPU for a round of errands ({len(ERRAND_STEPS)} steps)",
+            median_cpu(ERRAND_STEPS, 1), "core·s",
+            baseline=median_cpu(ERRAND_STEPS, 0), baseline_name=f"{browsers}, same round",
+        ),
+        report(
+            f"load, {args.sessions} sessions: CPU the residents need once all arrived "
+            f"(browsers + server, rounds every {round_seconds:.0f} s, estimate)",
+            need / round_seconds, "cores",
+            baseline=os.cpu_count() or 1, baseline_name="cores of this machine",
+        ),
+    ]  # fmt: skip
+
+
 def summarize(args, outcome: dict) -> list[dict]:
     solo, crowd = outcome["solo"], outcome["crowd"]
     results = []
-    for step in outcome["steps"]:
+    for step in STEPS:
         times = crowd.times.get(step, [])
         base = solo.times.get(step, [])
         if not times:
@@ -422,6 +548,7 @@ def summarize(args, outcome: dict) -> list[dict]:
                     target=f"< {TARGET_P95_S:g} s" if q == 95 else "",
                 )
             )
+    results += cpu_budget(args, solo)
     errors = len(crowd.errors)
     results.append(
         report(
@@ -474,11 +601,13 @@ def summarize(args, outcome: dict) -> list[dict]:
 def markdown(args, outcome: dict, results: list[dict]) -> str:
     """A paragraph for docs/PERFORMANCE.md (the figures themselves go in its table)."""
     crowd = outcome["crowd"]
-    steps = ", ".join(STEP_LABELS[s] for s in outcome["steps"])
+    steps = ", ".join(STEP_LABELS[s] for s in STEPS)
     lines = [
-        f"`python bench/load.py --sessions {args.sessions} --duration {args.duration:g}`: "
+        f"`python bench/load.py --sessions {args.sessions} --ramp {args.ramp:g} "
+        f"--duration {args.duration:g} --think {args.think:g}`: "
         f"{args.sessions} Playwright contexts on one Chromium, one `streamlit run app.py`, a "
-        f"{args.ramp:g} s ramp, {args.think:g} s pause between steps; journey: {steps}. "
+        f"{args.ramp:g} s ramp, a pause of {args.think:g} s on average between steps (from half "
+        f"to one and a half times that); journey: {steps}, the errands repeated. "
         f"{crowd.journeys} journeys, {len(crowd.errors)} error(s). Server memory (VmRSS): "
         f"{outcome['rss_start']:.0f} MB at start, {outcome['rss_warm']:.0f} MB after one "
         f"session (data loaded), peak {outcome['rss_peak']:.0f} MB with {args.sessions} "
@@ -503,21 +632,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--duration", type=float, default=180, help="seconds after the ramp")
-    parser.add_argument("--ramp", type=float, default=20, help="seconds to open all sessions")
-    parser.add_argument("--think", type=float, default=1.0, help="pause between steps (s)")
+    parser.add_argument("--ramp", type=float, default=120, help="seconds to open all sessions")
+    parser.add_argument(
+        "--think", type=float, default=20.0, help="mean pause between steps (s), a reader's"
+    )
+    parser.add_argument("--solo-think", type=float, default=1.0, help="pause, baseline session")
     parser.add_argument("--grace", type=float, default=120, help="hard stop after the deadline")
-    parser.add_argument("--solo-journeys", type=int, default=3, help="baseline journeys")
-    parser.add_argument("--skip", nargs="*", default=[], choices=STEPS, help="steps left out")
+    parser.add_argument("--solo-journeys", type=int, default=3, help="baseline residents")
     parser.add_argument("--markdown", type=Path, help="write a section for PERFORMANCE.md")
+    parser.add_argument("--screenshots", type=Path, help="folder for a screenshot per error")
     parser.add_argument("--url", help="use a running server (its pid with --pid) instead")
     parser.add_argument("--pid", type=int, help="pid of the server given by --url")
     args = parser.parse_args(argv)
+    if args.screenshots:
+        args.screenshots.mkdir(parents=True, exist_ok=True)
     if not CHROMIUM.exists():
         print(f"load test skipped: {CHROMIUM} is absent (apt-get install chromium)")
         return []
     print(
         f"load: {args.sessions} sessions, {args.duration:g} s after a {args.ramp:g} s ramp, "
-        f"steps {', '.join(s for s in STEPS if s not in args.skip)}"
+        f"mean pause {args.think:g} s, steps {', '.join(STEPS)}"
     )
     if args.url:
         outcome = asyncio.run(load_test(args, args.url.rstrip("/"), args.pid))

@@ -1,14 +1,15 @@
 """Run every benchmark and write ``docs/PERFORMANCE.md``.
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
-present), ``bench_app``, ``bench_file_check`` and the browser load test (``load``, with 5 then
-20 sessions). Each figure is written with the baseline measured in the same run, their ratio and
+present), ``bench_app``, ``bench_file_check``, the browser load test (``load``, with 5 then
+20 sessions) and the server's own load test (``load_server``, 20, 50 and 100 replayed
+sessions). Each figure is written with the baseline measured in the same run, their ratio and
 the target, under a description of the machine (CPU, cores, memory, load average, Python and
 package versions) and the date. A benchmark that fails is reported in its section; the others
 still run.
 
-Run: ``python bench/run_all.py`` (about 10 minutes on 2 cores) or ``python bench/run_all.py
---quick`` (about 5 minutes: fewer points, one cold start, only the short load test).
+Run: ``python bench/run_all.py`` (about 20 minutes on 2 cores) or ``python bench/run_all.py
+--quick`` (about 8 minutes: fewer points, one cold start, the short load tests only).
 ``--only NAME...`` runs a subset; ``--output FILE`` writes elsewhere.
 """
 
@@ -57,8 +58,8 @@ class Run:
 def plan(quick: bool) -> list[Run]:
     """The benchmarks, in order, for a full run or ``--quick``."""
     full = not quick
-    load_small = ["--sessions", "5", "--duration", "45" if full else "30", "--ramp", "5"]
-    load_small += ["--solo-journeys", "2" if full else "1"]
+    load_small = ["--sessions", "5", "--ramp", "10", "--duration", "90" if full else "40"]
+    load_small += ["--think", "10" if full else "5", "--solo-journeys", "2" if full else "1"]
     runs = [
         Run("bench_build", "Build and load of the processed tables (`bench/bench_build.py`)"),
         Run(
@@ -84,9 +85,17 @@ def plan(quick: bool) -> list[Run]:
             Run(
                 "load",
                 "Concurrent browser sessions: 20 (`bench/load.py`)",
-                ("--sessions", "20", "--duration", "120", "--ramp", "10"),
+                ("--sessions", "20", "--ramp", "120", "--duration", "180", "--think", "20"),
             )
         )
+    server_levels = ("20", "50", "100") if full else ("20",)
+    runs.append(
+        Run(
+            "load_server",
+            "One server process, browsers replayed (`bench/load_server.py`)",
+            ("--sessions", *server_levels),
+        )
+    )
     return runs
 
 
@@ -313,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             argv_b = list(run.argv)
             print(f"\n== {run.module} {' '.join(argv_b)}", flush=True)
             extra: dict = {}
-            if run.module == "load":
+            if run.module in ("load", "load_server"):
                 extra["markdown"] = str(Path(tmp) / f"load-{i}.md")
                 argv_b += ["--markdown", extra["markdown"]]
             start = time.perf_counter()

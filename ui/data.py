@@ -19,6 +19,7 @@ from geo.contract import ContractFacts, load_contract_facts
 from geo.errors import ChecksumError, DatasetUnavailableError, FolderNotWritableError, QPVError
 from geo.store import Dataset, load_dataset
 from geo.territory import DEFAULT_TERRITORY
+from ui.memory import keep_for_process
 
 _checked: set[str] = set()
 _APP_RAN = "_qpv_app_navigation"
@@ -82,7 +83,7 @@ def territory_siren() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _load(territory: str) -> Dataset:
-    return load_dataset(territory)
+    return keep_for_process(load_dataset(territory))
 
 
 def _prepare(territory: str) -> None:
@@ -141,4 +142,4 @@ def get_dataset() -> Dataset:
 @st.cache_resource(show_spinner=False)
 def contract_facts() -> ContractFacts:
     """The contrat de ville facts file, read once per process."""
-    return load_contract_facts()
+    return keep_for_process(load_contract_facts())

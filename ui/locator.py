@@ -8,12 +8,13 @@ from geo.batch import build_locator
 from geo.locate import Locator
 from geo.store import Dataset
 from ui.data import get_dataset
+from ui.memory import keep_for_process
 
 
 @st.cache_resource(show_spinner="Préparation de la localisation des adresses…")
 def _locator(siren: str, *, _dataset: Dataset) -> Locator:
     # ``siren`` keys the cache: one dataset, hence one locator, per territory.
-    return build_locator(_dataset)
+    return keep_for_process(build_locator(_dataset))
 
 
 def get_locator() -> Locator:

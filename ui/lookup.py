@@ -40,6 +40,7 @@ from geo.geocode import GeocodeAnswer, GeocodeResult, RetryPolicy, geocode_addre
 from geo.locate import BAND_FAR_M, BAND_NEAR_M, Verdict
 from geo.store import Dataset
 from ui import mapview
+from ui.memory import keep_for_process
 from ui.panels import GENERATION_LABELS, escape_markdown
 
 SIG_VILLE_URL = "https://sig.ville.gouv.fr"
@@ -102,7 +103,9 @@ class LocatedPoint:
 def _territory_context(siren: str, *, _dataset: Dataset) -> tuple[frozenset[str], tuple]:
     """INSEE codes of the territory's communes and its centre (lon, lat), once per process."""
     centre = _dataset.territory.to_crs(4326).geometry.iloc[0].centroid
-    return frozenset(_dataset.communes["code"].astype(str)), (centre.x, centre.y)
+    return keep_for_process(
+        (frozenset(_dataset.communes["code"].astype(str)), (centre.x, centre.y))
+    )
 
 
 def search_address(address: str, dataset: Dataset) -> GeocodeAnswer:

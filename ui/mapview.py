@@ -35,6 +35,7 @@ from geo.selection import status_label
 from geo.store import Dataset
 from geo.territory import STATUS_NEIGHBOURING
 from ui.leaflet import add_layer_control, make_map
+from ui.memory import keep_for_process
 
 MAP_KEY = "carte_map"
 MAP_HEIGHT = 560
@@ -325,7 +326,7 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
 
     outline = dataset.territory.to_crs(4326).geometry.iloc[0]
     territory = _feature(dataset.siren, _geometry(outline), {"style": _territory_style()})
-    return _Layers(
+    layers = _Layers(
         quartier_json=quartier_json,
         quartier_style=quartier_style,
         quartier_bounds=quartier_bounds,
@@ -334,6 +335,7 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
         territory_json=_collection_json([_dumps(territory)]),
         territory_bounds=_bounds_of(outline),
     )
+    return keep_for_process(layers)
 
 
 def _quartier_feature(row) -> dict:

@@ -1,0 +1,84 @@
+"""The protocol-level load test (``bench/load_server.py``) replays the resident's journey for real.
+
+One Chromium session runs ``bench/load.py``'s journey while its websocket messages are
+recorded; one virtual session (no browser) then replays them: the server must answer the fact
+panel step with the quartier's heading and the point step with the verdict naming its code. The
+check must also fail when it expects another quartier's answer, or it would prove nothing.
+"""
+
+import asyncio
+import dataclasses
+import time
+
+import pytest
+from browser import CHROMIUM
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.mirror,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent"),
+    pytest.mark.timeout(180),
+]
+
+
+@pytest.fixture(scope="module")
+def recorded(processed, mirror_dir):
+    """(server URL, a recording of one errand), the server kept running for the replays."""
+    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+    from bench import load_server
+    from bench.bench_app import streamlit_server
+
+    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(mirror_dir)}
+    with streamlit_server(load_server.REPO / "app.py", env=env) as server:
+        server.wait_answering()
+        errands = load_server.recorded_errands(1)
+        yield server.url, asyncio.run(load_server.record(server.url, errands))
+
+
+def replay_once(url: str, recording):
+    from bench import load_server
+
+    tally = load_server.Tally()
+    session = load_server.run_session(
+        0, url, recording, tally, deadline=time.monotonic() + 60, think=0, timeout=30,
+        max_steps=load_server.steps_per_pass(recording),
+    )  # fmt: skip
+    asyncio.run(session)
+    return tally
+
+
+def test_recording_holds_one_rerun_per_step(recorded):
+    from bench import load
+
+    _, recording = recorded
+    steps = [*recording.opening, *recording.errands[0]]
+    assert [s.name for s in steps] == list(load.STEPS)
+    assert all(s.reruns for s in steps), [s.name for s in steps if not s.reruns]
+    assert steps[0].new_connection  # the first visit opens the websocket
+
+
+def test_replay_brings_the_quartier_and_its_verdict(recorded):
+    from bench import load_server
+
+    url, recording = recorded
+    tally = replay_once(url, recording)
+    load_server.check_replay(recording, tally)  # raises ReplayMismatch otherwise
+    assert tally.checked == 2
+    assert not tally.errors
+    assert tally.reruns == load_server.steps_per_pass(recording)
+
+
+def test_check_fails_when_another_quartier_is_expected(recorded):
+    from bench import load, load_server
+
+    url, recording = recorded
+    actual = recording.errands[0][0].errand
+    other = next(e for e in load.errands() if actual.qpv_name not in e.qpv_name)
+    wrong = dataclasses.replace(
+        recording, errands=[[dataclasses.replace(s, errand=other) for s in recording.errands[0]]]
+    )
+    tally = replay_once(url, wrong)
+    assert {step for _, step, _ in tally.errors} == {"quartier"}  # the session stops there
+    assert other.qpv_name in tally.errors[0][2]
+    with pytest.raises(load_server.ReplayMismatch, match="does not reproduce the journey"):
+        load_server.check_replay(wrong, tally)
