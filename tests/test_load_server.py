@@ -9,6 +9,7 @@ check must also fail when it expects another quartier's answer, or it would prov
 import asyncio
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from browser import CHROMIUM
@@ -19,6 +20,16 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent"),
     pytest.mark.timeout(180),
 ]
+
+
+def run_async(coroutine):
+    """Run a coroutine to its end in a thread of its own.
+
+    The browser tests' sync Playwright keeps an event loop running in the main thread, where
+    ``asyncio.run`` would refuse to start.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +43,7 @@ def recorded(processed, mirror_dir):
     with streamlit_server(load_server.REPO / "app.py", env=env) as server:
         server.wait_answering()
         errands = load_server.recorded_errands(1)
-        yield server.url, asyncio.run(load_server.record(server.url, errands))
+        yield server.url, run_async(load_server.record(server.url, errands))
 
 
 def replay_once(url: str, recording):
@@ -43,7 +54,7 @@ def replay_once(url: str, recording):
         0, url, recording, tally, deadline=time.monotonic() + 60, think=0, timeout=30,
         max_steps=load_server.steps_per_pass(recording),
     )  # fmt: skip
-    asyncio.run(session)
+    run_async(session)
     return tally
 
 
