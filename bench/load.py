@@ -208,11 +208,13 @@ async def pick(page, label: str, typed: str, option: re.Pattern):
 
 
 async def map_drawn(page) -> None:
-    await (
-        page.frame_locator(MAP_IFRAME)
-        .locator(QUARTIER)
-        .first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
-    )
+    """Wait for a quartier drawn on the page's map.
+
+    Any quartier: /adresse keeps the last point looked up and zooms on it, and Leaflet leaves
+    the quartiers out of view undrawn (an empty path).
+    """
+    quartiers = page.frame_locator(MAP_IFRAME).locator(QUARTIER)
+    await quartiers.filter(visible=True).first.wait_for(timeout=STEP_TIMEOUT_MS)
 
 
 async def from_menu(page, title: str) -> None:
