@@ -526,23 +526,24 @@ def cpu_budget(args, solo: Results) -> list[dict]:
     ]  # fmt: skip
 
 
-def summarize(args, outcome: dict) -> list[dict]:
-    solo, crowd = outcome["solo"], outcome["crowd"]
+def step_figures(
+    prefix: str, crowd: Results, solo: Results, label: Callable[[str], str]
+) -> list[dict]:
+    """p50/p95 of every step under load against the same step alone (printed and returned)."""
     results = []
     for step in STEPS:
-        times = crowd.times.get(step, [])
-        base = solo.times.get(step, [])
+        times, base = crowd.times.get(step, []), solo.times.get(step, [])
         if not times:
             continue
         print(
             f"  {step}: {len(times)} runs, p50 {percentile(times, 50):.2f} s, "
             f"p95 {percentile(times, 95):.2f} s, max {max(times):.2f} s "
-            f"(alone: p50 {statistics.median(base) if base else float('nan'):.2f} s)"
+            f"(alone: p50 {percentile(base, 50):.2f} s)"
         )
         for q in (50, 95):
             results.append(
                 report(
-                    f"load, {args.sessions} sessions: {STEP_LABELS[step]}, p{q}",
+                    f"{prefix}: {label(step)}, p{q}",
                     percentile(times, q),
                     "s",
                     baseline=percentile(base, q) if base else None,
@@ -550,6 +551,12 @@ def summarize(args, outcome: dict) -> list[dict]:
                     target=f"< {TARGET_P95_S:g} s" if q == 95 else "",
                 )
             )
+    return results
+
+
+def summarize(args, outcome: dict) -> list[dict]:
+    solo, crowd = outcome["solo"], outcome["crowd"]
+    results = step_figures(f"load, {args.sessions} sessions", crowd, solo, STEP_LABELS.get)
     results += cpu_budget(args, solo)
     errors = len(crowd.errors)
     results.append(

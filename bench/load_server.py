@@ -543,35 +543,10 @@ def step_label(step: str) -> str:
     return load.STEP_LABELS[step].split(" (")[0] + ", rerun to script_finished"
 
 
-def step_figures(prefix: str, tally: Tally, solo: Tally) -> list[dict]:
-    results = []
-    for step in load.STEPS:
-        times, base = tally.times.get(step, []), solo.times.get(step, [])
-        if not times:
-            continue
-        pct = load.percentile
-        print(
-            f"  {step}: {len(times)} runs, p50 {pct(times, 50):.2f} s, p95 "
-            f"{pct(times, 95):.2f} s, max {max(times):.2f} s (alone: p50 {pct(base, 50):.2f} s)"
-        )
-        for q in (50, 95):
-            results.append(
-                report(
-                    f"{prefix}: {step_label(step)}, p{q}",
-                    pct(times, q),
-                    "s",
-                    baseline=pct(base, q) if base else None,
-                    baseline_name=f"one session alone, p{q}",
-                    target=f"< {TARGET_P95_S:g} s" if q == 95 else "",
-                )
-            )
-    return results
-
-
 def level_figures(args, outcome: dict, run: dict) -> list[dict]:
     sessions, tally, solo = run["sessions"], run["tally"], outcome["solo"]
     prefix = f"server load, {sessions} sessions"
-    results = step_figures(prefix, tally, solo)
+    results = load.step_figures(prefix, tally, solo, step_label)
     results.append(report(f"{prefix}: errors ({sum(map(len, tally.times.values()))} steps)",
                           len(tally.errors), "errors", target="0"))  # fmt: skip
     results.append(
