@@ -554,6 +554,30 @@ def step_figures(
     return results
 
 
+def memory_figure(prefix: str, growth: float, outcome: dict) -> dict:
+    """The server's memory growth per session against the growth the first session caused."""
+    return report(
+        f"{prefix}: server memory growth per session",
+        growth,
+        "MB",
+        baseline=outcome["rss_warm"] - outcome["rss_start"],
+        baseline_name="growth with the first session (imports, data, locator, map layers)",
+        target="a small fraction of the baseline",
+    )
+
+
+def loads_figure(prefix: str, loads: int, opened: int, opened_by: str) -> dict:
+    """How many times the server loaded the tables, against the sessions opened."""
+    return report(
+        f"{prefix}: loads of the processed tables by the server",
+        loads,
+        "loads",
+        baseline=opened,
+        baseline_name=f"Streamlit sessions opened (one per {opened_by})",
+        target="1 (once per process)",
+    )
+
+
 def summarize(args, outcome: dict) -> list[dict]:
     solo, crowd = outcome["solo"], outcome["crowd"]
     results = step_figures(f"load, {args.sessions} sessions", crowd, solo, STEP_LABELS.get)
@@ -567,17 +591,9 @@ def summarize(args, outcome: dict) -> list[dict]:
             target="0",
         )
     )
+    prefix = f"load, {args.sessions} sessions"
     growth = (outcome["rss_peak"] - outcome["rss_warm"]) / args.sessions
-    results.append(
-        report(
-            f"load, {args.sessions} sessions: server memory growth per session",
-            growth,
-            "MB",
-            baseline=outcome["rss_warm"] - outcome["rss_start"],
-            baseline_name="growth with the first session (imports, data, locator, map layers)",
-            target="a small fraction of the baseline",
-        )
-    )
+    results.append(memory_figure(prefix, growth, outcome))
     results.append(
         report(
             f"load, {args.sessions} sessions: CPU used by the server during the run",
@@ -588,14 +604,7 @@ def summarize(args, outcome: dict) -> list[dict]:
         )
     )
     results.append(
-        report(
-            f"load, {args.sessions} sessions: loads of the processed tables by the server",
-            outcome["data_loads"],
-            "loads",
-            baseline=outcome["sessions_opened"],
-            baseline_name="Streamlit sessions opened (one per page load)",
-            target="1 (once per process)",
-        )
+        loads_figure(prefix, outcome["data_loads"], outcome["sessions_opened"], "page load")
     )
     print(
         f"  server RSS: {outcome['rss_start']:.0f} MB at start, {outcome['rss_warm']:.0f} MB "

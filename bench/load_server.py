@@ -577,16 +577,8 @@ def level_figures(args, outcome: dict, run: dict) -> list[dict]:
             baseline_name="CPU used by the whole machine (server + load generator)",
         )
     )
-    results.append(
-        report(
-            f"{prefix}: server memory growth per session",
-            (run["rss_peak"] - run["rss_before"]) / sessions,
-            "MB",
-            baseline=outcome["rss_warm"] - outcome["rss_start"],
-            baseline_name="growth with the first session (imports, data, locator, map layers)",
-            target="a small fraction of the baseline",
-        )
-    )
+    growth = (run["rss_peak"] - run["rss_before"]) / sessions
+    results.append(load.memory_figure(prefix, growth, outcome))
     print(
         f"  {tally.reruns} reruns on {tally.connections} websockets, {run['steady_reruns']} "
         f"of them in the {args.duration:g} s after the ramp; "
@@ -607,16 +599,8 @@ def summarize(args, outcome: dict) -> list[dict]:
         run["offered"] = run["sessions"] * per_session
         results += level_figures(args, outcome, run)
     opened = outcome["solo"].connections + sum(r["tally"].connections for r in outcome["levels"])
-    results.append(
-        report(
-            "server load: loads of the processed tables by the server",
-            outcome["data_loads"],
-            "loads",
-            baseline=opened + sum(s.new_connection for s in all_steps(outcome["recording"])),
-            baseline_name="Streamlit sessions opened (one per websocket)",
-            target="1 (once per process)",
-        )
-    )
+    opened += sum(s.new_connection for s in all_steps(outcome["recording"]))
+    results.append(load.loads_figure("server load", outcome["data_loads"], opened, "websocket"))
     best = max(r["throughput"] for r in outcome["levels"])
     results.append(
         report(

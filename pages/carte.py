@@ -9,9 +9,8 @@ import math
 import streamlit as st
 
 from geo import selection
-from geo.export import to_csv_fr
 from geo.format import fr_int, fr_number
-from ui import mapview, panels, state
+from ui import downloads, mapview, panels, state
 from ui.data import get_dataset
 from ui.leaflet import BASEMAPS
 
@@ -211,12 +210,10 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
-st.download_button(
+downloads.csv_button(
     "Télécharger ce tableau (CSV)",
-    to_csv_fr(table),
-    file_name=f"quartiers-prioritaires-{dataset.siren}-{generation}.csv",
-    mime="text/csv",
-    icon=":material/download:",
+    table,
+    f"quartiers-prioritaires-{dataset.siren}-{generation}.csv",
 )
 
 state.write_view(view)

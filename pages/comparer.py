@@ -10,10 +10,10 @@ import streamlit as st
 
 from geo import compare
 from geo.errors import InputError
-from geo.export import to_csv_fr, to_excel
 from geo.format import fr_number
 from geo.selection import GENERATIONS, commune_choices
 from geo.territory import STATUS_NEIGHBOURING
+from ui import downloads
 from ui.data import get_dataset
 from ui.panels import escape_markdown
 from ui.state import quote
@@ -231,21 +231,18 @@ with st.expander("Remarques sur les valeurs et les sources", expanded=True):
 
 left, right = st.columns(2)
 export = compare.labelled(table, generation)
-left.download_button(
+downloads.csv_button(
     "Télécharger le tableau (CSV)",
-    to_csv_fr(export),
-    file_name=f"comparaison-quartiers-{generation}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
+    export,
+    f"comparaison-quartiers-{generation}.csv",
+    where=left,
 )
-right.download_button(
+downloads.excel_button(
     "Télécharger le tableau (Excel)",
-    to_excel(export, sheet_name="Comparaison"),
-    file_name=f"comparaison-quartiers-{generation}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/download:",
-    on_click="ignore",
+    export,
+    f"comparaison-quartiers-{generation}.xlsx",
+    sheet_name="Comparaison",
+    where=right,
 )
 
 st.header("Graphiques")
@@ -290,22 +287,17 @@ st.table(
     ),
     hide_index=True,
 )
-st.download_button(
+downloads.csv_button(
     "Télécharger le classement (CSV)",
-    to_csv_fr(
-        ranked.rename(
-            columns={
-                "rank": "Rang",
-                "code": "Code",
-                "name": "Quartier",
-                "communes": "Commune(s)",
-                "value": metric.title,
-                "flags": "Remarque",
-            }
-        )
+    ranked.rename(
+        columns={
+            "rank": "Rang",
+            "code": "Code",
+            "name": "Quartier",
+            "communes": "Commune(s)",
+            "value": metric.title,
+            "flags": "Remarque",
+        }
     ),
-    file_name=f"classement-{metric_key}-{generation}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
+    f"classement-{metric_key}-{generation}.csv",
 )

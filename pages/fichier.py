@@ -15,11 +15,10 @@ from streamlit_folium import st_folium
 
 from geo.batch import GENERATIONS, check_table
 from geo.errors import GeocoderError, InputError
-from geo.export import to_csv_fr, to_excel
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
 from geo.tabular import Limits, guess_address_columns, guess_lonlat_columns, read_table
-from ui import lookup, mapview
+from ui import downloads, lookup, mapview
 from ui.data import get_dataset
 from ui.locator import get_locator
 from ui.panels import GENERATION_LABELS, escape_markdown
@@ -208,19 +207,11 @@ st.dataframe(lookup.preview(rows, geocoded=result.geocoded), hide_index=True, wi
 
 stem = re.sub(r"[^\w-]+", "_", PurePath(uploaded.name).stem)[:60].strip("_") or "fichier"
 csv_column, excel_column = st.columns(2)
-csv_column.download_button(
-    "Télécharger le résultat (CSV)",
-    data=lambda: to_csv_fr(rows),
-    file_name=f"{stem}-qpv.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
-)
-excel_column.download_button(
+downloads.csv_button("Télécharger le résultat (CSV)", rows, f"{stem}-qpv.csv", where=csv_column)
+downloads.excel_button(
     "Télécharger le résultat (Excel)",
-    data=lambda: to_excel(rows, sheet_name="Vérification QPV"),
-    file_name=f"{stem}-qpv.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/download:",
-    on_click="ignore",
+    rows,
+    f"{stem}-qpv.xlsx",
+    sheet_name="Vérification QPV",
+    where=excel_column,
 )
