@@ -14,6 +14,7 @@ from geo.format import fr_number
 from geo.selection import GENERATIONS, commune_choices
 from geo.territory import STATUS_NEIGHBOURING
 from ui import downloads
+from ui.charts import accessible
 from ui.data import get_dataset
 from ui.panels import escape_markdown
 from ui.state import quote
@@ -256,7 +257,7 @@ chosen = st.multiselect(
 )
 st.caption("Chaque barre porte sa valeur ; le tableau ci-dessus donne les mêmes chiffres.")
 for key in chosen:
-    st.altair_chart(bar_chart(table, by_key[key]), width="stretch")
+    st.altair_chart(accessible(bar_chart(table, by_key[key])), width="stretch")
     if by_key[key].help:
         st.caption(by_key[key].help)
 

@@ -11,6 +11,7 @@ import streamlit as st
 from geo.contract import ContractFacts
 from geo.format import fr_euros, fr_int, fr_number
 from geo.selection import Filters, select_qpv, summarize
+from ui.charts import accessible
 from ui.data import contract_facts, get_dataset
 from ui.panels import escape_markdown
 
@@ -169,7 +170,7 @@ st.markdown(
 )
 
 table = funding_table(facts)
-st.altair_chart(funding_chart(table, year), width="stretch")
+st.altair_chart(accessible(funding_chart(table, year)), width="stretch")
 st.markdown("**Les mêmes chiffres en tableau**")
 st.table(
     table[["funder", "label"]].rename(columns={"funder": "Financeur", "label": "Montant"}),

@@ -22,6 +22,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = REPO_ROOT / "serve.py"
+APP = REPO_ROOT / "app.py"
 STATIC_DIR = REPO_ROOT / "static"
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
@@ -46,11 +48,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def streamlit_command(script: Path, port: int, *, launcher: bool = True) -> list[str]:
+    """The command serving ``script`` on 127.0.0.1:``port`` as a user starts the app.
+
+    ``app.py`` is served by ``streamlit run serve.py`` (README); another script by
+    ``streamlit run serve.py -- script``. ``launcher=False``: plain ``streamlit run script``
+    (no TCP_NODELAY, no French shell), for comparisons.
+    """
+    options = ["--server.port", str(port), "--server.headless", "true"]
+    options += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    run = [sys.executable, "-m", "streamlit", "run"]
+    if not launcher:
+        return [*run, str(script), *options]
+    if Path(script).resolve() == APP:
+        return [*run, str(LAUNCHER), *options]
+    return [*run, str(LAUNCHER), *options, "--", str(script)]
+
+
 @contextmanager
 def run_streamlit(
-    script: Path, *, env: Mapping[str, str] | None = None, timeout: float = 60.0
+    script: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    launcher: bool = True,
 ) -> Iterator[str]:
-    """Run ``streamlit run script`` on a free port and yield its base URL.
+    """Serve ``script`` on a free port (``streamlit_command``) and yield its base URL.
 
     The server runs from the repository root, so ``.streamlit/config.toml`` applies and the
     ``ui``/``geo`` packages import. Streamlit serves ``static/`` next to the *script*: a script
@@ -65,6 +88,8 @@ def run_streamlit(
         Variables added to the current environment (e.g. ``{"QPV_BASEMAP": "aucun"}``).
     timeout : float
         Seconds to wait for ``/_stcore/health`` to answer ``ok``.
+    launcher : bool
+        False: plain ``streamlit run script``, without ``serve.py``.
     """
     script = Path(script).resolve()
     if not script.is_file():
@@ -80,21 +105,7 @@ def run_streamlit(
     with tempfile.TemporaryDirectory(prefix="streamlit-test-") as tmp:
         script = _with_static_dir(script, Path(tmp))
         log_path = Path(tmp) / "streamlit.log"
-        command = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ]
+        command = streamlit_command(script, port, launcher=launcher)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 command, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT

@@ -1,0 +1,24 @@
+"""Launcher: ``streamlit run serve.py`` serves ``app.py`` faster and in French.
+
+Streamlit runs ``app.py`` unchanged (through ``st.App``, its documented ASGI entry point); the
+launcher adds ``TCP_NODELAY`` on every connection (``server/nodelay.py``) and the French page
+shell (``server/french_shell.py``). Every ``streamlit run`` option applies, e.g.
+``streamlit run serve.py --server.port 8502``. ``streamlit run serve.py -- other.py`` serves
+another script the same way (tests and benchmarks). ``streamlit run app.py`` still works, with
+English built-in strings and a 40 ms stall per response.
+"""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from server import nodelay
+from server.french_shell import FrenchShell
+
+nodelay.install()  # before uvicorn starts serving: it imports this module first
+
+SCRIPT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("app.py")
+
+app = st.App(SCRIPT, middleware=[Middleware(FrenchShell)], lifespan=nodelay.lifespan)
