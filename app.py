@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.data import mark_app_navigation
+from ui.errors import unexpected_errors_in_french
 from ui.sidebar import render_sidebar
 
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
@@ -36,4 +37,5 @@ st.set_page_config(
 )
 mark_app_navigation()
 render_sidebar()
-navigation.run()
+with unexpected_errors_in_french(navigation.title):
+    navigation.run()

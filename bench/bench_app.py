@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import numpy as np
 import pyproj
 import shapely
-from browser import CHROMIUM, free_port, launch_chromium, stop_process
+from browser import CHROMIUM, free_port, launch_chromium, stop_process, streamlit_command
 
 from bench._common import mirror_dir, report
 
@@ -91,9 +91,13 @@ class Server:
 
 @contextmanager
 def streamlit_server(
-    script: Path, *, env: dict[str, str] | None = None, cwd: Path = REPO
+    script: Path, *, env: dict[str, str] | None = None, cwd: Path = REPO, launcher: bool = True
 ) -> Iterator[Server]:
-    """Start ``streamlit run script`` on a free port; stop it on exit, whatever happened."""
+    """Serve ``script`` on a free port as users start the app (``streamlit run serve.py``).
+
+    ``launcher=False``: plain ``streamlit run script`` (no TCP_NODELAY, no French shell). The
+    server is stopped on exit, whatever happened.
+    """
     port = free_port()
     child_env = {
         **os.environ,
@@ -101,12 +105,9 @@ def streamlit_server(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
+    command = streamlit_command(
+        script, port, launcher=launcher, options=("--server.fileWatcherType", "none")
+    )
     with tempfile.TemporaryDirectory(prefix="bench-streamlit-") as tmp:
         log_path = Path(tmp) / "streamlit.log"
         with open(log_path, "wb") as log:

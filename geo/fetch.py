@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
+from urllib.parse import urlsplit
 
 import requests
 
@@ -126,6 +127,34 @@ def input_keys(
     """Return the logical inputs: each alternatives key, then every source not among them."""
     covered = {name for names in alternatives.values() for name in names}
     return [*alternatives, *(key for key in sources if key not in covered)]
+
+
+def download_hosts(
+    sources: Mapping[str, Source] = SOURCES, *, datagouv_api: str | None = None
+) -> list[str]:
+    """The hosts the official files are downloaded from, sorted: what a firewall must let out.
+
+    A data.gouv.fr resource may be served from another host, named by the API's answer.
+    """
+    api = datagouv_api or os.environ.get(DATAGOUV_API_ENV) or DEFAULT_DATAGOUV_API
+    hosts = {urlsplit(source.url).hostname for source in sources.values() if source.url}
+    if any(source.datagouv_resource for source in sources.values()):
+        hosts.add(urlsplit(api).hostname)
+    return sorted(host for host in hosts if host)
+
+
+def mirror_only(
+    sources: Mapping[str, Source] = SOURCES,
+    alternatives: Mapping[str, tuple[str, ...]] = ALTERNATIVES,
+    optional: frozenset[str] = OPTIONAL,
+) -> list[Source]:
+    """The sources of required inputs that have no download address: only a mirror has them."""
+    found = []
+    for key in input_keys(sources, alternatives):
+        candidates = _sources_of_input(key, sources, alternatives)
+        if key not in optional and not any(s.url or s.datagouv_resource for s in candidates):
+            found.extend(candidates)
+    return found
 
 
 def fetch_source(

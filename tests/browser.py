@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,15 +48,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def streamlit_command(script: Path, port: int, *, launcher: bool = True) -> list[str]:
+def streamlit_command(
+    script: Path, port: int, *, launcher: bool = True, options: Sequence[str] = ()
+) -> list[str]:
     """The command serving ``script`` on 127.0.0.1:``port`` as a user starts the app.
 
     ``app.py`` is served by ``streamlit run serve.py`` (README); another script by
     ``streamlit run serve.py -- script``. ``launcher=False``: plain ``streamlit run script``
-    (no TCP_NODELAY, no French shell), for comparisons.
+    (no TCP_NODELAY, no French shell), for comparisons. ``options``: more ``--section.name
+    value`` settings.
     """
-    options = ["--server.port", str(port), "--server.headless", "true"]
-    options += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    options = [
+        *("--server.port", str(port), "--server.headless", "true"),
+        *("--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"),
+        *options,
+    ]
     run = [sys.executable, "-m", "streamlit", "run"]
     if not launcher:
         return [*run, str(script), *options]

@@ -9,17 +9,89 @@ Real browser (``@pytest.mark.browser``), helpers in ``tests/browser.py``:
       def app_url(start_streamlit):
           return start_streamlit(APPS_DIR / "my_app.py", env={"QPV_BASEMAP": "aucun"})
 
-- ``chromium``: session-scoped Playwright ``Browser`` (Debian's Chromium, headless); the test
-  is skipped when ``/usr/bin/chromium`` or playwright is missing.
+- ``chromium``: session-scoped Playwright ``Browser`` (Debian's Chromium, headless).
 - ``browser_page``: a fresh ``Page`` in its own context (French locale). Requests to any host
   but 127.0.0.1 are aborted, and every URL is kept in ``request_log`` (a ``RequestLog``).
+
+Nothing is skipped for lack of data or of a browser (``pytest_collection_modifyitems``): when
+the collected tests need the official files and neither the mirror (``QPV_DATA_MIRROR``) nor a
+download can provide them, or need Chromium and it is absent, the run stops before any test
+with one line saying what is missing. ``-m "not browser"`` deselects the browser tests.
 """
 
+import os
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from browser import CHROMIUM, RequestLog, launch_chromium, record_requests, run_streamlit
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_FIXTURES = frozenset({"mirror_dir", "processed", "dataset"})
+NO_DATA_EXIT = 4  # pytest's "usage error": the machine is not ready, no test could say more
+
+
+# --- Prerequisites --------------------------------------------------------------------------
+
+
+def default_mirror() -> Path:
+    """``QPV_DATA_MIRROR``, else ``../shared/data`` next to the repository."""
+    return Path(os.environ.get("QPV_DATA_MIRROR") or REPO.parent / "shared" / "data")
+
+
+def is_mirror(path: Path) -> bool:
+    """A mirror of the official files carries their checksums (``SHA256SUMS``)."""
+    return (path / "SHA256SUMS").is_file()
+
+
+def official_files_folder() -> Path:
+    """The folder the tests read the official files from: the mirror, else the download cache.
+
+    Without a mirror, every input is downloaded once from its official URL into the cache
+    (``QPV_CACHE_DIR``, default ``data/cache``), which has the mirror's layout; later runs read it
+    back without the network. Raises ``geo.errors.DataError`` when an input cannot be obtained.
+    """
+    mirror = default_mirror()
+    if is_mirror(mirror):
+        return mirror
+    from geo.fetch import default_cache_dir, fetch_all
+
+    fetch_all(mirror=None, optional=frozenset())
+    return default_cache_dir()
+
+
+def no_data_line(exc: Exception) -> str:
+    """The one line that stops the run when the official files cannot be obtained."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return (
+        f"Données de test absentes : aucun miroir des fichiers officiels dans {default_mirror()} "
+        f"et téléchargement impossible ({reason}). Indiquez le dossier miroir : "
+        "QPV_DATA_MIRROR=/chemin/du/miroir python -m pytest (ou donnez accès à internet)."
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k have deselected what will not run
+def pytest_collection_modifyitems(config, items):
+    """Stop before any test when what the collected tests need is missing (see module doc)."""
+    from geo.errors import DataError
+
+    problems = []
+    if any(
+        DATA_FIXTURES & set(item.fixturenames) or item.get_closest_marker("mirror")
+        for item in items
+    ):
+        try:
+            # Exported: the servers and subprocesses the tests start read the same files.
+            os.environ["QPV_DATA_MIRROR"] = str(official_files_folder())
+        except DataError as exc:
+            problems.append(no_data_line(exc))
+    if any(item.get_closest_marker("browser") for item in items) and not CHROMIUM.exists():
+        problems.append(
+            f"Chromium absent ({CHROMIUM}) pour les tests dans un navigateur : apt-get install "
+            'chromium (ou python -m pytest -m "not browser" pour lancer les autres).'
+        )
+    if problems:
+        pytest.exit(" ".join(problems), returncode=NO_DATA_EXIT)
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +112,8 @@ def start_streamlit():
 @pytest.fixture(scope="session")
 def chromium():
     """Headless Chromium driven by Playwright, shared by the whole session."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from playwright import sync_api  # in requirements.txt; Chromium checked before the run
+
     with sync_api.sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
@@ -76,18 +147,11 @@ def browser_page(browser_context, request_log):
 
 # --- Data fixtures --------------------------------------------------------------------------
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="session")
 def mirror_dir() -> Path:
-    """The offline mirror of the official files (``QPV_DATA_MIRROR``, else ``../shared/data``)."""
-    import os
-
-    path = Path(os.environ.get("QPV_DATA_MIRROR") or REPO.parent / "shared" / "data")
-    if not (path / "SHA256SUMS").is_file():
-        pytest.skip(f"offline mirror not found at {path}: set QPV_DATA_MIRROR")
-    return path
+    """The official files (the mirror, or the download cache), found before the run."""
+    return official_files_folder()
 
 
 @pytest.fixture(scope="session")

@@ -67,8 +67,16 @@ def errors(at: AppTest) -> str:
     return "\n".join(e.value for e in at.error)
 
 
+def first_element(at: AppTest):
+    """The first element of the page's main area, in reading order."""
+    node = at.main
+    while getattr(node, "children", None):
+        node = node.children[min(node.children)]
+    return node
+
+
 def assert_french_stop(at: AppTest, *fragments: str) -> str:
-    """One French error naming what to do; no traceback, no figures from unusable data."""
+    """One French error, first on the page and open, naming what to do; nothing else shown."""
     assert not at.exception, at.exception
     text = errors(at)
     assert text.startswith("Les données des quartiers prioritaires n'ont pas pu être préparées")
@@ -76,7 +84,8 @@ def assert_french_stop(at: AppTest, *fragments: str) -> str:
         assert fragment in text, f"{fragment!r} not in the message:\n{text}"
     assert "Traceback" not in text
     assert not at.metric, "figures shown although the data could not be read"
-    assert [s.label for s in at.get("status")] == ["Données indisponibles"]
+    assert first_element(at).value == at.error[0].value, "the message is not first on the page"
+    assert not at.get("status") and not at.expander, "the message is not shown open"
     return text
 
 
@@ -190,7 +199,7 @@ def test_corrupt_table_without_sources_is_refused_never_shown_as_figures(
     at = start_app()
 
     text = assert_french_stop(at, "illisibles", "qpv.parquet", "python -m geo build")
-    assert "Sans accès à internet, indiquez un dossier miroir" in text  # what would rebuild it
+    assert "Sans accès à internet" in text and "QPV_DATA_MIRROR=" in text  # would rebuild it
     assert (folder / "qpv.parquet").stat().st_size < processed.joinpath(
         "qpv.parquet"
     ).stat().st_size
@@ -206,8 +215,8 @@ def test_missing_mirror_folder_says_which_folder_and_which_variable(
     at = start_app()
 
     text = assert_french_stop(at, "Le miroir de données indiqué n'existe pas", str(missing))
-    assert "QPV_DATA_MIRROR" in text
-    assert "Sans accès à internet, indiquez un dossier miroir" in text
+    assert "Sans accès à internet" in text
+    assert f"QPV_DATA_MIRROR={missing} {ui.data.LAUNCH_COMMAND}" in text
 
 
 @pytest.mark.parametrize(
@@ -271,6 +280,35 @@ def test_unwritable_download_cache_says_to_choose_another_or_a_mirror(
     assert "Le cache des fichiers téléchargés n'est pas accessible en écriture" in text
     assert "`QPV_CACHE_DIR`" in text and "`QPV_DATA_MIRROR`" in text
     assert "un élément du chemin n'est pas un dossier" in text
+
+
+@pytest.mark.parametrize(
+    "page",
+    [None, "pages/adresse.py", "pages/fichier.py", "pages/comparer.py", "pages/presentation.py",
+     "pages/contrat_de_ville.py", "pages/sources.py"],
+)  # fmt: skip
+def test_with_no_data_source_every_page_says_what_is_missing_and_both_ways_out_first(
+    fresh_process, monkeypatch, tmp_path, page
+):
+    empty = tmp_path / "miroir-vide"
+    empty.mkdir()
+    monkeypatch.setenv("QPV_DATA_MIRROR", str(empty))  # and downloads go to a closed port
+    monkeypatch.setenv("QPV_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("QPV_PROCESSED_DIR", str(tmp_path / "processed"))
+
+    at = apptest.open_page(page, timeout=TIMEOUT)
+
+    text = assert_french_stop(at, "Il manque les fichiers officiels")
+    internet, mirror = text.split("1. ")[1].split("2. ")
+    assert internet.startswith("**Avec accès à internet**")
+    assert all(f"`{host}`" in internet for host in fetch.download_hosts())
+    assert "qpv-2015/pop_qp_2013.csv" in apptest.unescape(internet)  # no download address
+    assert mirror.startswith("**Sans accès à internet**")
+    command = f"QPV_DATA_MIRROR={empty} {ui.data.LAUNCH_COMMAND}"
+    assert f"```bash\n{command}\n```" in mirror
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    assert f"&& {ui.data.LAUNCH_COMMAND}\n" in readme, "not the README's command"
+    assert [h.value for h in at.title] == [], "the page went on without its data"
 
 
 # ---------------------------------------------------------------------------------------------

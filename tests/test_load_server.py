@@ -12,14 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from browser import CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.mirror,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent"),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.mirror, pytest.mark.timeout(180)]
 
 
 def run_async(coroutine):
@@ -35,7 +29,6 @@ def run_async(coroutine):
 @pytest.fixture(scope="module")
 def recorded(processed, mirror_dir):
     """(server URL, a recording of one errand), the server kept running for the replays."""
-    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
     from bench import load_server
     from bench.bench_app import streamlit_server
 

@@ -8,6 +8,8 @@ by every session. A page rerun never rebuilds nor re-reads anything.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import threading
 from typing import NoReturn
 
@@ -17,21 +19,20 @@ from geo import fetch
 from geo.build import ensure_built
 from geo.contract import ContractFacts, load_contract_facts
 from geo.errors import ChecksumError, DatasetUnavailableError, FolderNotWritableError, QPVError
+from geo.sources import DATASETS
 from geo.store import Dataset, load_dataset
 from geo.territory import DEFAULT_TERRITORY
 from ui.memory import keep_for_process
+from ui.panels import escape_markdown
 
 _checked: set[str] = set()
 _APP_RAN = "_qpv_app_navigation"
 _lock = threading.Lock()
 
 HELP_FAILED = "Les données des quartiers prioritaires n'ont pas pu être préparées."
-HELP_NO_DATA = (
-    f"{HELP_FAILED} "
-    "Sans accès à internet, indiquez un dossier miroir des fichiers officiels avec la variable "
-    "d'environnement `QPV_DATA_MIRROR` (par exemple `QPV_DATA_MIRROR=../shared/data`), ou "
-    "lancez `python -m geo build --mirror DOSSIER`, puis rechargez la page."
-)
+# The README's command, started with a mirror folder: what an operator without internet types.
+LAUNCH_COMMAND = "streamlit run serve.py --server.address 127.0.0.1"
+MIRROR_PLACEHOLDER = "/chemin/du/miroir"
 HELP_DAMAGED_SOURCE = (
     f"{HELP_FAILED} "
     "Un fichier source est endommagé ou n'est pas celui qui a été publié (sa somme SHA-256 "
@@ -60,6 +61,48 @@ HELP_OTHER = (
 )
 
 
+def _fenced(text: str, language: str = "") -> str:
+    """``text`` as a Markdown code block, shown verbatim whatever it holds."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def help_no_data() -> str:
+    """What is missing when no source could provide the files, and the two ways out (French).
+
+    The hosts, the files without a download address and the command come from the dataset table
+    (``geo.sources``) and the launch command; the mirror folder is ``QPV_DATA_MIRROR`` if set.
+    """
+    hosts = ", ".join(f"`{host}`" for host in fetch.download_hosts())
+    internet = (
+        "1. **Avec accès à internet** : autorisez ce serveur à joindre les adresses officielles "
+        f"des fichiers ({hosts}), puis rechargez la page : ils sont téléchargés une seule fois "
+        "et gardés en cache."
+    )
+    only = fetch.mirror_only()
+    if only:
+        names = ", ".join(
+            f"« {escape_markdown(DATASETS[s.dataset].title)} » ({escape_markdown(s.path)})"
+            for s in only
+        )
+        internet += (
+            f" Sans adresse de téléchargement connue, {names} ne peut venir que d'un dossier "
+            "miroir (solution 2)."
+        )
+    mirror = os.environ.get(fetch.MIRROR_ENV) or MIRROR_PLACEHOLDER
+    command = f"{fetch.MIRROR_ENV}={shlex.quote(mirror)} {LAUNCH_COMMAND}"
+    return (
+        f"{HELP_FAILED} Il manque les fichiers officiels d'où elles viennent (périmètres des "
+        "quartiers, populations, communes) : l'application n'a pu ni les télécharger, ni les "
+        "lire dans un dossier miroir. Deux solutions :\n\n"
+        f"{internet}\n"
+        "2. **Sans accès à internet** : copiez les fichiers officiels dans un dossier (le "
+        f"miroir), indiquez-le à l'application par la variable `{fetch.MIRROR_ENV}` et "
+        "relancez-la :\n\n"
+        f"{_fenced(command, 'bash')}"
+    )
+
+
 def data_error_help(exc: QPVError) -> str:
     """What the user can do about a data error (French), chosen from its class."""
     if isinstance(exc, FolderNotWritableError):
@@ -67,12 +110,13 @@ def data_error_help(exc: QPVError) -> str:
     if isinstance(exc, ChecksumError):
         return HELP_DAMAGED_SOURCE
     if isinstance(exc, DatasetUnavailableError):
-        return HELP_NO_DATA
+        return help_no_data()
     return HELP_OTHER
 
 
 def _stop_on_data_error(exc: QPVError) -> NoReturn:
-    st.error(f"{data_error_help(exc)}\n\nDétail : {exc}")
+    """The error, what to do and the detail, in one box; nothing else runs on the page."""
+    st.error(f"{data_error_help(exc)}\n\nDétail :\n\n{_fenced(str(exc), 'text')}")
     st.stop()
 
 
@@ -87,18 +131,28 @@ def _load(territory: str) -> Dataset:
 
 
 def _prepare(territory: str) -> None:
-    """Check the processed tables once per process; build them with a progress display."""
+    """Check the processed tables once per process; build them with a progress display.
+
+    Pages call this before writing anything: a failure replaces the progress box with the
+    error, first on the page and open, and stops the page.
+    """
+    first = st.empty()  # stays empty unless the data cannot be prepared
     slot = st.empty()
+    failure: QPVError | None = None
     with slot.status("Préparation des données…", expanded=False) as status:
         try:
             mirror = fetch.resolve_mirror(None)
             reason = ensure_built(territory, mirror=mirror, log=lambda msg: status.write(msg))
         except QPVError as exc:
-            status.update(label="Données indisponibles", state="error")
-            _stop_on_data_error(exc)
-        if reason is not None:
-            status.update(label="Données préparées", state="complete")
-            _load.clear()
+            failure = exc
+        else:
+            if reason is not None:
+                status.update(label="Données préparées", state="complete")
+                _load.clear()
+    if failure is not None:
+        slot.empty()  # the progress box and its lines go
+        with first.container():
+            _stop_on_data_error(failure)
     if reason is None:
         slot.empty()  # nothing was built: no status box to keep
 

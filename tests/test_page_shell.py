@@ -1,0 +1,151 @@
+"""The page around the app: served fast (TCP_NODELAY), in French, and never an English error.
+
+``serve.py`` is the launcher of the README; these tests start it as users do
+(``tests/browser.run_streamlit``). The French strings themselves are checked in a real browser
+in ``tests/test_browser_french.py``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import apptest
+import pytest
+import streamlit
+import streamlit as st
+import uvicorn
+from browser import REPO_ROOT
+
+import ui.data
+from server import french_shell, nodelay
+from ui.errors import UNEXPECTED_ERROR
+
+STREAMLIT_INDEX = Path(streamlit.__file__).parent / "static" / "index.html"
+
+
+# ---------------------------------------------------------------------------------------------
+# TCP_NODELAY
+
+
+def keep_alive_times(base_url: str, path: str = "/_stcore/health", *, requests: int = 15):
+    """Seconds taken by each of ``requests`` GETs on one kept-alive connection (first not kept)."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    times = []
+    try:
+        for _ in range(requests + 1):
+            start = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            assert not response.will_close, "the server closed the connection: nothing kept alive"
+            times.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+    return times[1:]  # the first one opened the connection
+
+
+@pytest.fixture(scope="module")
+def app_server(start_streamlit):
+    return start_streamlit(REPO_ROOT / "app.py")
+
+
+def test_a_response_on_a_kept_alive_connection_takes_under_10_ms(app_server):
+    # Without TCP_NODELAY each of them waited for the browser's delayed ACK: about 40 ms.
+    times = keep_alive_times(app_server)
+
+    assert statistics.median(times) < 0.010, [f"{t * 1000:.1f} ms" for t in times]
+
+
+def test_the_launcher_refuses_to_start_without_its_hook_point(monkeypatch):
+    async def startup_of_another_version(self):  # no "sockets": the hook cannot work
+        return None
+
+    monkeypatch.setattr(uvicorn.Server, "startup", startup_of_another_version)
+
+    with pytest.raises(nodelay.NoDelayHookError, match="TCP_NODELAY"):
+        nodelay.install()
+
+
+def test_a_server_started_without_the_hook_is_refused(monkeypatch):
+    monkeypatch.setattr(nodelay, "_started", [])  # this process started no server
+
+    with pytest.raises(nodelay.NoDelayHookError, match="TCP_NODELAY"):
+        nodelay.check_applied()
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTML page
+
+
+def test_streamlit_index_becomes_french_with_the_translations_before_streamlit_code():
+    html = french_shell.frenchify(STREAMLIT_INDEX.read_text("utf-8"), title="Essai <b>&")
+
+    assert re.search(r"<html\b[^>]*>", html).group(0) == '<html lang="fr">'
+    assert "<title>Essai &lt;b&gt;&amp;</title>" in html
+    noscript = re.search(r"<noscript>(.*?)</noscript>", html, re.S).group(1)
+    assert "JavaScript" in noscript and "You need" not in noscript
+    translations = html.index("new MutationObserver")
+    assert translations < html.index('<script type="module"'), "Streamlit's code would run first"
+    assert '"Drag and drop a file here":"Glissez-déposez un fichier ici"' in html
+
+
+def test_other_html_is_left_as_it_is():
+    component = "<!doctype html><html lang='en'><head></head><body>iframe</body></html>"
+
+    assert french_shell.frenchify(component, title="x") is None
+
+
+def test_every_pattern_of_the_table_compiles_and_no_string_closes_the_script():
+    table = french_shell.load_strings()
+
+    assert table["exact"]["No results"] == "Aucun résultat"
+    assert "</script" not in french_shell.inline_script().lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# The French catch-all
+
+
+def test_an_unexpected_error_in_a_page_is_a_french_message_and_its_trace_is_logged(
+    monkeypatch, caplog, processed
+):
+    def loader_that_fails(territory):
+        raise ZeroDivisionError("détail interne à ne pas montrer")
+
+    # Every page loads its tables through this loader, once it runs inside app.py: make it fail
+    # as a bug would.
+    monkeypatch.setattr(ui.data, "_load", loader_that_fails)
+    caplog.set_level(logging.ERROR, logger="ui.errors")
+
+    at = apptest.open_page()  # the map: AppTest runs other pages without app.py around them
+
+    assert not at.exception, "Streamlit's English error banner was shown"
+    [error] = at.error
+    shown = error.value
+    reference = re.search(r"Référence de l'erreur : `([0-9a-f]{8})`", shown).group(1)
+    assert shown == UNEXPECTED_ERROR.format(reference=reference)
+    assert "ZeroDivisionError" not in shown and "détail interne" not in shown
+    [record] = [r for r in caplog.records if reference in r.getMessage()]
+    assert "Carte des quartiers" in record.getMessage()
+    assert record.exc_info[0] is ZeroDivisionError  # the trace is in the server's log
+
+
+def test_st_stop_in_a_page_is_not_an_error(monkeypatch, processed):
+    def loader_then_stop(territory):
+        st.info("Arrêt voulu par la page.")
+        st.stop()
+
+    monkeypatch.setattr(ui.data, "_load", loader_then_stop)
+
+    at = apptest.open_page()
+
+    assert [i.value for i in at.info] == ["Arrêt voulu par la page."]
+    assert not at.error and not at.exception
