@@ -1,8 +1,8 @@
 """Run every benchmark and write ``docs/PERFORMANCE.md``.
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
-present), ``bench_app``, ``bench_file_check``, the browser load test (``load``, with 5 then
-20 sessions) and the server's own load test (``load_server``, 20, 50 and 100 replayed
+present), ``bench_app``, ``bench_shell``, ``bench_file_check``, the browser load test (``load``,
+with 5 then 20 sessions) and the server's own load test (``load_server``, 20, 50 and 100 replayed
 sessions). Each figure is written with the baseline measured in the same run, their ratio and
 the target, under a description of the machine (CPU, cores, memory, load average, Python and
 package versions) and the date. A benchmark that fails is reported in its section; the others
@@ -72,6 +72,11 @@ def plan(quick: bool) -> list[Run]:
             "bench_app",
             "Cold start and one-point lookup (`bench/bench_app.py`)",
             () if full else ("--quick",),
+        ),
+        Run(
+            "bench_shell",
+            "Page shell: keep-alive responses and first visit (`bench/bench_shell.py`)",
+            () if full else ("--visits", "2", "--requests", "20"),
         ),
         Run(
             "bench_file_check",

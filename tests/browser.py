@@ -5,6 +5,7 @@ Nothing here reaches beyond 127.0.0.1: Chromium's requests to any other host are
 aborted, which is also how the tests simulate a machine with no internet.
 """
 
+import http.client
 import ipaddress
 import os
 import shutil
@@ -163,6 +164,34 @@ def stop_process(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def keep_alive_times(
+    base_url: str, path: str = "/_stcore/health", *, requests: int = 15
+) -> list[float]:
+    """Seconds taken by each of ``requests`` GETs of ``path`` on one kept-alive connection.
+
+    One more request opens the connection first and is not counted: what is measured is the
+    server's answer on a connection it already accepted (where Nagle's algorithm bites).
+    """
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    times = []
+    try:
+        for _ in range(requests + 1):
+            start = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200 or response.will_close:
+                raise RuntimeError(
+                    f"{base_url}{path}: HTTP {response.status}, "
+                    f"{'connection closed' if response.will_close else 'kept alive'}"
+                )
+            times.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+    return times[1:]  # the first one opened the connection
 
 
 def is_local(url: str) -> bool:

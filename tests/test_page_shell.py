@@ -7,20 +7,17 @@ in ``tests/test_browser_french.py``.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import re
 import statistics
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import apptest
 import pytest
 import streamlit
 import streamlit as st
 import uvicorn
-from browser import REPO_ROOT
+from browser import REPO_ROOT, keep_alive_times
 
 import ui.data
 from server import french_shell, nodelay
@@ -31,25 +28,6 @@ STREAMLIT_INDEX = Path(streamlit.__file__).parent / "static" / "index.html"
 
 # ---------------------------------------------------------------------------------------------
 # TCP_NODELAY
-
-
-def keep_alive_times(base_url: str, path: str = "/_stcore/health", *, requests: int = 15):
-    """Seconds taken by each of ``requests`` GETs on one kept-alive connection (first not kept)."""
-    parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    times = []
-    try:
-        for _ in range(requests + 1):
-            start = time.perf_counter()
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            assert response.status == 200
-            assert not response.will_close, "the server closed the connection: nothing kept alive"
-            times.append(time.perf_counter() - start)
-    finally:
-        connection.close()
-    return times[1:]  # the first one opened the connection
 
 
 @pytest.fixture(scope="module")
