@@ -2,10 +2,11 @@
 
 Measured in the same run:
 
-* cold start: from ``streamlit run app.py`` (a new process, processed tables already built) to
+* cold start: from ``streamlit run serve.py`` (a new process, processed tables already built) to
   ``/`` answering, then to the quartiers drawn on the map in Chromium. Baseline: the cold start
-  of a trivial Streamlit script (``st.write``) until its text is shown. A first-ever start (no
-  processed tables: the app builds them from the mirror) is timed once, without baseline;
+  of a trivial Streamlit script (``st.write``, served the same way) until its text is shown. A
+  first-ever start (no processed tables: the app builds them from the mirror) is timed once,
+  without baseline;
 * one point: ``Locator.locate`` (WGS84 point -> verdict, one generation) p50/p99 over random
   points of the territory's bounding box. Baseline: a plain shapely lookup per point (reproject,
   ``contains`` on every perimeter, ``distance`` to every boundary).

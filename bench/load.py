@@ -1,4 +1,4 @@
-"""Load test: concurrent residents in real browsers against one ``streamlit run app.py``.
+"""Load test: concurrent residents in real browsers against one ``streamlit run serve.py``.
 
 One Chromium, one Playwright context per session (cookies, storage and websocket of its own),
 all on one server on 127.0.0.1. Each session is a resident who opens the app once, then runs
@@ -623,7 +623,7 @@ def markdown(args, outcome: dict, results: list[dict]) -> str:
     lines = [
         f"`python bench/load.py --sessions {args.sessions} --ramp {args.ramp:g} "
         f"--duration {args.duration:g} --think {args.think:g}`: "
-        f"{args.sessions} Playwright contexts on one Chromium, one `streamlit run app.py`, a "
+        f"{args.sessions} Playwright contexts on one Chromium, one `streamlit run serve.py`, a "
         f"{args.ramp:g} s ramp, a pause of {args.think:g} s on average between steps (from half "
         f"to one and a half times that); journey: {steps}, the errands repeated. "
         f"{crowd.journeys} journeys, {len(crowd.errors)} error(s). Server memory (VmRSS): "

@@ -1,4 +1,4 @@
-"""Load test at the protocol level: how many residents one ``streamlit run app.py`` holds.
+"""Load test at the protocol level: how many residents one ``streamlit run serve.py`` holds.
 
 ``bench/load.py`` drives real Chromium contexts against the server; on a small machine the
 browsers take nearly all the CPU (20 of them on 2 cores: about 95 % of it, the server 0.13
@@ -696,7 +696,7 @@ def markdown(args, outcome: dict) -> str:
             f"load. One Chromium session ran `bench/load.py`'s journey ({steps}) for "
             f"{len(outcome['recording'].errands)} errands while the messages it sent on the "
             f"websocket were recorded ({describe(outcome['recording'])}); then virtual "
-            "sessions (Python `websockets`) replayed them on one `streamlit run app.py`, each "
+            "sessions (Python `websockets`) replayed them on one `streamlit run serve.py`, each "
             f"a first visit then errands in turn, a {args.ramp:g} s ramp and a pause of "
             f"{args.think:g} s on average between steps. A step's time runs from its message "
             "sent to the server's `script_finished`. The replay was checked: one session "

@@ -96,7 +96,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def start_streamlit():
-    """Factory starting ``streamlit run script`` once per (script, env); see module docstring."""
+    """Factory serving ``script`` once per (script, env), as users do; see module docstring."""
     servers: dict[tuple, str] = {}
     with ExitStack() as stack:
 
