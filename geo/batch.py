@@ -41,7 +41,7 @@ import pandas as pd
 
 from geo.errors import InputError
 from geo.format import fr_distance, fr_int, fr_number
-from geo.geocode import LOW_SCORE, geocode_csv_rows
+from geo.geocode import AMBIGUITY_GAP, LOW_SCORE, geocode_csv_rows
 from geo.locate import PRECISION_BY_TYPE, REASON_LABELS_FR, WGS84_BOUNDS, Locator, Verdict
 from geo.store import Dataset
 from geo.tabular import parse_coordinates
@@ -148,7 +148,7 @@ def describe_verdict(
     g = verdict.generation
 
     def named(ref) -> str:
-        return quartier(g, ref.code, ref.name)
+        return quartier(g, ref.code, ref.name) + contract_clause(ref, escape=escape)
 
     def nearest() -> str:
         distance = fr_distance(verdict.distance_m)
@@ -177,6 +177,15 @@ def describe_verdict(
             lines.append(nearest())
         return [*lines, bands_sentence(verdict)]
     return ["Hors quartier prioritaire.", nearest(), bands_sentence(verdict)]
+
+
+def contract_clause(quartier, *, escape: Callable[[str], str] = str) -> str:
+    """``", du contrat de ville de la CA d'Hénin-Carvin"`` for a neighbour's quartier, else "".
+
+    ``quartier`` is a :class:`~geo.locate.QPVMatch` (or anything with a ``contract``).
+    """
+    contract = getattr(quartier, "contract", None)
+    return f", du contrat de ville de la {escape(contract)}" if contract else ""
 
 
 def _and(items: list[str]) -> str:
@@ -377,6 +386,7 @@ def _read_lonlat(table: pd.DataFrame, lonlat_columns: tuple[str, str]) -> pd.Dat
             "precision": 0.0,
             "low_score": False,
             "not_located": pd.Series(reason, index=table.index).replace("", None),
+            "doubt": missing,
         },
         index=table.index,
     )
@@ -416,28 +426,65 @@ def _geocode(
     lon = answer["lon"].to_numpy(dtype=float)
     lat = answer["lat"].to_numpy(dtype=float)
     status = answer["geocodage_status"]
-    found = np.isfinite(lon) & np.isfinite(lat)
+    score = answer["geocodage_score"]
+    kind = answer["geocodage_type"]
+    # A row is located only when the service says so ("ok") with a position; an error,
+    # not-found or skipped row is not located even if it carries coordinates.
+    refused = status.isin(list(_NOT_LOCATED_REASONS)).to_numpy()
+    found = np.isfinite(lon) & np.isfinite(lat) & ~refused
     usable = found & _in_france(lon, lat)
     reason = status.map(_NOT_LOCATED_REASONS).where(~found, None)
     reason = reason.where(found | reason.notna(), "adresse introuvable")
     reason = reason.where(~found | usable, "adresse hors de France métropolitaine")
     # Street, locality and municipality results are a whole street, place or commune: their
-    # precision is infinite (no verdict can rest on them). An unknown type is treated alike.
-    precision = answer["geocodage_type"].map(PRECISION_BY_TYPE).astype(float).fillna(math.inf)
-    score = answer["geocodage_score"]
+    # precision is infinite (no verdict can rest on them). An unknown or missing type is alike.
+    precision = kind.map(PRECISION_BY_TYPE).astype(float).fillna(math.inf)
     return pd.DataFrame(
         {
             "lon": np.where(usable, lon, np.nan),
             "lat": np.where(usable, lat, np.nan),
             "geocodage_score": score,
-            "geocodage_type": answer["geocodage_type"],
+            "geocodage_type": kind,
             "geocodage_label": answer["geocodage_label"],
             "precision": precision.where(usable, 0.0),
-            "low_score": (usable & (score < LOW_SCORE).to_numpy()),
+            # A missing score is no evidence either: treated like a low one.
+            "low_score": usable & ~(score >= LOW_SCORE).to_numpy(),
             "not_located": reason,
+            "doubt": _doubts(answer).where(usable, None),
         },
         index=table.index,
     )
+
+
+def _doubts(answer: pd.DataFrame) -> pd.Series:
+    """Why a located row cannot be trusted as sent (French), or None: incomplete or ambiguous."""
+    score, following = answer["geocodage_score"], answer["geocodage_score_next"]
+    status, kind = answer["geocodage_status"], answer["geocodage_type"]
+    ambiguous = (score - following <= AMBIGUITY_GAP) & score.notna() & following.notna()
+    rows = zip(score, following, status, kind, ambiguous, strict=True)
+    doubts = []
+    for value, other, said, result_type, close in rows:
+        missing = [
+            name
+            for name, absent in (
+                ("statut", said != "ok"),
+                ("score", not math.isfinite(value)),
+                ("type de résultat", result_type not in PRECISION_BY_TYPE),
+            )
+            if absent
+        ]
+        if missing:
+            doubts.append(
+                f"réponse incomplète du service d'adresses ({_and(missing)} : absent ou inattendu)"
+            )
+        elif close:
+            doubts.append(
+                "autre adresse presque aussi probable (scores "
+                f"{fr_number(value, 2)} et {fr_number(other, 2)}) : vérifiez-la"
+            )
+        else:
+            doubts.append(None)
+    return pd.Series(doubts, index=answer.index, dtype="object")
 
 
 def _in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -458,8 +505,10 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     index = located.index
     is_located = frame["status"].notna().to_numpy()
     low_score = located["low_score"].to_numpy(dtype=bool) & is_located
+    doubt = located["doubt"].to_numpy(dtype=object)
+    doubtful = pd.notna(doubt) & is_located
     status = frame["status"].astype("object").map(STATUS_FR)
-    status = status.where(~low_score, "incertain").where(is_located, NOT_LOCATED)
+    status = status.where(~(low_score | doubtful), "incertain").where(is_located, NOT_LOCATED)
 
     inside = frame["n_qpv"].fillna(0).to_numpy(dtype=int) > 0
     distance = np.where(inside, 0.0, frame["distance_m"].to_numpy(dtype=float)).round(1)
@@ -476,21 +525,27 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     rows = zip(
         status.to_numpy(dtype=object), is_located, low_score, inside, n_qpv, reasons, nearest,
         located["not_located"].to_numpy(dtype=object),
-        located["geocodage_score"].to_numpy(dtype=float), strict=True,
+        located["geocodage_score"].to_numpy(dtype=float), doubt,
+        frame["contract"].to_numpy(dtype=object), strict=True,
     )  # fmt: skip
     remarks = []
-    for label, ok, low, within, n, reason, (near_code, near_name), why, score in rows:
+    for label, ok, low, within, n, reason, (near_code, near_name), why, score, *more in rows:
         if not ok:
             remarks.append(why or "point inutilisable")
             continue
-        parts = []
-        if low:
+        doubt_text, contract = more
+        parts = [doubt_text] if isinstance(doubt_text, str) else []
+        if low and math.isnan(score):
+            pass  # said by the doubt: the score is missing
+        elif low:
             parts.append(
                 f"adresse reconnue avec une faible confiance (score {fr_number(score, 2)}) : "
                 "vérifiez-la"
             )
-        if isinstance(reason, str):
+        if isinstance(reason, str) and not (reason == "precision" and isinstance(doubt_text, str)):
             parts.append(REASON_LABELS_FR[reason])
+        if isinstance(contract, str):
+            parts.append(f"quartier du contrat de ville de la {contract}")
         if label == "hors territoire":
             parts.append("en dehors du territoire couvert par les données")
         if n > 1:

@@ -1,6 +1,6 @@
 """The address page in a real browser: ``?q=`` gives the verdict, a map click gives one offline.
 
-``streamlit run app.py`` with no basemap and the fake BAN as address service; Chromium cannot
+``streamlit run app.py`` with no basemap and the Géoplateforme stand-in as address service; Chromium cannot
 reach beyond 127.0.0.1 (see ``tests/conftest.py``).
 """
 
@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from browser import REPO_ROOT
-from fake_ban import FakeBAN, load_addresses
+from fake_geoplateforme import FakeGeoplateforme, load_addresses
 
 from ui import leaflet, lookup, mapview
 
@@ -23,12 +23,12 @@ ADDRESS = "Lens adresse de test QP062025"
 
 @pytest.fixture(scope="module")
 def geocoder(mirror_dir):
-    """One fake BAN for the module (its request counts are compared before/after)."""
-    with FakeBAN(load_addresses(mirror_dir)) as server:
+    """One Géoplateforme stand-in for the module (its request counts are compared before/after)."""
+    with FakeGeoplateforme(load_addresses(mirror_dir)) as server:
         yield server
 
 
-def env_for(geocoder: FakeBAN, **extra: str) -> dict[str, str]:
+def env_for(geocoder: FakeGeoplateforme, **extra: str) -> dict[str, str]:
     return {leaflet.BASEMAP_ENV_VAR: "aucun", "QPV_GEOCODER_URL": geocoder.url, **extra}
 
 
@@ -54,7 +54,7 @@ def map_frame(page):
 
 
 def test_q_parameter_shows_the_verdict_and_the_point(browser_page, request_log, app_url, geocoder):
-    before = geocoder.count("/search/")
+    before = geocoder.count("/search")
     browser_page.goto(f"{app_url}/adresse?q={quote(ADDRESS)}")
 
     verdict = browser_page.get_by_text("Dans le quartier prioritaire")
@@ -68,7 +68,7 @@ def test_q_parameter_shows_the_verdict_and_the_point(browser_page, request_log, 
     frame = map_frame(browser_page)
     frame.locator('path[fill="#000091"]').wait_for(timeout=FIRST_DRAW_TIMEOUT_MS)
     assert frame.locator('path[stroke-dasharray="6 4"]').count() == 1
-    assert geocoder.count("/search/") == before + 1
+    assert geocoder.count("/search") == before + 1
     assert request_log.external_assets() == []
 
 
@@ -110,7 +110,7 @@ def test_address_service_down_keeps_the_page_useful(browser_page, app_url, geoco
     browser_page.goto(f"{app_url}/adresse")
     field = browser_page.get_by_label("Adresse", exact=True)
     field.wait_for(timeout=FIRST_DRAW_TIMEOUT_MS)
-    before = geocoder.count("/search/")
+    before = geocoder.count("/search")
     geocoder.set_mode("error", status=503)
     try:
         field.fill(ADDRESS)
@@ -118,7 +118,7 @@ def test_address_service_down_keeps_the_page_useful(browser_page, app_url, geoco
         browser_page.get_by_text("est indisponible pour le moment").wait_for(timeout=30_000)
     finally:
         geocoder.set_mode("normal")
-    assert geocoder.count("/search/") - before == lookup.SEARCH_POLICY.attempts  # bounded
+    assert geocoder.count("/search") - before == lookup.SEARCH_POLICY.attempts  # bounded
     assert browser_page.get_by_text("cliquez sur la carte ou saisissez des coordonnées").count()
 
 

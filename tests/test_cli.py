@@ -1,7 +1,7 @@
 """The command line end to end: ``python -m geo info | locate | check`` in a subprocess.
 
 ``build`` is tested in test_build.py. The processed tables come from the ``processed`` fixture;
-addresses go to the fake BAN server (``QPV_GEOCODER_URL``).
+addresses go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``).
 """
 
 import json
@@ -17,7 +17,7 @@ import pytest
 from geo.batch import added_columns
 from geo.export import read_csv_fr
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -169,21 +169,21 @@ def test_check_writes_excel_and_guesses_the_columns(processed, inside_qp062025, 
     assert rows.loc[2, "qpv_2024_statut"] == "hors territoire"
 
 
-def test_check_geocodes_address_columns(processed, fake_ban, tmp_path):
+def test_check_geocodes_address_columns(processed, geoplateforme, tmp_path):
     source = tmp_path / "adresses.csv"
     source.write_text("id,adresse,ville\n1,adresse de test QP062025,Lens\n2,,\n", encoding="utf-8")
     out = tmp_path / "resultat.csv"
 
     done = run_geo(
         "check", str(source), "-o", str(out), "--address-columns", "adresse,ville",
-        env={"QPV_GEOCODER_URL": fake_ban.url},
+        env={"QPV_GEOCODER_URL": geoplateforme.url},
     )  # fmt: skip
 
     assert done.returncode == 0, done.stderr
     rows = read_csv_fr(out.read_bytes())
     assert rows.loc[0, "geocodage_label"] == "Lens (adresse de test, QP062025)"
     assert list(rows["qpv_2015_statut"]) == ["dans", "non localisée"]
-    assert fake_ban.count("/search/csv/") == 1
+    assert geoplateforme.count("/search/csv") == 1
     assert "adresse de test" not in done.stderr  # addresses are never echoed
 
 

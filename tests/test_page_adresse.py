@@ -1,18 +1,18 @@
 """The "Suis-je en QPV ?" page (``/adresse``) as a user sees it, driven by AppTest.
 
-Addresses go to the fake BAN server (``QPV_GEOCODER_URL``); coordinates go nowhere. Every bad
+Addresses go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``); coordinates go nowhere. Every bad
 input must give a French message and leave the page's answer as it was.
 """
 
 import apptest
 import pytest
 from apptest import text_of, unescape
-from fake_ban import failures
+from fake_geoplateforme import failures
 from streamlit.testing.v1 import AppTest
 
 from ui import lookup
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 PAGE = "pages/adresse.py"
 TIMEOUT = 90
@@ -83,7 +83,7 @@ def test_q_parameter_looks_the_address_up_and_shows_2024_first(geocoder):
     assert "copie simplifiée (écart jusqu'à environ 120 m)" in text
     assert "elle ne remplace pas l'attestation officielle" in text
     assert "(https://sig.ville.gouv.fr)" in text
-    assert geocoder.count("/search/") == 1
+    assert geocoder.count("/search") == 1
 
 
 def test_a_typed_address_is_looked_up_and_its_alternatives_offered(geocoder):

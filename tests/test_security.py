@@ -3,7 +3,7 @@
 Property tests (hypothesis) for each entry point a user controls: the address typed or passed
 in ``?q=``, coordinates, an uploaded table, the map page's query parameters, and the exports of
 the user's own rows (formula injection). Then the logs: a lookup on ``/adresse`` and a file check
-on ``/fichier``, driven by AppTest against the fake BAN with every logger at DEBUG, must not
+on ``/fichier``, driven by AppTest against the Géoplateforme stand-in with every logger at DEBUG, must not
 leave the address or any cell of the file in any log record.
 """
 
@@ -31,7 +31,7 @@ from geo.tabular import read_table
 from ui.lookup import parse_coordinate
 from ui.state import MAX_QUERY_LENGTH, Catalogue, ViewState, parse_view
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 APP = "../app.py"
 TIMEOUT = 120
@@ -343,11 +343,11 @@ SECRET = "Confidentielmarqueur"  # a word that only the user typed
 
 
 def test_an_address_looked_up_leaves_no_trace_in_the_logs(
-    debug_logs, monkeypatch, fake_ban, processed, capfd
+    debug_logs, monkeypatch, geoplateforme, processed, capfd
 ):
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
-    target = fake_ban.address_in("QP062025")
+    target = geoplateforme.address_in("QP062025")
     typed = f"{target.label} {SECRET}"
 
     at = apptest.open_page("pages/adresse.py", timeout=TIMEOUT, q=typed)
@@ -355,7 +355,7 @@ def test_an_address_looked_up_leaves_no_trace_in_the_logs(
     next(b for b in at.button if b.label == "Vérifier l'adresse").click().run()
 
     assert not at.exception, at.exception
-    assert fake_ban.count("/search/") == 2  # both lookups did happen
+    assert geoplateforme.count("/search") == 2  # both lookups did happen
     assert any("Dans le quartier prioritaire" in m.value for m in at.markdown)
     assert any(line.startswith("urllib3") for line in debug_logs.lines), "nothing was logged"
     out, err = capfd.readouterr()
@@ -365,11 +365,11 @@ def test_an_address_looked_up_leaves_no_trace_in_the_logs(
 
 
 def test_a_checked_file_leaves_no_trace_in_the_logs(
-    debug_logs, monkeypatch, fake_ban, fake_ban_addresses, processed, capfd
+    debug_logs, monkeypatch, geoplateforme, geoplateforme_addresses, processed, capfd
 ):
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
-    cells = [f"{a.label} {SECRET}{i}" for i, a in enumerate(fake_ban_addresses[:4])]
+    cells = [f"{a.label} {SECRET}{i}" for i, a in enumerate(geoplateforme_addresses[:4])]
     data = "nom;adresse\n" + "".join(f"M. {SECRET}nom{i};{c}\n" for i, c in enumerate(cells))
 
     at = apptest.open_page("pages/fichier.py", timeout=TIMEOUT)
@@ -377,10 +377,10 @@ def test_a_checked_file_leaves_no_trace_in_the_logs(
     next(b for b in at.button if b.label.startswith("Vérifier les")).click().run()
 
     assert not at.exception, at.exception
-    assert fake_ban.count("/search/csv/") == 1
+    assert geoplateforme.count("/search/csv") == 1
     assert [h.value for h in at.header] == ["Résultat"]
     assert any(line.startswith("urllib3") for line in debug_logs.lines), "nothing was logged"
     out, err = capfd.readouterr()
     logs = "\n".join([*debug_logs.lines, out, err])
     assert SECRET not in logs
-    assert not any(a.label in logs for a in fake_ban_addresses[:4])
+    assert not any(a.label in logs for a in geoplateforme_addresses[:4])
