@@ -29,7 +29,7 @@ from geo.batch import GENERATIONS, contract_clause, describe_verdict
 from geo.factsheet import french_date
 from geo.format import fr_distance, fr_number
 from geo.geocode import GeocodeResult
-from geo.locate import Verdict
+from geo.locate import TYPE_LEVEL_FR, Verdict
 from geo.store import Dataset
 
 SOURCE_ADDRESS = "adresse"
@@ -182,10 +182,11 @@ def uncertainty(verdict: Verdict, point: LocatedPoint, *, simplified: bool) -> U
         return None
     reasons = []
     if not math.isfinite(verdict.tolerance_m):
-        level = TYPE_PRECISION_FR.get(point.result_type or "", "imprécisément")
+        level = TYPE_LEVEL_FR.get(point.result_type or "")
         reasons.append(
-            f"l'adresse n'a été localisée que {level.replace(' seulement', '')} : sa position "
-            "exacte est inconnue"
+            f"l'adresse n'a été localisée qu'{level} : sa position exacte est inconnue"
+            if level
+            else "la position de l'adresse est trop imprécise"
         )
     elif verdict.nearest is not None and verdict.distance_m <= verdict.tolerance_m:
         reasons.append(
@@ -224,7 +225,7 @@ def geoportail_url(lon: float, lat: float, *, zoom: int = GEOPORTAIL_ZOOM) -> st
             "l0": GEOPORTAIL_LAYER,
             "permalink": "yes",
         },
-        safe=",:()",
+        safe=",:",  # parentheses encoded: the URL goes into Markdown links
     )
     return f"{GEOPORTAIL_MAP_URL}?{query}"
 

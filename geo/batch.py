@@ -4,8 +4,9 @@ The pipeline behind the "Vérifier un fichier" page and ``python -m geo check``:
 by :func:`geo.tabular.read_table`, either
 
 * longitude/latitude columns are read (decimal comma accepted): nothing leaves the machine; or
-* address columns are geocoded in bulk by the BAN (:func:`geo.geocode.geocode_csv_rows`, in
-  chunks), and the precision of each result follows its type (house number or street...);
+* address columns are geocoded in bulk by the address service of the Géoplateforme
+  (:func:`geo.geocode.geocode_csv_rows`, in chunks), and the precision of each result follows
+  its type (house number or street...);
 
 then every located row is classified by :meth:`geo.locate.Locator.locate_many` for each
 generation. The same rows come back with these columns added:
@@ -13,7 +14,7 @@ generation. The same rows come back with these columns added:
 ``lon``, ``lat``
     WGS84 degrees of the point used (missing when the row could not be located).
 ``geocodage_score``, ``geocodage_type``, ``geocodage_label``
-    The BAN's answer (missing when coordinates were given).
+    The address service's answer (missing when coordinates were given).
 ``qpv_<G>_statut`` for G in 2024 then 2015
     ``dans``, ``hors``, ``incertain``, ``hors territoire`` or ``non localisée`` (no usable
     point: never "hors").
@@ -22,7 +23,9 @@ generation. The same rows come back with these columns added:
 ``qpv_<G>_distance_m``
     Distance to the nearest quartier in metres, 0 inside one.
 ``qpv_<G>_remarque``
-    Why a row is "incertain" or "non localisée", the nearest quartier of a row "hors".
+    Why a row is "incertain" (near a limit, imprecise, incomplete or ambiguous answer of the
+    address service) or "non localisée", the nearest quartier of a row "hors", the contract of a
+    neighbour's quartier (« quartier du contrat de ville de la CA d'Hénin-Carvin »).
 
 Addresses are personal data: nothing here logs or stores them. Also here, shared by the address
 page and ``python -m geo locate``: building the :class:`~geo.locate.Locator` of a dataset and
@@ -110,7 +113,8 @@ def locate_point(
 ) -> dict[int, Verdict]:
     """Verdicts of one WGS84 point for each generation, in the order given.
 
-    ``result_type`` is the BAN type of a geocoded point (None for a point given directly).
+    ``result_type`` is the address service's type of a geocoded point (None for a point given
+    directly).
 
     Raises
     ------
@@ -214,7 +218,7 @@ class CheckResult:
     """The annotated rows of a checked table and their counts per status.
 
     ``counts[generation][status]`` holds every status of ``STATUS_ORDER`` (zeros included);
-    ``geocoded`` tells whether addresses were sent to the BAN.
+    ``geocoded`` tells whether addresses were sent to the address service.
     """
 
     rows: pd.DataFrame
@@ -263,7 +267,7 @@ def check_table(
     locator : Locator
         See :func:`build_locator`.
     address_columns : sequence of str, optional
-        Columns joined into each row's address, geocoded by the BAN.
+        Columns joined into each row's address, geocoded by the address service.
     lonlat_columns : (str, str), optional
         Longitude and latitude columns in WGS84 degrees: no geocoding at all. Exactly one of
         ``address_columns`` and ``lonlat_columns`` must be given.
@@ -272,8 +276,9 @@ def check_table(
     on_progress : callable, optional
         ``on_progress(fraction, message)`` with a fraction in [0, 1] and a French message.
     geocoder_url, chunk_size, timeout : optional
-        BAN root URL (default ``$QPV_GEOCODER_URL`` or the public API), rows per request and
-        (connect, read) timeout per request (defaults of :func:`geo.geocode.geocode_csv_rows`).
+        Address service root (default ``$QPV_GEOCODER_URL`` or the Géoplateforme's), rows per
+        request and (connect, read) timeout per request (defaults of
+        :func:`geo.geocode.geocode_csv_rows`).
 
     Returns
     -------

@@ -165,7 +165,8 @@ def add_check(parser: argparse.ArgumentParser) -> None:
         "pour 2024 puis 2015, qpv_<G>_statut (dans, hors, incertain, hors territoire, non "
         "localisée), qpv_<G>_code, qpv_<G>_nom, qpv_<G>_distance_m, qpv_<G>_remarque. Sans "
         "--address-columns ni --lonlat-columns, les colonnes sont devinées (coordonnées "
-        "d'abord). Les adresses sont envoyées à la Base Adresse Nationale ($QPV_GEOCODER_URL)."
+        "d'abord). Les adresses sont envoyées au service d'adresses de la Géoplateforme (IGN) "
+        "($QPV_GEOCODER_URL, par défaut https://data.geopf.fr/geocodage)."
     )
     parser.add_argument("input", metavar="IN", type=_path, help="fichier .csv ou .xlsx")
     parser.add_argument(

@@ -74,7 +74,7 @@ PRECISION_BY_TYPE: dict[str, float] = {
     "locality": math.inf,
     "municipality": math.inf,
 }
-_TYPE_LEVEL_FR = {"street": "à la rue", "locality": "au lieu-dit", "municipality": "à la commune"}
+TYPE_LEVEL_FR = {"street": "à la rue", "locality": "au lieu-dit", "municipality": "à la commune"}
 
 # Metropolitan France with Corsica, with a generous margin. Anything outside is a mistake
 # (swapped longitude/latitude, Lambert coordinates given as degrees, overseas address...).
@@ -1120,7 +1120,7 @@ def _reason_fr(
     """The French sentence explaining an uncertain or outside-territory verdict."""
     quartier = f"« {nearest.name} » ({nearest.code})"
     if code == _REASON_PRECISION:
-        level = _TYPE_LEVEL_FR.get(result_type or "")
+        level = TYPE_LEVEL_FR.get(result_type or "")
         if level:
             return (
                 f"L'adresse n'a été localisée qu'{level} : sa position exacte est inconnue, "
