@@ -19,6 +19,7 @@ Each broken limit raises a :class:`LimitError` subclass that the caller maps to 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import re
@@ -26,7 +27,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -443,7 +444,35 @@ def loads_bounded(content: bytes, *, max_depth: int) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Pacing
+# Pooling and pacing
+
+
+class SessionPool:
+    """Sessions lent to one caller at a time, kept between calls (their connections stay open).
+
+    A ``requests.Session`` is not meant to be shared by threads at once, and a new one per call
+    pays a new connection (and TLS handshake) each time: a suggestion while typing must not.
+    """
+
+    def __init__(self, size: int = 8):
+        self._idle: list[requests.Session] = []
+        self._size = size
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[requests.Session]:
+        """A session for the duration of a ``with`` block."""
+        with self._lock:
+            session = self._idle.pop() if self._idle else make_session()
+        try:
+            yield session
+        finally:
+            with self._lock:
+                if len(self._idle) < self._size:
+                    self._idle.append(session)
+                    session = None
+            if session is not None:
+                session.close()
 
 
 class TokenBucket:

@@ -121,8 +121,9 @@ def add_locate(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Verdict d'un point pour les périmètres 2024 (en vigueur) puis 2015. Avec --json : une "
         "liste JSON, un objet par génération (generation, status parmi in, out, uncertain, "
-        "outside_territory, qpv, nearest, distance_m, tolerance_m, within_300m, within_500m, "
-        "reason, lon, lat)."
+        "outside_territory, qpv, contract : l'EPCI d'un quartier qui relève du contrat de ville "
+        "d'un voisin, nearest, distance_m, tolerance_m, within_300m, within_500m, reason, lon, "
+        "lat)."
     )
     parser.add_argument("lon", metavar="LON", help="longitude en degrés (ex. 2,8378 ou 2.8378)")
     parser.add_argument("lat", metavar="LAT", help="latitude en degrés (ex. 50,45)")

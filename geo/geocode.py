@@ -36,12 +36,12 @@ code) is one of the territory's.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
 import os
 import re
-import threading
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -451,15 +451,8 @@ def build_csv_request(
 # --------------------------------------------------------------------------------------------
 # Sending
 
-_sessions = threading.local()
-
-
-def _shared_session() -> requests.Session:
-    """One session per thread, kept: suggestions reuse its connection instead of a new TLS one."""
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = _http.make_session()
-    return session
+# Kept between calls: a suggestion reuses an open connection instead of a new TLS handshake.
+_SESSIONS = _http.SessionPool()
 
 
 def send_request(
@@ -502,9 +495,8 @@ def send_request(
     # The chained exceptions are dropped ("from None"): requests puts the URL, hence the
     # address, in their messages.
     try:
-        answer = _http.fetch_bounded(
-            session or _shared_session(), request.method, request.url, **kwargs
-        )
+        with contextlib.nullcontext(session) if session else _SESSIONS.borrow() as lent:
+            answer = _http.fetch_bounded(lent, request.method, request.url, **kwargs)
     except _http.DeadlineExceeded:
         raise GeocoderTimedOut(f"{endpoint}: no answer within the deadline") from None
     except requests.Timeout:

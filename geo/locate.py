@@ -204,6 +204,8 @@ class Verdict:
             "generation": self.generation,
             "status": self.status,
             "qpv": [m.to_dict() for m in self.qpv],
+            # Another EPCI's contrat de ville, when the point is in a neighbour's quartier.
+            "contract": next((m.contract for m in self.qpv if m.contract), None),
             "nearest": self.nearest.to_dict() if self.nearest else None,
             "distance_m": round(self.distance_m, 1),
             "tolerance_m": round(self.tolerance_m, 1) if math.isfinite(self.tolerance_m) else None,

@@ -360,6 +360,16 @@ class FakeGeoplateforme:
         with self._lock:
             return sum(1 for r in self.requests if endpoint is None or r.endpoint == endpoint)
 
+    def trickle_ends(self, *, timeout: float = 10.0) -> list[int]:
+        """Bytes sent by each trickled answer, once its sender saw the client hang up."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if self.trickled:
+                    return list(self.trickled)
+            time.sleep(0.05)
+        raise TimeoutError("no trickled answer ended")
+
     def address_in(self, qpv_code: str) -> Address:
         """The test address placed at the representative point of a 2015 QPV."""
         return next(a for a in self.addresses if a.qpv_code == qpv_code)

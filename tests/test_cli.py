@@ -77,6 +77,40 @@ def test_locate_json_gives_the_quartier_containing_the_point(processed, inside_q
     assert answer["lon"] == pytest.approx(float(inside_qp062025[0]))
 
 
+def point_in(dataset, code: str) -> tuple[str, str]:
+    """Longitude and latitude (text) of a point inside quartier ``code``."""
+    qpv = dataset.qpv.set_index("code")
+    wgs84 = gpd.GeoSeries([qpv.geometry[code].representative_point()], crs=qpv.crs)
+    point = wgs84.to_crs(4326).iloc[0]
+    return f"{point.x:.7f}", f"{point.y:.7f}"
+
+
+def test_locate_names_the_contract_of_a_neighbours_quartier(processed, dataset):
+    lon, lat = point_in(dataset, "QP062043")  # La Plaine du 7: the CA d'Hénin-Carvin's contract
+
+    answers = json.loads(run_geo("locate", lon, lat, "--json").stdout)
+    text = run_geo("locate", lon, lat).stdout
+
+    assert [(a["status"], a["qpv"][0]["code"]) for a in answers] == [
+        ("in", "QN06243M"),
+        ("in", "QP062043"),
+    ]
+    assert [a["contract"] for a in answers] == ["CA d'Hénin-Carvin", "CA d'Hénin-Carvin"]
+    assert answers[1]["qpv"][0]["contract"] == "CA d'Hénin-Carvin"
+    assert (
+        "Dans le quartier prioritaire La Plaine Du 7 (QP062043), du contrat de ville de la "
+        "CA d'Hénin-Carvin, sur les communes de Montigny-en-Gohelle"
+    ) in text
+
+
+def test_locate_json_of_a_quartier_of_the_contract_has_no_other_contract(
+    processed, inside_qp062025
+):
+    answers = json.loads(run_geo("locate", *inside_qp062025, "--json").stdout)
+
+    assert [a["contract"] for a in answers] == [None, None]
+
+
 def test_locate_json_lists_2024_then_2015(processed, inside_qp062025):
     done = run_geo("locate", *inside_qp062025, "--json")
 
@@ -185,6 +219,23 @@ def test_check_geocodes_address_columns(processed, geoplateforme, tmp_path):
     assert list(rows["qpv_2015_statut"]) == ["dans", "non localisée"]
     assert geoplateforme.count("/search/csv") == 1
     assert "adresse de test" not in done.stderr  # addresses are never echoed
+
+
+def test_check_remarks_a_neighbours_quartier(processed, dataset, tmp_path):
+    lon, lat = point_in(dataset, "QP062043")
+    source = tmp_path / "points.csv"
+    source.write_text(f"nom;lon;lat\nplaine;{lon};{lat}\n", encoding="utf-8")
+    out = tmp_path / "resultat.csv"
+
+    done = run_geo("check", str(source), "-o", str(out), "--lonlat-columns", "lon,lat")
+
+    assert done.returncode == 0, done.stderr
+    row = read_csv_fr(out.read_bytes()).iloc[0]
+    for generation in (2024, 2015):
+        assert row[f"qpv_{generation}_statut"] == "dans"
+        assert row[f"qpv_{generation}_remarque"] == (
+            "quartier du contrat de ville de la CA d'Hénin-Carvin"
+        )
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from geo import fetch, geocode
 from geo.build import SCHEMA_VERSION
 from geo.sources import SOURCES
 from geo.territory import DEFAULT_TERRITORY
-from ui import lookup
+from ui import adresse
 
 APP = "../app.py"
 TIMEOUT = 120
@@ -277,6 +277,8 @@ def test_unwritable_download_cache_says_to_choose_another_or_a_mirror(
 # The address service (the Géoplateforme stand-in on 127.0.0.1)
 
 VERDICT_HEADLINES = (
+    "Oui, dans",
+    "Non, hors",
     "Dans le quartier prioritaire",
     "Dans les quartiers prioritaires",
     "Hors quartier prioritaire",
@@ -288,7 +290,7 @@ OFFLINE_HINT = "cliquez sur la carte ou saisissez des coordonnées"
 
 def verdicts_shown(at: AppTest) -> list[str]:
     """Every verdict headline or found address on the page (must be empty after a failure)."""
-    texts = [m.value for m in at.markdown]
+    texts = [m.value for m in [*at.subheader, *at.markdown]]
     return [
         t for t in texts if "**Adresse trouvée :**" in t or any(h in t for h in VERDICT_HEADLINES)
     ]
@@ -348,14 +350,14 @@ def test_address_service_failure_shows_a_french_message_and_no_verdict(
     assert "Traceback" not in text and "HTTP" not in text
     # Bounded: the failure is retried (429 and 5xx only), a few times, then given up.
     retried = mode in ("error", "rate_limit")
-    assert geoplateforme.count("/search") == (lookup.SEARCH_POLICY.attempts if retried else 1)
+    assert geoplateforme.count("/search") == (adresse.SEARCH_POLICY.attempts if retried else 1)
 
 
 def test_address_service_timing_out_shows_a_french_message_and_no_verdict(
     address_page, geoplateforme, monkeypatch
 ):
     # The page's own read timeout, shortened so that the test waits about a second.
-    monkeypatch.setattr(lookup, "SEARCH_TIMEOUT", (2.0, 0.3))
+    monkeypatch.setattr(adresse, "SEARCH_TIMEOUT", (2.0, 0.3))
     geoplateforme.set_mode("slow", delay=2.0)
 
     at = address_page()
@@ -363,7 +365,7 @@ def test_address_service_timing_out_shows_a_french_message_and_no_verdict(
     assert verdicts_shown(at) == []
     text = plain(errors(at))
     assert "n'a pas répondu à temps" in text and OFFLINE_HINT in text
-    assert geoplateforme.count("/search") == lookup.SEARCH_POLICY.attempts
+    assert geoplateforme.count("/search") == adresse.SEARCH_POLICY.attempts
 
 
 def test_one_429_with_retry_after_is_waited_out_and_the_answer_given(address_page, geoplateforme):
@@ -391,7 +393,7 @@ def test_unreachable_address_service_shows_a_french_message_and_no_verdict(
 def test_coordinates_still_answer_while_the_address_service_is_down(address_page, geoplateforme):
     geoplateforme.set_mode("error", status=503)
     at = address_page()
-    requests_before = geoplateforme.count()
+    searches = geoplateforme.count("/search")
 
     point = geoplateforme.address_in("QP062025")
     at.text_input(key="adresse_longitude").set_value(str(point.lon).replace(".", ","))
@@ -401,7 +403,39 @@ def test_coordinates_still_answer_while_the_address_service_is_down(address_page
     assert not at.exception, at.exception
     shown = "\n".join(plain(t) for t in verdicts_shown(at))
     assert "Dans le quartier prioritaire Grande Résidence (QP062025)" in shown
-    assert geoplateforme.count() == requests_before  # answered without the service
+    assert not at.error  # the verdict alone: the nearest address was only a help
+    assert "Adresse la plus proche" not in "\n".join(m.value for m in at.markdown)
+    # Computed locally; only the nearest address was asked for, once.
+    assert geoplateforme.count("/search") == searches
+    assert geoplateforme.count("/reverse") == adresse.REVERSE_POLICY.attempts
+
+
+@pytest.mark.parametrize(
+    ("mode", "options", "message"),
+    [
+        ("oversize", {}, "a renvoyé une réponse illisible"),
+        ("gzip_bomb", {}, "a renvoyé une réponse illisible"),
+        ("deep_json", {}, "a renvoyé une réponse illisible"),
+        ("redirect", {}, "est indisponible pour le moment"),
+        ("trickle", {"interval": 0.5}, "n'a pas répondu à temps"),
+    ],
+)
+def test_a_hostile_answer_is_cut_short_with_a_french_message(
+    address_page, geoplateforme, mode, options, message
+):
+    geoplateforme.set_mode(mode, **options)
+
+    at = address_page()
+
+    assert verdicts_shown(at) == []
+    text = plain(errors(at))
+    assert message in text and OFFLINE_HINT in text
+    assert geoplateforme.count("/search") == 1  # a broken limit is not retried
+    assert geoplateforme.count("/ailleurs") == 0  # the redirect to another host was not followed
+    if mode == "trickle":
+        # The answer (a hundred bytes, one every 0,5 s) was abandoned long before its end.
+        [sent] = geoplateforme.trickle_ends()
+        assert sent < 40
 
 
 @pytest.fixture
@@ -431,6 +465,9 @@ def check_button(at: AppTest):
         ("error", {"status": 502}, "est indisponible pour le moment"),
         ("rate_limit", {"retry_after": 0}, "reçoit trop de demandes en ce moment"),
         ("bad_csv", {}, "a renvoyé une réponse illisible"),
+        ("gzip_bomb", {}, "a renvoyé une réponse illisible"),
+        ("oversize", {}, "a renvoyé une réponse illisible"),
+        ("redirect", {}, "est indisponible pour le moment"),
     ],
 )
 def test_file_check_with_the_service_failing_checks_no_row(

@@ -3,8 +3,9 @@
 Property tests (hypothesis) for each entry point a user controls: the address typed or passed
 in ``?q=``, coordinates, an uploaded table, the map page's query parameters, and the exports of
 the user's own rows (formula injection). Then the logs: a lookup on ``/adresse`` and a file check
-on ``/fichier``, driven by AppTest against the Géoplateforme stand-in with every logger at DEBUG, must not
-leave the address or any cell of the file in any log record.
+on ``/fichier``, driven by AppTest against the Géoplateforme stand-in with every logger at DEBUG,
+must not leave the address (typed, suggested, or a point sent for the nearest address) or any cell
+of the file in any log record.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from geo.export import FORMULA_PREFIXES, to_csv_fr, to_excel
 from geo.geocode import MAX_LENGTH, MIN_LENGTH, normalize_address
 from geo.locate import STATUSES, Verdict
 from geo.tabular import read_table
-from ui.lookup import parse_coordinate
+from ui.adresse import parse_coordinate
 from ui.state import MAX_QUERY_LENGTH, Catalogue, ViewState, parse_view
 
 pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
@@ -351,17 +352,28 @@ def test_an_address_looked_up_leaves_no_trace_in_the_logs(
     typed = f"{target.label} {SECRET}"
 
     at = apptest.open_page("pages/adresse.py", timeout=TIMEOUT, q=typed)
-    at.text_input(key="adresse_saisie").set_value(f"{SECRET} {target.label}")
-    next(b for b in at.button if b.label == "Vérifier l'adresse").click().run()
+    apptest.type_into(at, "adresse_saisie", f"Lens {SECRET}")  # a suggestion request
+    apptest.type_into(at, "adresse_saisie", f"{SECRET} {target.label}", enter=True)
+    # A point typed as coordinates is sent for the nearest address: it is personal data too.
+    at.text_input(key="adresse_longitude").input(f"{target.lon:.6f}")
+    at.text_input(key="adresse_latitude").input(f"{target.lat:.6f}")
+    next(b for b in at.button if b.label == "Situer ce point").click().run()
 
     assert not at.exception, at.exception
     assert geoplateforme.count("/search") == 2  # both lookups did happen
+    assert geoplateforme.count("/completion") >= 1
+    assert geoplateforme.count("/reverse") == 1
     assert any("Dans le quartier prioritaire" in m.value for m in at.markdown)
     assert any(line.startswith("urllib3") for line in debug_logs.lines), "nothing was logged"
     out, err = capfd.readouterr()
     logs = "\n".join([*debug_logs.lines, out, err])
+    for path in ("/geocodage/search?<masqué>", "/geocodage/completion?<masqué>",
+                 "/geocodage/reverse?<masqué>"):  # fmt: skip
+        assert path in logs
     for secret in (SECRET, target.label, target.label.replace(" ", "+"), "QP062025%29"):
         assert secret not in logs
+    for coordinate in (f"{target.lon:.6f}", f"{target.lat:.6f}"):
+        assert coordinate not in logs
 
 
 def test_a_checked_file_leaves_no_trace_in_the_logs(
