@@ -1,7 +1,7 @@
 """The address page in a real browser: ``?q=`` gives the verdict, a map click gives one offline.
 
-``streamlit run app.py`` with no basemap and the Géoplateforme stand-in as address service; Chromium cannot
-reach beyond 127.0.0.1 (see ``tests/conftest.py``).
+``streamlit run app.py`` with no basemap and the Géoplateforme stand-in as address service;
+Chromium cannot reach beyond 127.0.0.1 (see ``tests/conftest.py``).
 """
 
 import re

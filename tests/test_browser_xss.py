@@ -3,10 +3,10 @@
 A copy of the processed CALL tables is written to a temporary ``QPV_PROCESSED_DIR`` with the
 names of every quartier, of two communes and of the territory carrying HTML/JavaScript payloads
 (the manifest is the real one, so the app takes the folder as current). The app runs on it with a
-Géoplateforme stand-in whose test address label carries the payloads too. Chromium then opens the map (and
-hovers a quartier for its tooltip), a quartier's fact panel, a commune's panel, the comparison,
-the presentation, the address page with a payload in ``?q=``, and a file check of a file whose
-name and cells are payloads.
+Géoplateforme stand-in whose test address label carries the payloads too. Chromium then opens
+the map (and hovers a quartier for its tooltip), a quartier's fact panel, a commune's panel, the
+comparison, the presentation, the address page with a payload in ``?q=``, and a file check of a
+file whose name and cells are payloads.
 
 After each page: no dialog opened, ``window.__xss`` is undefined in the page and in every frame
 (the st_folium map is an iframe), no ``<img src=x>`` nor payload ``<script>`` element exists

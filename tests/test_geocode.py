@@ -1,4 +1,4 @@
-"""Tests of ``geo.geocode`` against a real HTTP server standing in for the Géoplateforme (fake_geoplateforme.py)."""
+"""Tests of ``geo.geocode`` against a real HTTP server standing in for the Géoplateforme."""
 
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ def test_found_address_keeps_label_score_type_and_position(geoplateforme, call_c
 
 def test_result_outside_the_territory_is_flagged(geoplateforme, call_citycodes):
     outside = next(a for a in geoplateforme.addresses if a.citycode not in call_citycodes)
-    answer = geocode_address(outside.label, url=geoplateforme.url, territory_citycodes=call_citycodes)
+    answer = geocode_address(
+        outside.label, url=geoplateforme.url, territory_citycodes=call_citycodes
+    )
     assert answer.best.label == outside.label
     assert answer.best.in_territory is False
     assert geocode_address(outside.label, url=geoplateforme.url).best.in_territory is None
@@ -150,7 +152,9 @@ def test_429_really_waits(geoplateforme):
 def test_persistent_429_raises_rate_limited(geoplateforme):
     geoplateforme.set_mode("rate_limit", retry_after=0)
     with pytest.raises(GeocoderRateLimited) as err:
-        geocode_address("Liévin adresse de test", url=geoplateforme.url, policy=FAST, sleep=Sleeps())
+        geocode_address(
+            "Liévin adresse de test", url=geoplateforme.url, policy=FAST, sleep=Sleeps()
+        )
     assert geoplateforme.count("/search") == FAST.attempts
     assert "demandes" in user_message(err.value)
 
@@ -166,7 +170,9 @@ def test_500_then_success(geoplateforme):
 def test_persistent_500_raises_unavailable(geoplateforme):
     geoplateforme.set_mode("error", status=503)
     with pytest.raises(GeocoderUnavailable) as err:
-        geocode_address("Harnes adresse de test", url=geoplateforme.url, policy=FAST, sleep=Sleeps())
+        geocode_address(
+            "Harnes adresse de test", url=geoplateforme.url, policy=FAST, sleep=Sleeps()
+        )
     assert isinstance(err.value, ConnectionError)
     assert geoplateforme.count("/search") == FAST.attempts
     assert "indisponible" in user_message(err.value)

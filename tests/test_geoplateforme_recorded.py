@@ -106,7 +106,7 @@ def test_search_answer_gives_each_type_with_its_score_and_commune():
     assert [r.in_territory for r in results] == [True, True, True, False]
     assert (results[0].lon, results[0].lat) == (2.837854, 50.449984)
     # Only a house number is a usable point; the others are a whole street, place or commune.
-    assert [precision_for_type(r.type) for r in results][0] == 10.0
+    assert precision_for_type(results[0].type) == 10.0
     assert all(math.isinf(precision_for_type(r.type)) for r in results[1:])
 
 

@@ -1,7 +1,7 @@
 """The "Vérifier un fichier" page (``/fichier``) as a user sees it, driven by AppTest.
 
-Address columns go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``); coordinates go nowhere. A bad
-file gives a French message and no result.
+Address columns go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``); coordinates go nowhere.
+A bad file gives a French message and no result.
 """
 
 import apptest
