@@ -3,9 +3,9 @@
 The file (CSV bytes, ``;``-separated, as a user would upload it) goes through
 :func:`geo.tabular.read_table` then :func:`geo.batch.check_table`: bulk geocoding through the
 ``/search/csv`` endpoint of the Géoplateforme stand-in (``tests/fake_geoplateforme.py``) and both
-generations of perimeters. The stand-in answers with a realistic delay: a fixed latency per request (``--latency``, default
-50 ms) plus a time per address (``--per-row-ms``, default 0.2 ms, about what the public bulk
-endpoint takes).
+generations of perimeters. The stand-in answers with a realistic delay: a fixed latency per request
+(``--latency``, default 50 ms) plus a time per address (``--per-row-ms``, default 0.2 ms, about
+what the public bulk endpoint takes).
 
 Baseline, in the same run and against the same server: one ``GET /search`` per row then one
 ``Locator.locate`` per generation, timed on a sample (``--sample`` rows) and extrapolated.
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f" + {args.per_row_ms:g} ms/row, {len(addresses)} distinct test addresses"
     )
     results = []
-    with TimedGeoplateforme(addresses, latency=args.latency, per_row_s=args.per_row_ms / 1000) as service:
+    per_row_s = args.per_row_ms / 1000
+    with TimedGeoplateforme(addresses, latency=args.latency, per_row_s=per_row_s) as service:
         # The pipeline of the "Vérifier un fichier" page.
         start = time.perf_counter()
         table = read_table(data, "adresses.csv", limits=Limits(max_rows=max(args.rows, 10_000)))

@@ -18,8 +18,13 @@ from ui.panels import escape_markdown
 
 MAP_HEIGHT = 560
 
-dataset = get_dataset()
-get_locator()  # built once per process, before the first answer is asked for
+# The first visit of a process builds the dataset and the locator with a spinner. In a container
+# of their own, that spinner leaves every later element at the same place in the page: otherwise
+# the next run shifts them and the browser remounts them (the address field loses the focus).
+with st.container():
+    dataset = get_dataset()
+    get_locator()  # built once per process, before the first answer is asked for
+    adresse.search_area(dataset)  # likewise, before the first suggestion
 adresse.init_state()
 adresse.read_query_string()
 

@@ -16,6 +16,7 @@ anywhere, and the payload is visible as text where the name is shown.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -95,7 +96,18 @@ def hostile_ban(mirror_dir):
     target = next(a for a in addresses if a.qpv_code == "QP062025")
     label = f"{SCRIPT} {IMG} {SVG} Lens piege"
     others = [a for a in addresses if a.qpv_code != "QP062025"]
-    with FakeGeoplateforme([dataclasses.replace(target, label=label), *others]) as server:
+    # QP062025 is also in Vendin-le-Vieil, whose name the hostile tables keep: the suggestions
+    # recognise the commune by its name and postal code.
+    communes = json.loads((mirror_dir / "communes" / "communes.json").read_text("utf-8"))
+    vendin = next(c for c in communes if c["nom"] == "Vendin-le-Vieil")
+    target = dataclasses.replace(
+        target,
+        label=label,
+        city=vendin["nom"],
+        citycode=vendin["code"],
+        postcode=vendin["codesPostaux"][0],
+    )
+    with FakeGeoplateforme([target, *others]) as server:
         yield server
 
 
@@ -190,8 +202,20 @@ def test_address_from_the_url_and_its_label_stay_text(page, app_url, hostile_ban
     page.get_by_text("Adresse trouvée").first.wait_for(state="visible", timeout=FIRST_LOAD_MS)
 
     visible_text(page, f"{SCRIPT} {IMG} {SVG} Lens piege")  # the service's label, as text
-    visible_text(page, "Dans le quartier prioritaire")
+    visible_text(page, "Oui, dans le quartier prioritaire")
     assert hostile_ban.count("/search") >= 1
+    assert_nothing_ran(page)
+
+
+def test_suggested_addresses_stay_text(page, app_url, hostile_ban):
+    page.goto(f"{app_url}/adresse")
+    field = page.get_by_placeholder("Adresse, ex. 12 rue de la République, Lens")
+    field.wait_for(timeout=FIRST_LOAD_MS)
+
+    field.press_sequentially("Lens pie", delay=40)
+
+    visible_text(page, f"{SCRIPT} {IMG} {SVG} Lens piege")  # the suggestion's label, as text
+    assert hostile_ban.count("/completion") >= 1
     assert_nothing_ran(page)
 
 

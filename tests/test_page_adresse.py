@@ -98,7 +98,7 @@ def test_q_parameter_gives_the_2024_verdict_first_then_2015_and_the_details(geoc
 
     # 2024: the simplified perimeters leave the point within the uncertainty margin.
     assert headline(at) == (
-        ":material/help: Incertain : le point est dans "
+        "Incertain : le point est dans "
         "[Grande Résidence](./?gen=2024&qpv=QN06225M) (QN06225M), à 48 m de sa limite"
     )
     text = text_of(at)
@@ -173,7 +173,7 @@ def test_ambiguous_answer_asks_the_user_to_choose_first(geocoder):
     assert headline(at) == ""
 
     at.radio(key="adresse_choix").set_value(0).run()
-    assert headline(at).startswith(":material/")
+    assert headline(at).startswith(("Oui", "Non", "Incertain"))
     assert len(verdict_headers(at)) == 2
 
 
@@ -191,8 +191,7 @@ def test_street_level_address_is_uncertain_and_says_why_and_what_to_do(geocoder)
     at = search(open_page(), ADDRESS)
 
     assert headline(at) == (
-        ":material/help: Incertain : adresse localisée seulement à la rue, au lieu-dit ou à la "
-        "commune"
+        "Incertain : adresse localisée seulement à la rue, au lieu-dit ou à la commune"
     )
     text = text_of(at)
     assert "Localisée à la rue seulement par le service d'adresses de la Géoplateforme" in text
@@ -205,7 +204,7 @@ def test_street_level_address_is_uncertain_and_says_why_and_what_to_do(geocoder)
 def test_address_outside_the_territory_is_flagged(geocoder):
     at = search(open_page(), "Calais adresse de test")
 
-    assert headline(at) == ":material/explore_off: Hors du territoire couvert (CA de Lens - Liévin)"
+    assert headline(at) == "Hors du territoire couvert (CA de Lens - Liévin)"
     assert "Cette adresse n'est pas dans une commune de CA de Lens - Liévin" in text_of(at)
 
 
@@ -213,7 +212,7 @@ def test_a_point_in_a_neighbours_quartier_names_that_contract(geocoder, dataset)
     at = enter_coordinates(open_page(), *point_of(dataset, "QP062043"))
 
     assert headline(at) == (
-        ":material/location_on: Oui, dans le quartier prioritaire "
+        "Oui, dans le quartier prioritaire "
         "[La Plaine Du 7](./?gen=2024&qpv=QN06243M) (QN06243M), du contrat de ville de la "
         "CA d'Hénin-Carvin"
     )
@@ -247,7 +246,7 @@ def test_typing_proposes_addresses_of_the_territory_and_a_choice_answers_at_once
     next(b for b in at.button if b.key == "adresse_suggestion_1").click().run()
 
     assert "Adresse trouvée : Liévin (adresse de test, QP062029)" in text_of(at)
-    assert headline(at).startswith(":material/")
+    assert headline(at).startswith(("Oui", "Non", "Incertain"))
     assert suggestions(at) == []  # the list is gone: the answer comes right under the field
     assert geocoder.count("/search") == 1
     assert geocoder.count("/completion") == 1
@@ -290,9 +289,7 @@ def test_a_failing_suggestion_request_keeps_the_page_working(geocoder, mode, opt
     at = type_into(open_page(), FIELD, "Liévin adr")
 
     assert suggestions(at) == []
-    assert adresse.SUGGEST_FAILED in [
-        unescape(c.value).removeprefix(":material/info: ") for c in at.caption
-    ]
+    assert adresse.SUGGEST_FAILED in [unescape(c.value) for c in at.caption]
     assert errors(at) == []  # a hint, not an error: typing goes on
 
     search(at, "Liévin adresse de test QP062028")  # Enter still looks the address up

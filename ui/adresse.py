@@ -404,14 +404,14 @@ def address_field(dataset: Dataset) -> None:
     )
     hint = st.session_state[K_SUGGEST_HINT]
     if hint:
-        st.caption(f":material/info: {hint}")
+        st.caption(hint)
     proposal = st.session_state[K_SUGGESTIONS]
     if proposal is None:
         return
     typed, found = proposal
     if not found:
         st.caption(
-            f":material/search_off: Aucune adresse de la {escape_markdown(dataset.territory_name)}"
+            f"Aucune adresse de la {escape_markdown(dataset.territory_name)}"
             f" ne commence par « {quote(typed)} ». Continuez la saisie, appuyez sur Entrée pour "
             "chercher quand même, ou cliquez sur la carte."
         )
@@ -428,7 +428,6 @@ def address_field(dataset: Dataset) -> None:
                 on_click=suggestion_chosen,
                 args=(i,),
                 type="tertiary",
-                icon=":material/location_on:",
             )
 
 
@@ -494,7 +493,8 @@ def render_answer(dataset: Dataset) -> None:
     verdict = result.verdicts[first]
     with st.container(border=True, key="adresse_reponse"):
         st.caption(GENERATION_LABELS[first])
-        st.subheader(f"{STATUS_ICONS[verdict.status]} {_headline(verdict, dataset)}", anchor=False)
+        # No icon: its ligature name (« help ») would be read aloud, in English.
+        st.subheader(_headline(verdict, dataset), anchor=False)
         _uncertainty(verdict, result.point, dataset)
         for generation in others:
             later = result.verdicts[generation]
@@ -528,7 +528,7 @@ def _uncertainty(verdict: Verdict, point: LocatedPoint, dataset: Dataset) -> Non
     )
     st.markdown(
         f"{reasons}\n\n{escape_markdown(doubt.advice)}  \n"
-        f":material/map: [Voir ce point sur le Géoportail]({doubt.map_url}) · "
+        f"[Voir ce point sur le Géoportail]({doubt.map_url}) · "
         f"[SIG Ville]({official})"
     )
 
