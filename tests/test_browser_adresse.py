@@ -88,6 +88,20 @@ def test_q_parameter_shows_the_verdict_and_the_point(browser_page, request_log, 
     assert request_log.external_assets() == []
 
 
+def test_the_answer_and_the_suggestions_pass_axe(browser_page, app_url, geocoder):
+    from test_accessibility import BLOCKING, describe, run_axe
+
+    browser_page.goto(f"{app_url}/adresse?q={quote(ADDRESS)}")
+    browser_page.locator(HEADLINE).wait_for(timeout=FIRST_DRAW_TIMEOUT_MS)
+    address_field(browser_page).fill("Liévin adr")  # the answer, then the suggestions over it
+    browser_page.get_by_role("button", name="Liévin (adresse de test, QP062028)").wait_for()
+    wait_idle(browser_page, quiet_ms=2000)
+
+    blocking = [v for v in run_axe(browser_page) if v["impact"] in BLOCKING]
+
+    assert not blocking, describe(blocking)
+
+
 def choose_a_suggestion_and_see_the_verdict(page, app_url, geocoder, *, keyboard: bool):
     page.goto(f"{app_url}/adresse")
     field = address_field(page)
