@@ -59,7 +59,7 @@ def make_session() -> requests.Session:
     return session
 
 
-def retry_after_seconds(response: requests.Response, default: float) -> float:
+def retry_after_seconds(response: requests.Response | Answer, default: float) -> float:
     """Seconds to wait according to a ``Retry-After`` header (delta or HTTP date)."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -94,22 +94,51 @@ def request_with_retries(
     requests.Timeout, requests.ConnectionError
         When the last attempt still fails at the transport level.
     """
+    return _with_retries(
+        lambda: session.request(method, url, timeout=timeout, **kwargs),
+        policy=policy,
+        sleep=sleep,
+        what=f"{method} {_path(url)}",
+    )
+
+
+def _with_retries(
+    send: Callable[[], Any],
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    what: str,
+    budget: Deadline | None = None,
+) -> Any:
+    """Call ``send`` until its answer is not a 429/5xx, at most ``policy.attempts`` times.
+
+    ``send`` returns anything with ``status_code``, ``headers`` and ``close()``. Transport
+    errors are retried like 5xx. With a ``budget``, no attempt starts and no wait is begun that
+    would outlive it: the last answer is returned (or ``DeadlineExceeded`` raised) instead.
+    """
     wait = policy.backoff
     for attempt in range(1, policy.attempts + 1):
         last = attempt == policy.attempts
+        if budget is not None and budget.expired:
+            raise DeadlineExceeded(f"{what}: no time left before attempt {attempt}")
         try:
-            response = session.request(method, url, timeout=timeout, **kwargs)
+            answer = send()
         except (requests.Timeout, requests.ConnectionError):
-            if last:
+            if budget is not None and budget.expired:
+                raise DeadlineExceeded(f"{what}: deadline passed") from None
+            if last or (budget is not None and wait >= budget.remaining()):
                 raise
             sleep(min(wait, policy.max_wait))
             wait *= 2
             continue
-        if response.status_code not in RETRY_STATUSES or last:
-            return response
-        delay = retry_after_seconds(response, wait) if response.status_code == 429 else wait
-        response.close()
-        sleep(min(delay, policy.max_wait))
+        if answer.status_code not in RETRY_STATUSES or last:
+            return answer
+        delay = retry_after_seconds(answer, wait) if answer.status_code == 429 else wait
+        delay = min(delay, policy.max_wait)
+        if budget is not None and delay >= budget.remaining():
+            return answer  # waiting would outlive the deadline: the caller reports the status
+        answer.close()
+        sleep(delay)
         wait *= 2
     raise AssertionError("unreachable: the loop returns or raises on its last attempt")
 
@@ -199,10 +228,13 @@ class Deadline:
 class Answer:
     """A finished exchange: final status, headers, and the body (empty unless 2xx)."""
 
-    status: int
+    status_code: int
     headers: Mapping[str, str]
     content: bytes
     url: str
+
+    def close(self) -> None:
+        """Nothing to release: the connection went back to the pool once the body was read."""
 
 
 def fetch_bounded(
@@ -237,39 +269,13 @@ def fetch_bounded(
         The last attempt failed at the transport level.
     """
     budget = Deadline(limits.deadline_s, parent=deadline)
-    wait = policy.backoff
-    for attempt in range(1, policy.attempts + 1):
-        last = attempt == policy.attempts
-        if budget.expired:
-            raise DeadlineExceeded(f"{method} {_path(url)}: no time left before attempt {attempt}")
-        try:
-            answer = _exchange(session, method, url, limits, timeout, budget, kwargs)
-        except (requests.Timeout, requests.ConnectionError):
-            if budget.expired:
-                raise DeadlineExceeded(f"{method} {_path(url)}: deadline passed") from None
-            if last or wait >= budget.remaining():
-                raise
-            sleep(min(wait, policy.max_wait))
-            wait *= 2
-            continue
-        if answer.status not in RETRY_STATUSES or last:
-            return answer
-        delay = wait
-        if answer.status == 429:
-            delay = retry_after_seconds(_HeadersOnly(answer.headers), wait)
-        delay = min(delay, policy.max_wait)
-        if delay >= budget.remaining():
-            return answer  # waiting would outlive the deadline: the caller reports the status
-        sleep(delay)
-        wait *= 2
-    raise AssertionError("unreachable: the loop returns or raises on its last attempt")
-
-
-@dataclass(frozen=True)
-class _HeadersOnly:
-    """What :func:`retry_after_seconds` reads from a response."""
-
-    headers: Mapping[str, str]
+    return _with_retries(
+        lambda: _exchange(session, method, url, limits, timeout, budget, kwargs),
+        policy=policy,
+        sleep=sleep,
+        what=f"{method} {_path(url)}",
+        budget=budget,
+    )
 
 
 def _path(url: str) -> str:

@@ -511,7 +511,7 @@ def send_request(
         raise GeocoderUnavailable(
             f"{endpoint}: {type(exc).__name__} after {policy.attempts} attempts"
         ) from None
-    status = answer.status
+    status = answer.status_code
     log.debug("geocoder %s answered HTTP %s", endpoint, status)
     if 200 <= status < 300:
         return answer.content
