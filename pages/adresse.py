@@ -38,8 +38,8 @@ answer_column, map_column = st.columns([5, 6], gap="large")
 with answer_column:
     adresse.address_field(dataset)
     adresse.render_message()
-    adresse.candidates(dataset)
     adresse.render_answer(dataset)
+    adresse.candidates(dataset)  # asked here when doubtful; else folded under the answer
     if st.session_state[K_RESULT] is None and st.session_state[adresse.K_ANSWER] is None:
         st.info(
             "Saisissez une adresse, cliquez sur la carte ou indiquez des coordonnées.",
