@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from geo.batch import GENERATIONS, contract_clause, describe_verdict
+from geo.batch import contract_clause
 from geo.factsheet import french_date
 from geo.format import fr_distance, fr_number
-from geo.geocode import GeocodeResult
+from geo.geocode import SERVICE_NAME, GeocodeResult
 from geo.locate import TYPE_LEVEL_FR, Verdict
 from geo.store import Dataset
 
@@ -42,7 +42,6 @@ TYPE_PRECISION_FR = {
     "locality": "au lieu-dit seulement",
     "municipality": "à la commune seulement",
 }
-SERVICE_FR = "le service d'adresses de la Géoplateforme (IGN)"
 SIG_VILLE_URL = "https://sig.ville.gouv.fr"
 GEOPORTAIL_MAP_URL = "https://www.geoportail.gouv.fr/carte"
 GEOPORTAIL_LAYER = "GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2::GEOPORTAIL:OGC:WMTS(1)"  # Plan IGN
@@ -236,7 +235,7 @@ def point_origin(point: LocatedPoint) -> str:
         precision = TYPE_PRECISION_FR.get(point.result_type or "")
         how = f"localisée {precision}" if precision else "localisée"
         return (
-            f"Adresse trouvée : {point.label or ''}, {how} par {SERVICE_FR} "
+            f"Adresse trouvée : {point.label or ''}, {how} par {SERVICE_NAME} "
             f"({point.coordinates_fr})."
         )
     if point.source == SOURCE_MAP:
@@ -248,21 +247,6 @@ def nearest_address_sentence(result: GeocodeResult) -> str:
     """The reverse look-up's address, said to be approximate."""
     distance = "" if result.distance_m is None else f", à environ {fr_distance(result.distance_m)}"
     return f"Adresse la plus proche (approximative) : {result.label}{distance}."
-
-
-def summary_lines(answer: PointAnswer, dataset: Dataset) -> list[str]:
-    """The whole answer as plain text lines, 2024 first (the PDF and the CLI read it)."""
-    lines = [point_origin(answer.point)]
-    if answer.nearest_address is not None:
-        lines.append(nearest_address_sentence(answer.nearest_address))
-    for generation in GENERATIONS:
-        verdict = answer.verdicts.get(generation)
-        if verdict is None:
-            continue
-        said = headline(verdict, territory_name=dataset.territory_name)
-        lines.append(f"Périmètres {generation} : {said}.")
-        lines.extend(describe_verdict(verdict)[1:])
-    return lines
 
 
 def checked_at_fr(moment: datetime) -> str:

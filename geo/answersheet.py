@@ -13,6 +13,7 @@ page says. fpdf2's plain-text API only: nothing from the address or the data is 
 from __future__ import annotations
 
 import io
+import urllib.parse
 
 import pyproj
 import shapely
@@ -25,7 +26,7 @@ from matplotlib.patches import Patch
 
 from geo.answer import (
     NOTICE,
-    SERVICE_FR,
+    SOURCE_ADDRESS,
     PointAnswer,
     checked_at_fr,
     headline,
@@ -50,6 +51,7 @@ from geo.factsheet import (
     TEXT,
 )
 from geo.format import fr_distance
+from geo.geocode import SERVICE_NAME, base_url
 from geo.locate import BAND_FAR_M, BAND_NEAR_M
 from geo.sources import DATASETS
 from geo.store import Dataset
@@ -226,10 +228,11 @@ def _sources(pdf: _Page, dataset: Dataset, answer: PointAnswer) -> None:
             else f"contours officiels (précision d'environ {error})"
         )
         lines.append(f"{ds.title} : {ds.producer}, {ds.vintage} ; {version}.")
-    if answer.point.source == "adresse" or answer.nearest_address is not None:
+    if answer.point.source == SOURCE_ADDRESS or answer.nearest_address is not None:
+        host = urllib.parse.urlsplit(base_url()).netloc
         lines.append(
-            f"Adresse localisée par {SERVICE_FR} (data.geopf.fr), d'après la Base Adresse "
-            "Nationale ; position et score tels que renvoyés par le service."
+            f"Adresse localisée par {SERVICE_NAME} ({host}), d'après la Base Adresse Nationale ; "
+            "position et score tels que renvoyés par le service."
         )
     contours = DATASETS["contours_communes"]
     lines.append(f"{contours.title} : {contours.producer}, {contours.vintage}.")

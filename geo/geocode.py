@@ -68,6 +68,7 @@ ENV_URL = "QPV_GEOCODER_URL"
 DEFAULT_BASE_URL = "https://data.geopf.fr/geocodage"
 SERVICE_NAME = "le service d'adresses de la Géoplateforme (IGN)"
 """How every message names the service (« … de la Géoplateforme (IGN) »)."""
+_SERVICE = SERVICE_NAME[:1].upper() + SERVICE_NAME[1:]
 
 SEARCH_PATH = "/search"
 REVERSE_PATH = "/reverse"
@@ -110,29 +111,23 @@ CSV_RESULT_COLUMNS = (
     "result_citycode",
     "result_status",
 )
-CSV_STATUSES = ("ok", "not-found", "skipped", "error")
 _ROW_COLUMN = "qpv_row"  # our own row number, sent and read back to realign the answer
 
 USER_MESSAGES = {
-    GeocoderTimedOut: (
-        "Le service d'adresses de la Géoplateforme (IGN) n'a pas répondu à temps. "
-        "Réessayez dans un instant."
-    ),
+    GeocoderTimedOut: (f"{_SERVICE} n'a pas répondu à temps. Réessayez dans un instant."),
     GeocoderRateLimited: (
-        "Le service d'adresses de la Géoplateforme (IGN) reçoit trop de demandes en ce moment. "
-        "Patientez quelques secondes puis réessayez."
+        f"{_SERVICE} reçoit trop de demandes en ce moment. Patientez quelques secondes puis "
+        "réessayez."
     ),
     GeocoderUnavailable: (
-        "Le service d'adresses de la Géoplateforme (IGN) est indisponible pour le moment. "
-        "Réessayez plus tard, ou placez le point directement sur la carte."
+        f"{_SERVICE} est indisponible pour le moment. Réessayez plus tard, ou placez le point "
+        "directement sur la carte."
     ),
     GeocoderParseError: (
-        "Le service d'adresses de la Géoplateforme (IGN) a renvoyé une réponse illisible. "
-        "Réessayez plus tard, ou placez le point directement sur la carte."
+        f"{_SERVICE} a renvoyé une réponse illisible. Réessayez plus tard, ou placez le point "
+        "directement sur la carte."
     ),
-    GeocoderError: (
-        "Le service d'adresses de la Géoplateforme (IGN) a refusé la demande. Réessayez plus tard."
-    ),
+    GeocoderError: (f"{_SERVICE} a refusé la demande. Réessayez plus tard."),
 }
 
 
@@ -149,11 +144,6 @@ def user_message(exc: BaseException) -> str:
 def base_url(override: str | None = None) -> str:
     """The API root: ``override``, else ``$QPV_GEOCODER_URL``, else the Géoplateforme's."""
     return (override or os.environ.get(ENV_URL) or DEFAULT_BASE_URL).rstrip("/")
-
-
-def service_host(override: str | None = None) -> str:
-    """The host the address requests go to (``data.geopf.fr``), for the privacy note."""
-    return urllib.parse.urlsplit(base_url(override)).netloc
 
 
 # --------------------------------------------------------------------------------------------
