@@ -1,13 +1,13 @@
-"""Benchmark: a 10 000-row address file checked end to end, against a fake BAN on 127.0.0.1.
+"""Benchmark: a 10 000-row address file checked end to end, against a local stand-in.
 
 The file (CSV bytes, ``;``-separated, as a user would upload it) goes through
 :func:`geo.tabular.read_table` then :func:`geo.batch.check_table`: bulk geocoding through the
-``/search/csv/`` endpoint of ``tests/fake_ban.py`` and both generations of perimeters. The fake
-server answers with a realistic delay: a fixed latency per request (``--latency``, default
-50 ms) plus a time per address (``--per-row-ms``, default 0.2 ms, about what the public bulk
-endpoint takes).
+``/search/csv`` endpoint of the Géoplateforme stand-in (``tests/fake_geoplateforme.py``) and both
+generations of perimeters. The stand-in answers with a realistic delay: a fixed latency per request
+(``--latency``, default 50 ms) plus a time per address (``--per-row-ms``, default 0.2 ms, about
+what the public bulk endpoint takes).
 
-Baseline, in the same run and against the same server: one ``GET /search/`` per row then one
+Baseline, in the same run and against the same server: one ``GET /search`` per row then one
 ``Locator.locate`` per generation, timed on a sample (``--sample`` rows) and extrapolated.
 
 Reported: rows per second and HTTP requests made, for both.
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_ban import FakeBAN, load_addresses
+from fake_geoplateforme import FakeGeoplateforme, load_addresses
 
 from bench._common import mirror_dir, report
 from geo import geocode
@@ -36,8 +36,8 @@ from geo.tabular import Limits, read_table
 REPO = Path(__file__).resolve().parent.parent
 
 
-class TimedBAN(FakeBAN):
-    """The fake BAN, spending ``per_row_s`` on every address it looks up."""
+class TimedGeoplateforme(FakeGeoplateforme):
+    """The Géoplateforme stand-in, spending ``per_row_s`` on every address it looks up."""
 
     def __init__(self, *args, per_row_s: float = 0.0, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,26 +77,27 @@ def main(argv: list[str] | None = None) -> list[dict]:
     addresses = load_addresses(mirror_dir())
     data = address_file(addresses, args.rows)
     print(
-        f"{args.rows} rows ({len(data) / 1e6:.2f} MB), fake BAN latency {args.latency * 1000:g} ms"
+        f"{args.rows} rows ({len(data) / 1e6:.2f} MB), stand-in latency {args.latency * 1000:g} ms"
         f" + {args.per_row_ms:g} ms/row, {len(addresses)} distinct test addresses"
     )
     results = []
-    with TimedBAN(addresses, latency=args.latency, per_row_s=args.per_row_ms / 1000) as ban:
+    per_row_s = args.per_row_ms / 1000
+    with TimedGeoplateforme(addresses, latency=args.latency, per_row_s=per_row_s) as service:
         # The pipeline of the "Vérifier un fichier" page.
         start = time.perf_counter()
         table = read_table(data, "adresses.csv", limits=Limits(max_rows=max(args.rows, 10_000)))
         result = check_table(
-            table, locator, address_columns=["adresse", "commune"], geocoder_url=ban.url
+            table, locator, address_columns=["adresse", "commune"], geocoder_url=service.url
         )
         pipeline_s = time.perf_counter() - start
-        requests_made = ban.count()
+        requests_made = service.count()
         located = result.located
         statuses = result.rows[f"qpv_{GENERATIONS[-1]}_statut"].value_counts().to_dict()
         print(f"pipeline: {located}/{result.total} rows located; 2015 statuses {statuses}")
         assert located == args.rows, f"only {located} of {args.rows} rows were located"
 
         # Baseline: one request per row, one verdict per row and generation.
-        ban.requests.clear()
+        service.requests.clear()
         session = geocode._http.make_session()
         rows = table.head(sample)
         start = time.perf_counter()
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         try:
             for i, row in enumerate(rows.itertuples(index=False)):
                 answer = geocode.geocode_address(
-                    f"{row.adresse} {row.commune}", url=ban.url, session=session
+                    f"{row.adresse} {row.commune}", url=service.url, session=session
                 )
                 best = answer.best
                 verdicts = {
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         finally:
             session.close()
         per_row_s = (time.perf_counter() - start) / sample
-        baseline_requests = ban.count() / sample * args.rows
+        baseline_requests = service.count() / sample * args.rows
         print(f"baseline: {agree}/{sample} rows give the pipeline's 2015 quartier")
 
     results.append(

@@ -4,8 +4,9 @@ The pipeline behind the "Vérifier un fichier" page and ``python -m geo check``:
 by :func:`geo.tabular.read_table`, either
 
 * longitude/latitude columns are read (decimal comma accepted): nothing leaves the machine; or
-* address columns are geocoded in bulk by the BAN (:func:`geo.geocode.geocode_csv_rows`, in
-  chunks), and the precision of each result follows its type (house number or street...);
+* address columns are geocoded in bulk by the address service of the Géoplateforme
+  (:func:`geo.geocode.geocode_csv_rows`, in chunks), and the precision of each result follows
+  its type (house number or street...);
 
 then every located row is classified by :meth:`geo.locate.Locator.locate_many` for each
 generation. The same rows come back with these columns added:
@@ -13,7 +14,7 @@ generation. The same rows come back with these columns added:
 ``lon``, ``lat``
     WGS84 degrees of the point used (missing when the row could not be located).
 ``geocodage_score``, ``geocodage_type``, ``geocodage_label``
-    The BAN's answer (missing when coordinates were given).
+    The address service's answer (missing when coordinates were given).
 ``qpv_<G>_statut`` for G in 2024 then 2015
     ``dans``, ``hors``, ``incertain``, ``hors territoire`` or ``non localisée`` (no usable
     point: never "hors").
@@ -22,7 +23,9 @@ generation. The same rows come back with these columns added:
 ``qpv_<G>_distance_m``
     Distance to the nearest quartier in metres, 0 inside one.
 ``qpv_<G>_remarque``
-    Why a row is "incertain" or "non localisée", the nearest quartier of a row "hors".
+    Why a row is "incertain" (near a limit, imprecise, incomplete or ambiguous answer of the
+    address service) or "non localisée", the nearest quartier of a row "hors", the contract of a
+    neighbour's quartier (« quartier du contrat de ville de la CA d'Hénin-Carvin »).
 
 Addresses are personal data: nothing here logs or stores them. Also here, shared by the address
 page and ``python -m geo locate``: building the :class:`~geo.locate.Locator` of a dataset and
@@ -41,7 +44,7 @@ import pandas as pd
 
 from geo.errors import InputError
 from geo.format import fr_distance, fr_int, fr_number
-from geo.geocode import LOW_SCORE, geocode_csv_rows
+from geo.geocode import AMBIGUITY_GAP, LOW_SCORE, geocode_csv_rows
 from geo.locate import PRECISION_BY_TYPE, REASON_LABELS_FR, WGS84_BOUNDS, Locator, Verdict
 from geo.store import Dataset
 from geo.tabular import parse_coordinates
@@ -110,7 +113,8 @@ def locate_point(
 ) -> dict[int, Verdict]:
     """Verdicts of one WGS84 point for each generation, in the order given.
 
-    ``result_type`` is the BAN type of a geocoded point (None for a point given directly).
+    ``result_type`` is the address service's type of a geocoded point (None for a point given
+    directly).
 
     Raises
     ------
@@ -148,7 +152,7 @@ def describe_verdict(
     g = verdict.generation
 
     def named(ref) -> str:
-        return quartier(g, ref.code, ref.name)
+        return quartier(g, ref.code, ref.name) + contract_clause(ref, escape=escape)
 
     def nearest() -> str:
         distance = fr_distance(verdict.distance_m)
@@ -179,6 +183,15 @@ def describe_verdict(
     return ["Hors quartier prioritaire.", nearest(), bands_sentence(verdict)]
 
 
+def contract_clause(quartier, *, escape: Callable[[str], str] = str) -> str:
+    """``", du contrat de ville de la CA d'Hénin-Carvin"`` for a neighbour's quartier, else "".
+
+    ``quartier`` is a :class:`~geo.locate.QPVMatch` (or anything with a ``contract``).
+    """
+    contract = getattr(quartier, "contract", None)
+    return f", du contrat de ville de la {escape(contract)}" if contract else ""
+
+
 def _and(items: list[str]) -> str:
     """``["a", "b", "c"]`` -> ``"a, b et c"``."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} et {items[-1]}"
@@ -205,7 +218,7 @@ class CheckResult:
     """The annotated rows of a checked table and their counts per status.
 
     ``counts[generation][status]`` holds every status of ``STATUS_ORDER`` (zeros included);
-    ``geocoded`` tells whether addresses were sent to the BAN.
+    ``geocoded`` tells whether addresses were sent to the address service.
     """
 
     rows: pd.DataFrame
@@ -254,7 +267,7 @@ def check_table(
     locator : Locator
         See :func:`build_locator`.
     address_columns : sequence of str, optional
-        Columns joined into each row's address, geocoded by the BAN.
+        Columns joined into each row's address, geocoded by the address service.
     lonlat_columns : (str, str), optional
         Longitude and latitude columns in WGS84 degrees: no geocoding at all. Exactly one of
         ``address_columns`` and ``lonlat_columns`` must be given.
@@ -263,8 +276,9 @@ def check_table(
     on_progress : callable, optional
         ``on_progress(fraction, message)`` with a fraction in [0, 1] and a French message.
     geocoder_url, chunk_size, timeout : optional
-        BAN root URL (default ``$QPV_GEOCODER_URL`` or the public API), rows per request and
-        (connect, read) timeout per request (defaults of :func:`geo.geocode.geocode_csv_rows`).
+        Address service root (default ``$QPV_GEOCODER_URL`` or the Géoplateforme's), rows per
+        request and (connect, read) timeout per request (defaults of
+        :func:`geo.geocode.geocode_csv_rows`).
 
     Returns
     -------
@@ -377,6 +391,7 @@ def _read_lonlat(table: pd.DataFrame, lonlat_columns: tuple[str, str]) -> pd.Dat
             "precision": 0.0,
             "low_score": False,
             "not_located": pd.Series(reason, index=table.index).replace("", None),
+            "doubt": missing,
         },
         index=table.index,
     )
@@ -416,28 +431,65 @@ def _geocode(
     lon = answer["lon"].to_numpy(dtype=float)
     lat = answer["lat"].to_numpy(dtype=float)
     status = answer["geocodage_status"]
-    found = np.isfinite(lon) & np.isfinite(lat)
+    score = answer["geocodage_score"]
+    kind = answer["geocodage_type"]
+    # A row is located only when the service says so ("ok") with a position; an error,
+    # not-found or skipped row is not located even if it carries coordinates.
+    refused = status.isin(list(_NOT_LOCATED_REASONS)).to_numpy()
+    found = np.isfinite(lon) & np.isfinite(lat) & ~refused
     usable = found & _in_france(lon, lat)
     reason = status.map(_NOT_LOCATED_REASONS).where(~found, None)
     reason = reason.where(found | reason.notna(), "adresse introuvable")
     reason = reason.where(~found | usable, "adresse hors de France métropolitaine")
     # Street, locality and municipality results are a whole street, place or commune: their
-    # precision is infinite (no verdict can rest on them). An unknown type is treated alike.
-    precision = answer["geocodage_type"].map(PRECISION_BY_TYPE).astype(float).fillna(math.inf)
-    score = answer["geocodage_score"]
+    # precision is infinite (no verdict can rest on them). An unknown or missing type is alike.
+    precision = kind.map(PRECISION_BY_TYPE).astype(float).fillna(math.inf)
     return pd.DataFrame(
         {
             "lon": np.where(usable, lon, np.nan),
             "lat": np.where(usable, lat, np.nan),
             "geocodage_score": score,
-            "geocodage_type": answer["geocodage_type"],
+            "geocodage_type": kind,
             "geocodage_label": answer["geocodage_label"],
             "precision": precision.where(usable, 0.0),
-            "low_score": (usable & (score < LOW_SCORE).to_numpy()),
+            # A missing score is no evidence either: treated like a low one.
+            "low_score": usable & ~(score >= LOW_SCORE).to_numpy(),
             "not_located": reason,
+            "doubt": _doubts(answer).where(usable, None),
         },
         index=table.index,
     )
+
+
+def _doubts(answer: pd.DataFrame) -> pd.Series:
+    """Why a located row cannot be trusted as sent (French), or None: incomplete or ambiguous."""
+    score, following = answer["geocodage_score"], answer["geocodage_score_next"]
+    status, kind = answer["geocodage_status"], answer["geocodage_type"]
+    ambiguous = (score - following <= AMBIGUITY_GAP) & score.notna() & following.notna()
+    rows = zip(score, following, status, kind, ambiguous, strict=True)
+    doubts = []
+    for value, other, said, result_type, close in rows:
+        missing = [
+            name
+            for name, absent in (
+                ("statut", said != "ok"),
+                ("score", not math.isfinite(value)),
+                ("type de résultat", result_type not in PRECISION_BY_TYPE),
+            )
+            if absent
+        ]
+        if missing:
+            doubts.append(
+                f"réponse incomplète du service d'adresses ({_and(missing)} : absent ou inattendu)"
+            )
+        elif close:
+            doubts.append(
+                "autre adresse presque aussi probable (scores "
+                f"{fr_number(value, 2)} et {fr_number(other, 2)}) : vérifiez-la"
+            )
+        else:
+            doubts.append(None)
+    return pd.Series(doubts, index=answer.index, dtype="object")
 
 
 def _in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -458,8 +510,10 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     index = located.index
     is_located = frame["status"].notna().to_numpy()
     low_score = located["low_score"].to_numpy(dtype=bool) & is_located
+    doubt = located["doubt"].to_numpy(dtype=object)
+    doubtful = pd.notna(doubt) & is_located
     status = frame["status"].astype("object").map(STATUS_FR)
-    status = status.where(~low_score, "incertain").where(is_located, NOT_LOCATED)
+    status = status.where(~(low_score | doubtful), "incertain").where(is_located, NOT_LOCATED)
 
     inside = frame["n_qpv"].fillna(0).to_numpy(dtype=int) > 0
     distance = np.where(inside, 0.0, frame["distance_m"].to_numpy(dtype=float)).round(1)
@@ -476,21 +530,27 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     rows = zip(
         status.to_numpy(dtype=object), is_located, low_score, inside, n_qpv, reasons, nearest,
         located["not_located"].to_numpy(dtype=object),
-        located["geocodage_score"].to_numpy(dtype=float), strict=True,
+        located["geocodage_score"].to_numpy(dtype=float), doubt,
+        frame["contract"].to_numpy(dtype=object), strict=True,
     )  # fmt: skip
     remarks = []
-    for label, ok, low, within, n, reason, (near_code, near_name), why, score in rows:
+    for label, ok, low, within, n, reason, (near_code, near_name), why, score, *more in rows:
         if not ok:
             remarks.append(why or "point inutilisable")
             continue
-        parts = []
-        if low:
+        doubt_text, contract = more
+        parts = [doubt_text] if isinstance(doubt_text, str) else []
+        if low and math.isnan(score):
+            pass  # said by the doubt: the score is missing
+        elif low:
             parts.append(
                 f"adresse reconnue avec une faible confiance (score {fr_number(score, 2)}) : "
                 "vérifiez-la"
             )
-        if isinstance(reason, str):
+        if isinstance(reason, str) and not (reason == "precision" and isinstance(doubt_text, str)):
             parts.append(REASON_LABELS_FR[reason])
+        if isinstance(contract, str):
+            parts.append(f"quartier du contrat de ville de la {contract}")
         if label == "hors territoire":
             parts.append("en dehors du territoire couvert par les données")
         if n > 1:

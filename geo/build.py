@@ -34,7 +34,7 @@ from geo.territory import (
     load_territory,
 )
 
-SCHEMA_VERSION = 3  # 3: the manifest records the SHA-256 of every output
+SCHEMA_VERSION = 4  # 3: the manifest records every output's SHA-256; 4: contract columns
 LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -425,6 +425,35 @@ def assign_status(qpv: gpd.GeoDataFrame, territory: Territory, report: Report) -
     return qpv
 
 
+def assign_contract(qpv: gpd.GeoDataFrame, territory: Territory, epci: list[dict]) -> pd.DataFrame:
+    """Which EPCI's contrat de ville each QPV belongs to: ``contract_siren``, ``contract_name``.
+
+    The territory's own for the QPVs of its contract; for a neighbouring one, the first EPCI the
+    data attributes it to other than the territory (INSEE's principal EPCI, ``epci1``, comes
+    first), named as in the EPCI file.
+    """
+    names = {str(e.get("code")): str(e.get("nom") or "") for e in epci}
+    sirens, labels = [], []
+    for code, status, attributed in zip(
+        qpv["code"], qpv["status"], qpv["epci_sirens"], strict=True
+    ):
+        if status != STATUS_NEIGHBOURING:
+            sirens.append(territory.siren)
+            labels.append(territory.name)
+            continue
+        others = [s for s in str(attributed).split(",") if s and s != territory.siren]
+        if not others or not names.get(others[0]):
+            raise SchemaError(
+                f"QPV voisin {code} : EPCI de son contrat de ville introuvable ({attributed!r})"
+            )
+        sirens.append(others[0])
+        labels.append(names[others[0]])
+    qpv = qpv.copy()
+    qpv["contract_siren"] = sirens
+    qpv["contract_name"] = labels
+    return qpv
+
+
 def build_communes(
     territory: Territory,
     contours: gpd.GeoDataFrame,
@@ -616,10 +645,12 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     qpv["density"] = (qpv["population"].astype(float) / (qpv["area_ha"] / 100)).round(0)
     qpv = attach_succession(qpv, corr)
     qpv = assign_status(qpv, territory, report)
+    qpv = assign_contract(qpv, territory, epci)
     qpv = qpv.sort_values(["generation", "code"], ignore_index=True)
-    leading = ["code", "name", "generation", "status", "shared", "epci_sirens", "commune_codes",
-               "commune_names", "population", "population_year", "population_source", "area_ha",
-               "density", "successor", "predecessor", "area_change_pct"]  # fmt: skip
+    leading = ["code", "name", "generation", "status", "shared", "epci_sirens", "contract_siren",
+               "contract_name", "commune_codes", "commune_names", "population", "population_year",
+               "population_source", "area_ha", "density", "successor", "predecessor",
+               "area_change_pct"]  # fmt: skip
     qpv = qpv[[*leading, *INDICATORS.values(), "geometry"]]
     log("Communes…")
     contours = gpd.read_file(path["contours_communes"])

@@ -121,8 +121,9 @@ def add_locate(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Verdict d'un point pour les périmètres 2024 (en vigueur) puis 2015. Avec --json : une "
         "liste JSON, un objet par génération (generation, status parmi in, out, uncertain, "
-        "outside_territory, qpv, nearest, distance_m, tolerance_m, within_300m, within_500m, "
-        "reason, lon, lat)."
+        "outside_territory, qpv, contract : l'EPCI d'un quartier qui relève du contrat de ville "
+        "d'un voisin, nearest, distance_m, tolerance_m, within_300m, within_500m, reason, lon, "
+        "lat)."
     )
     parser.add_argument("lon", metavar="LON", help="longitude en degrés (ex. 2,8378 ou 2.8378)")
     parser.add_argument("lat", metavar="LAT", help="latitude en degrés (ex. 50,45)")
@@ -165,7 +166,8 @@ def add_check(parser: argparse.ArgumentParser) -> None:
         "pour 2024 puis 2015, qpv_<G>_statut (dans, hors, incertain, hors territoire, non "
         "localisée), qpv_<G>_code, qpv_<G>_nom, qpv_<G>_distance_m, qpv_<G>_remarque. Sans "
         "--address-columns ni --lonlat-columns, les colonnes sont devinées (coordonnées "
-        "d'abord). Les adresses sont envoyées à la Base Adresse Nationale ($QPV_GEOCODER_URL)."
+        "d'abord). Les adresses sont envoyées au service d'adresses de la Géoplateforme (IGN) "
+        "($QPV_GEOCODER_URL, par défaut https://data.geopf.fr/geocodage)."
     )
     parser.add_argument("input", metavar="IN", type=_path, help="fichier .csv ou .xlsx")
     parser.add_argument(

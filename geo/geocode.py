@@ -1,26 +1,42 @@
-"""Client of the BAN address API (api-adresse.data.gouv.fr): one address, or a table in bulk.
+"""Client of the address service of the IGN Géoplateforme (``https://data.geopf.fr/geocodage``).
 
-Building a request, sending it and parsing the answer are separate functions, so the parsers are
-pure and testable on recorded answers. Sending goes through :mod:`geo._http` (User-Agent,
-timeouts, bounded retries on 429/5xx honouring ``Retry-After``).
+The DINUM's BAN API (api-adresse.data.gouv.fr) closed at the end of January 2026; its successor
+answers the same GeoCodeJSON on the Géoplateforme:
+
+* ``GET /search``: one address -> candidates (``q``, ``limit``, ``lat``/``lon`` bias);
+* ``GET /reverse``: a point -> the nearest addresses (``lon``, ``lat``, ``limit``);
+* ``POST /search/csv``: a CSV in, the same CSV out with ``latitude``, ``longitude`` and
+  ``result_*`` columns (``result_score_next``: the score of the second candidate);
+* ``GET /completion``: suggestions while typing (``text``, ``type=StreetAddress``,
+  ``maximumResponses`` 1-15, ``terr``: département filter), JSON ``{"status", "results"}``.
+
+Quotas: 50 requests/s per IP (HTTP 429 with ``Retry-After`` beyond), 10 requests/s for the
+completion. Building a request, sending it and parsing the answer are separate functions, so the
+parsers are pure and testable on recorded answers. Sending goes through
+:func:`geo._http.fetch_bounded`: User-Agent, bounded retries on 429/5xx, and limits on size
+(after decompression), JSON depth, time (one deadline per call, and per file for the bulk) and
+redirects (same host only).
 
 Addresses are personal data: they are never logged, never written to disk and never put in an
-exception message. The search endpoint only takes the address in the query string, and urllib3
-logs request lines at DEBUG level, so a logging filter installed on import redacts the query
-string of ``/search`` requests in urllib3's log records. The bulk CSV is built and posted from
-memory.
+exception message. The search, completion and reverse endpoints take the address (or the point)
+in the query string, and urllib3 logs request lines at DEBUG level, so a logging filter installed
+on import masks the query string of those requests in urllib3's log records. The bulk CSV is
+built and posted from memory.
 
 Territory
 ---------
-The API filters on one ``citycode`` per request, and a territory has dozens of communes. Rather
-than one request per commune, :func:`geocode_address` sends one request biased towards the
-territory (``lat``/``lon`` of its centre: nearby results rank higher) and flags each candidate
-whose ``citycode`` is not one of the territory's (``GeocodeResult.in_territory``), so the page
-can warn instead of silently answering for another town.
+The search filters on one ``citycode`` per request, and a territory has dozens of communes.
+Rather than one request per commune, :func:`geocode_address` sends one request biased towards
+the territory (``lat``/``lon`` of its centre: nearby results rank higher) and flags each
+candidate whose ``citycode`` is not one of the territory's (``GeocodeResult.in_territory``), so
+the page asks instead of silently answering for another town. The completion filters on the
+territory's départements and its suggestions are kept only when their commune (name and postal
+code) is one of the territory's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -28,7 +44,7 @@ import os
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,19 +65,43 @@ from geo.format import fr_int
 log = logging.getLogger(__name__)
 
 ENV_URL = "QPV_GEOCODER_URL"
-DEFAULT_BASE_URL = "https://api-adresse.data.gouv.fr"
-MIN_LENGTH = 3  # BAN answers 400 below 3 and above 200 characters
+DEFAULT_BASE_URL = "https://data.geopf.fr/geocodage"
+SERVICE_NAME = "le service d'adresses de la Géoplateforme (IGN)"
+"""How every message names the service (« … de la Géoplateforme (IGN) »)."""
+_SERVICE = SERVICE_NAME[:1].upper() + SERVICE_NAME[1:]
+
+SEARCH_PATH = "/search"
+REVERSE_PATH = "/reverse"
+CSV_PATH = "/search/csv"
+COMPLETION_PATH = "/completion"
+
+MIN_LENGTH = 3  # the service answers 400 below 3 and above 200 characters
 MAX_LENGTH = 200
 DEFAULT_LIMIT = 5
+COMPLETION_MAX = 15  # maximumResponses: 1 to 15
 AMBIGUITY_GAP = 0.05  # two best scores closer than this, with different labels: ask the user
 LOW_SCORE = 0.5  # below this the best candidate is a guess
 RESULT_TYPES = ("housenumber", "street", "locality", "municipality")
 CSV_CHUNK_SIZE = 2_000
 CSV_TIMEOUT = (5.0, 120.0)  # a bulk chunk takes longer to answer than one search
 RetryPolicy = _http.RetryPolicy  # public: callers choose how patient a lookup is
+AnswerLimits = _http.AnswerLimits
+Deadline = _http.Deadline
 DEFAULT_POLICY = RetryPolicy()
+SUGGEST_POLICY = RetryPolicy(attempts=1)  # while typing, the next keystroke is the retry
 
-# Columns appended by /search/csv/ that this module reads.
+SEARCH_LIMITS = AnswerLimits(max_bytes=1_000_000, max_depth=16, deadline_s=30.0)
+"""A GeoCodeJSON answer of at most 20 features is a few kilobytes, nested 6 deep."""
+CSV_LIMITS = AnswerLimits(max_bytes=16_000_000, max_depth=0, deadline_s=180.0)
+"""One chunk of 2 000 rows comes back with ~20 columns added: a few megabytes at most."""
+FILE_DEADLINE_S = 900.0
+"""Every chunk of one file together (10 000 rows: 5 chunks)."""
+
+# The completion quota (10 requests/s) is per IP, and every visitor's keystrokes leave from the
+# server's: a process keeps well under it and skips a suggestion rather than being refused.
+COMPLETION_PACE = _http.TokenBucket(rate=4.0, burst=4)
+
+# Columns appended by /search/csv that this module reads (result_score_next is optional).
 CSV_RESULT_COLUMNS = (
     "latitude",
     "longitude",
@@ -74,23 +114,20 @@ CSV_RESULT_COLUMNS = (
 _ROW_COLUMN = "qpv_row"  # our own row number, sent and read back to realign the answer
 
 USER_MESSAGES = {
-    GeocoderTimedOut: (
-        "Le service d'adresses (Base Adresse Nationale) n'a pas répondu à temps. "
-        "Réessayez dans un instant."
-    ),
+    GeocoderTimedOut: (f"{_SERVICE} n'a pas répondu à temps. Réessayez dans un instant."),
     GeocoderRateLimited: (
-        "Le service d'adresses reçoit trop de demandes en ce moment. Patientez quelques secondes "
-        "puis réessayez."
+        f"{_SERVICE} reçoit trop de demandes en ce moment. Patientez quelques secondes puis "
+        "réessayez."
     ),
     GeocoderUnavailable: (
-        "Le service d'adresses (Base Adresse Nationale) est indisponible pour le moment. "
-        "Réessayez plus tard, ou placez le point directement sur la carte."
+        f"{_SERVICE} est indisponible pour le moment. Réessayez plus tard, ou placez le point "
+        "directement sur la carte."
     ),
     GeocoderParseError: (
-        "Le service d'adresses a renvoyé une réponse illisible. Réessayez plus tard, ou placez "
-        "le point directement sur la carte."
+        f"{_SERVICE} a renvoyé une réponse illisible. Réessayez plus tard, ou placez le point "
+        "directement sur la carte."
     ),
-    GeocoderError: "Le service d'adresses a refusé la demande. Réessayez plus tard.",
+    GeocoderError: (f"{_SERVICE} a refusé la demande. Réessayez plus tard."),
 }
 
 
@@ -105,12 +142,58 @@ def user_message(exc: BaseException) -> str:
 
 
 def base_url(override: str | None = None) -> str:
-    """The API root: ``override``, else ``$QPV_GEOCODER_URL``, else the public BAN."""
+    """The API root: ``override``, else ``$QPV_GEOCODER_URL``, else the Géoplateforme's."""
     return (override or os.environ.get(ENV_URL) or DEFAULT_BASE_URL).rstrip("/")
 
 
 # --------------------------------------------------------------------------------------------
 # Types
+
+
+@dataclass(frozen=True)
+class SearchArea:
+    """Where a territory's addresses are: to bias searches and to flag answers elsewhere.
+
+    Attributes
+    ----------
+    citycodes : frozenset of str
+        INSEE codes of the territory's communes.
+    centre : (lon, lat)
+        Bias point of ``/search``.
+    departements : tuple of str
+        ``terr`` filter of ``/completion``.
+    postcodes : mapping
+        Folded commune name -> its postal codes (a completion result has no INSEE code).
+    """
+
+    citycodes: frozenset[str]
+    centre: tuple[float, float]
+    departements: tuple[str, ...]
+    postcodes: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def from_communes(
+        cls,
+        codes: Iterable[str],
+        names: Iterable[str],
+        postal_codes: Iterable[str],
+        centre: tuple[float, float],
+    ) -> SearchArea:
+        """Build from the communes' INSEE codes, names and postal codes (comma-separated)."""
+        codes = [str(c) for c in codes]
+        postcodes: dict[str, frozenset[str]] = {}
+        for name, postal in zip(names, postal_codes, strict=True):
+            found = frozenset(p.strip() for p in str(postal or "").split(",") if p.strip())
+            postcodes[fold(name)] = postcodes.get(fold(name), frozenset()) | found
+        departements = sorted({c[:3] if c.startswith(("97", "98")) else c[:2] for c in codes})
+        return cls(frozenset(codes), centre, tuple(departements), postcodes)
+
+    def has_commune(self, city: str | None, postcode: str | None) -> bool:
+        """A commune of the area, by name (and postal code when one is given)."""
+        known = self.postcodes.get(fold(city or ""))
+        if known is None:
+            return False
+        return not postcode or not known or postcode in known
 
 
 @dataclass(frozen=True)
@@ -126,6 +209,7 @@ class GeocodeResult:
     city: str | None = None
     postcode: str | None = None
     in_territory: bool | None = None  # None when no territory was given
+    distance_m: float | None = None  # reverse look-up: from the point asked
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -139,6 +223,7 @@ class GeocodeResult:
             "city": self.city,
             "postcode": self.postcode,
             "in_territory": self.in_territory,
+            "distance_m": self.distance_m,
         }
 
 
@@ -176,6 +261,23 @@ class GeocodeAnswer:
         """The page should let the user pick among the candidates rather than use ``best``."""
         return self.is_ambiguous or self.is_low_confidence
 
+    def matching(self, label: str) -> GeocodeResult | None:
+        """The candidate whose label is ``label`` (a suggestion the user chose), if any."""
+        wanted = fold(label)
+        return next((c for c in self.candidates if fold(c.label) == wanted), None)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An address proposed while typing (``/completion``)."""
+
+    label: str
+    lon: float
+    lat: float
+    city: str | None = None
+    postcode: str | None = None
+    in_territory: bool | None = None
+
 
 @dataclass(frozen=True)
 class GeocodeRequest:
@@ -198,8 +300,8 @@ def normalize_address(text: Any) -> str:
     """Clean an address typed by a user, or refuse it with a French message.
 
     Control and invisible characters become spaces, runs of spaces collapse, leading
-    punctuation goes (BAN wants a letter or a digit first). Never fails on any ``str`` except by
-    raising :class:`InputError`.
+    punctuation goes (the service wants a letter or a digit first). Never fails on any ``str``
+    except by raising :class:`InputError`.
 
     Raises
     ------
@@ -227,6 +329,17 @@ def normalize_address(text: Any) -> str:
     return text
 
 
+def fold(text: str) -> str:
+    """Compare names and labels without case, accents or punctuation."""
+    text = unicodedata.normalize("NFKD", str(text).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+
+
+def _point_params(lon: float, lat: float) -> dict[str, str]:
+    return {"lon": f"{float(lon):.6f}", "lat": f"{float(lat):.6f}"}
+
+
 def build_search_request(
     address: str,
     *,
@@ -235,7 +348,7 @@ def build_search_request(
     near: tuple[float, float] | None = None,
     url: str | None = None,
 ) -> GeocodeRequest:
-    """The ``GET /search/`` request for one address (validated with :func:`normalize_address`).
+    """The ``GET /search`` request for one address (validated with :func:`normalize_address`).
 
     Parameters
     ----------
@@ -254,10 +367,40 @@ def build_search_request(
     if citycode:
         params["citycode"] = str(citycode)
     if near is not None:
-        lon, lat = near
-        params["lon"] = f"{float(lon):.6f}"
-        params["lat"] = f"{float(lat):.6f}"
-    return GeocodeRequest("GET", f"{base_url(url)}/search/", params=params)
+        params.update(_point_params(*near))
+    return GeocodeRequest("GET", f"{base_url(url)}{SEARCH_PATH}", params=params)
+
+
+def build_reverse_request(
+    lon: float, lat: float, *, limit: int = 1, url: str | None = None
+) -> GeocodeRequest:
+    """The ``GET /reverse`` request: the addresses nearest to a WGS84 point."""
+    if not 1 <= int(limit) <= 20:
+        raise ValueError(f"limit must be between 1 and 20, got {limit!r}")
+    if not (math.isfinite(float(lon)) and math.isfinite(float(lat))):
+        raise InputError("Coordonnées invalides pour la recherche de l'adresse la plus proche.")
+    params = {**_point_params(lon, lat), "limit": str(int(limit)), "index": "address"}
+    return GeocodeRequest("GET", f"{base_url(url)}{REVERSE_PATH}", params=params)
+
+
+def build_completion_request(
+    text: str,
+    *,
+    departements: Sequence[str] = (),
+    limit: int = COMPLETION_MAX,
+    url: str | None = None,
+) -> GeocodeRequest:
+    """The ``GET /completion`` request for a partly typed address (street addresses only)."""
+    if not 1 <= int(limit) <= COMPLETION_MAX:
+        raise ValueError(f"limit must be between 1 and {COMPLETION_MAX}, got {limit!r}")
+    params = {
+        "text": normalize_address(text),
+        "type": "StreetAddress",
+        "maximumResponses": str(int(limit)),
+    }
+    if departements:
+        params["terr"] = ",".join(departements)
+    return GeocodeRequest("GET", f"{base_url(url)}{COMPLETION_PATH}", params=params)
 
 
 def build_csv_request(
@@ -267,7 +410,7 @@ def build_csv_request(
     citycode_column: str | None = None,
     url: str | None = None,
 ) -> GeocodeRequest:
-    """The ``POST /search/csv/`` request for a table (built in memory, never on disk).
+    """The ``POST /search/csv`` request for a table (built in memory, never on disk).
 
     The CSV holds only the address columns, the optional citycode column and a row number
     (``qpv_row``) used to realign the answer.
@@ -288,7 +431,7 @@ def build_csv_request(
         data.append(("citycode", str(citycode_column)))
     return GeocodeRequest(
         "POST",
-        f"{base_url(url)}/search/csv/",
+        f"{base_url(url)}{CSV_PATH}",
         data=tuple(data),
         # Bytes, not the buffer: a retried request must send the whole file again.
         files={"data": ("adresses.csv", buffer.getvalue(), "text/csv")},
@@ -298,27 +441,38 @@ def build_csv_request(
 # --------------------------------------------------------------------------------------------
 # Sending
 
+# Kept between calls: a suggestion reuses an open connection instead of a new TLS handshake.
+_SESSIONS = _http.SessionPool()
+
 
 def send_request(
     request: GeocodeRequest,
     *,
     session: requests.Session | None = None,
-    timeout: float | tuple[float, float] = _http.DEFAULT_TIMEOUT,
+    timeout: tuple[float, float] = _http.DEFAULT_TIMEOUT,
     policy: _http.RetryPolicy = DEFAULT_POLICY,
+    limits: _http.AnswerLimits = SEARCH_LIMITS,
+    deadline: _http.Deadline | None = None,
     sleep: Callable[[float], None] | None = None,
-) -> requests.Response:
-    """Send a request with bounded retries; return the successful response.
+) -> bytes:
+    """Send a request within ``limits`` and with bounded retries; return the body of a 2xx.
 
     Raises
     ------
-    GeocoderTimedOut, GeocoderRateLimited, GeocoderUnavailable, GeocoderError
-        Transport failure, 429 or 5xx after the retries, or another refusal.
+    GeocoderTimedOut
+        No answer within the timeouts, or the deadline passed (per call or the enclosing one).
+    GeocoderRateLimited, GeocoderUnavailable
+        429 or 5xx after the retries, the service unreachable, or a redirect to another host.
+    GeocoderParseError
+        An answer over ``limits.max_bytes`` once decompressed, or not decompressible.
+    GeocoderError
+        Another refusal.
     InputError
         HTTP 400: the service refused the address itself.
     """
-    own = session is None
-    session = session or _http.make_session()
-    kwargs: dict[str, Any] = {"policy": policy, "timeout": timeout}
+    kwargs: dict[str, Any] = {"policy": policy, "timeout": timeout, "limits": limits}
+    if deadline is not None:
+        kwargs["deadline"] = deadline
     if sleep is not None:
         kwargs["sleep"] = sleep
     if request.params:
@@ -328,37 +482,48 @@ def send_request(
     if request.files:
         kwargs["files"] = request.files
     endpoint = urllib.parse.urlsplit(request.url).path  # the query (the address) is in params
+    # The chained exceptions are dropped ("from None"): requests puts the URL, hence the
+    # address, in their messages.
     try:
-        # The chained exceptions are dropped ("from None"): requests puts the URL, hence the
-        # address, in their messages.
-        try:
-            response = _http.request_with_retries(session, request.method, request.url, **kwargs)
-        except requests.Timeout:
-            raise GeocoderTimedOut(
-                f"BAN {endpoint}: no answer within {timeout} s after {policy.attempts} attempts"
-            ) from None
-        except requests.RequestException as exc:
-            raise GeocoderUnavailable(
-                f"BAN {endpoint}: {type(exc).__name__} after {policy.attempts} attempts"
-            ) from None
-    finally:
-        if own:
-            session.close()
-    status = response.status_code
-    log.debug("BAN %s answered HTTP %s", endpoint, status)
+        with contextlib.nullcontext(session) if session else _SESSIONS.borrow() as lent:
+            answer = _http.fetch_bounded(lent, request.method, request.url, **kwargs)
+    except _http.DeadlineExceeded:
+        raise GeocoderTimedOut(f"{endpoint}: no answer within the deadline") from None
+    except requests.Timeout:
+        raise GeocoderTimedOut(
+            f"{endpoint}: no answer within {timeout} s after {policy.attempts} attempts"
+        ) from None
+    except _http.RedirectRefused as exc:
+        raise GeocoderUnavailable(f"{endpoint}: {type(exc).__name__}") from None
+    except (_http.AnswerTooLarge, _http.EncodingRefused) as exc:
+        raise GeocoderParseError(f"{endpoint}: answer refused ({type(exc).__name__})") from None
+    except requests.RequestException as exc:
+        raise GeocoderUnavailable(
+            f"{endpoint}: {type(exc).__name__} after {policy.attempts} attempts"
+        ) from None
+    status = answer.status_code
+    log.debug("geocoder %s answered HTTP %s", endpoint, status)
     if 200 <= status < 300:
-        return response
-    response.close()
+        return answer.content
     if status == 429:
-        raise GeocoderRateLimited(f"BAN {endpoint}: HTTP 429 after {policy.attempts} attempts")
+        raise GeocoderRateLimited(f"{endpoint}: HTTP 429 after the allowed retries")
     if status >= 500:
-        raise GeocoderUnavailable(f"BAN {endpoint}: HTTP {status} after {policy.attempts} attempts")
+        raise GeocoderUnavailable(f"{endpoint}: HTTP {status} after the allowed retries")
     if status == 400:
         raise InputError(
             "Le service d'adresses a refusé cette adresse : vérifiez-la "
             f"({MIN_LENGTH} à {MAX_LENGTH} caractères, commençant par une lettre ou un chiffre)."
         )
-    raise GeocoderError(f"BAN {endpoint}: unexpected HTTP {status}")
+    raise GeocoderError(f"{endpoint}: unexpected HTTP {status}")
+
+
+def _json(content: bytes, limits: _http.AnswerLimits, what: str) -> Any:
+    try:
+        return _http.loads_bounded(content, max_depth=limits.max_depth)
+    except _http.AnswerTooDeep:
+        raise GeocoderParseError(f"{what} answer is nested too deep") from None
+    except ValueError:
+        raise GeocoderParseError(f"{what} answer is not JSON") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +533,7 @@ def send_request(
 def parse_search_response(
     payload: Any, *, territory_citycodes: Collection[str] | None = None
 ) -> list[GeocodeResult]:
-    """GeoCodeJSON FeatureCollection -> candidates, best score first.
+    """GeoCodeJSON FeatureCollection (``/search`` or ``/reverse``) -> candidates, best first.
 
     Raises
     ------
@@ -377,18 +542,16 @@ def parse_search_response(
         (the message names the field, never a value: values are addresses).
     """
     if not isinstance(payload, dict) or not isinstance(payload.get("features"), list):
-        raise GeocoderParseError("BAN answer is not a FeatureCollection with a 'features' list")
+        raise GeocoderParseError("answer is not a FeatureCollection with a 'features' list")
     territory = {str(c) for c in territory_citycodes} if territory_citycodes is not None else None
-    results = []
-    for i, feature in enumerate(payload["features"]):
-        results.append(_parse_feature(i, feature, territory))
+    results = [_parse_feature(i, f, territory) for i, f in enumerate(payload["features"])]
     results.sort(key=lambda r: -r.score)
     return results
 
 
 def _parse_feature(i: int, feature: Any, territory: set[str] | None) -> GeocodeResult:
     def bad(what: str) -> GeocoderParseError:
-        return GeocoderParseError(f"BAN answer, feature {i}: {what}")
+        return GeocoderParseError(f"answer, feature {i}: {what}")
 
     if not isinstance(feature, dict):
         raise bad("not an object")
@@ -414,6 +577,7 @@ def _parse_feature(i: int, feature: Any, territory: set[str] | None) -> GeocodeR
     if kind not in RESULT_TYPES:
         raise bad(f"'type' is not one of {', '.join(RESULT_TYPES)}")
     citycode = _text(props.get("citycode"))
+    distance = _number(props.get("distance"))
     return GeocodeResult(
         label=label,
         score=score,
@@ -424,6 +588,7 @@ def _parse_feature(i: int, feature: Any, territory: set[str] | None) -> GeocodeR
         city=_text(props.get("city")),
         postcode=_text(props.get("postcode")),
         in_territory=None if territory is None else citycode in territory,
+        distance_m=distance if distance is not None and distance >= 0 else None,
     )
 
 
@@ -438,11 +603,53 @@ def _text(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and str(value) else None
 
 
-def parse_csv_response(content: bytes, expected_rows: int) -> pd.DataFrame:
-    """The CSV answered by ``/search/csv/`` -> one row per sent row, in the order sent.
+def parse_completion_response(payload: Any, *, area: SearchArea | None = None) -> list[Suggestion]:
+    """``/completion`` JSON -> suggestions in the service's order, flagged in the area or not.
 
-    Returns the columns ``lon``, ``lat``, ``geocodage_score``, ``geocodage_type``,
-    ``geocodage_label``, ``geocodage_citycode``, ``geocodage_status``.
+    Results that are not street addresses, or lack a label or a valid position, are skipped
+    (a suggestion is only a shortcut: the chosen one is looked up with ``/search``).
+
+    Raises
+    ------
+    GeocoderParseError
+        Not ``{"status": "OK", "results": [...]}``.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise GeocoderParseError("completion answer has no 'results' list")
+    if payload.get("status") != "OK":
+        raise GeocoderParseError("completion answer status is not OK")
+    suggestions = []
+    for item in payload["results"]:
+        if not isinstance(item, dict) or item.get("country") not in (None, "StreetAddress"):
+            continue
+        label = item.get("fulltext")
+        lon, lat = _number(item.get("x")), _number(item.get("y"))
+        if not isinstance(label, str) or not label.strip() or lon is None or lat is None:
+            continue
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            continue
+        city, postcode = _text(item.get("city")), _text(item.get("zipcode"))
+        suggestions.append(
+            Suggestion(
+                label=label.strip(),
+                lon=lon,
+                lat=lat,
+                city=city,
+                postcode=postcode,
+                in_territory=None if area is None else area.has_commune(city, postcode),
+            )
+        )
+    return suggestions
+
+
+def parse_csv_response(content: bytes, expected_rows: int) -> pd.DataFrame:
+    """The CSV answered by ``/search/csv`` -> one row per sent row, in the order sent.
+
+    Returns the columns ``lon``, ``lat``, ``geocodage_score``, ``geocodage_score_next``,
+    ``geocodage_type``, ``geocodage_label``, ``geocodage_citycode``, ``geocodage_status``
+    (missing values as NaN / None; ``geocodage_score_next`` is NaN when the service sent no
+    ``result_score_next`` column). Values are passed on as sent: judging an incomplete row is
+    :mod:`geo.batch`'s business.
 
     Raises
     ------
@@ -453,29 +660,35 @@ def parse_csv_response(content: bytes, expected_rows: int) -> pd.DataFrame:
         text = content.decode("utf-8-sig")
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
-        raise GeocoderParseError("BAN CSV answer is not a UTF-8 CSV") from None
+        raise GeocoderParseError("CSV answer is not a UTF-8 CSV") from None
     missing = [c for c in (_ROW_COLUMN, *CSV_RESULT_COLUMNS) if c not in table.columns]
     if missing:
-        raise GeocoderParseError(f"BAN CSV answer lacks column(s) {missing}")
+        raise GeocoderParseError(f"CSV answer lacks column(s) {missing}")
     rows = pd.to_numeric(table[_ROW_COLUMN], errors="coerce")
     if rows.isna().any() or sorted(rows.astype(int)) != list(range(expected_rows)):
         raise GeocoderParseError(
-            f"BAN CSV answer has {len(table)} rows that do not match the {expected_rows} sent"
+            f"CSV answer has {len(table)} rows that do not match the {expected_rows} sent"
         )
     table = table.set_index(rows.astype(int)).sort_index()
 
     def numbers(column: str) -> pd.Series:
+        if column not in table.columns:
+            return pd.Series(float("nan"), index=table.index)
         return pd.to_numeric(table[column].replace("", None), errors="coerce").astype(float)
+
+    def texts(column: str) -> pd.Series:
+        return table[column].str.strip().replace("", None)
 
     return pd.DataFrame(
         {
             "lon": numbers("longitude"),
             "lat": numbers("latitude"),
             "geocodage_score": numbers("result_score"),
-            "geocodage_type": table["result_type"].replace("", None),
-            "geocodage_label": table["result_label"].replace("", None),
-            "geocodage_citycode": table["result_citycode"].replace("", None),
-            "geocodage_status": table["result_status"].replace("", None),
+            "geocodage_score_next": numbers("result_score_next"),
+            "geocodage_type": texts("result_type"),
+            "geocodage_label": texts("result_label"),
+            "geocodage_citycode": texts("result_citycode"),
+            "geocodage_status": texts("result_status"),
         }
     )
 
@@ -492,8 +705,9 @@ def geocode_address(
     limit: int = DEFAULT_LIMIT,
     url: str | None = None,
     session: requests.Session | None = None,
-    timeout: float | tuple[float, float] = _http.DEFAULT_TIMEOUT,
+    timeout: tuple[float, float] = _http.DEFAULT_TIMEOUT,
     policy: _http.RetryPolicy = DEFAULT_POLICY,
+    limits: _http.AnswerLimits = SEARCH_LIMITS,
     sleep: Callable[[float], None] | None = None,
 ) -> GeocodeAnswer:
     """Look one address up; candidates outside the territory are flagged, not dropped.
@@ -513,14 +727,83 @@ def geocode_address(
         The service failed; :func:`user_message` gives the French text to show.
     """
     request = build_search_request(address, limit=limit, near=near, url=url)
-    response = send_request(request, session=session, timeout=timeout, policy=policy, sleep=sleep)
-    try:
-        payload = response.json()
-    except ValueError:
-        raise GeocoderParseError("BAN search answer is not JSON") from None
+    content = send_request(
+        request, session=session, timeout=timeout, policy=policy, limits=limits, sleep=sleep
+    )
+    payload = _json(content, limits, "search")
     candidates = parse_search_response(payload, territory_citycodes=territory_citycodes)
-    log.debug("BAN search: %d candidate(s)", len(candidates))
+    log.debug("geocoder search: %d candidate(s)", len(candidates))
     return GeocodeAnswer(tuple(candidates))
+
+
+def reverse_geocode(
+    lon: float,
+    lat: float,
+    *,
+    territory_citycodes: Collection[str] | None = None,
+    url: str | None = None,
+    session: requests.Session | None = None,
+    timeout: tuple[float, float] = _http.DEFAULT_TIMEOUT,
+    policy: _http.RetryPolicy = DEFAULT_POLICY,
+    limits: _http.AnswerLimits = SEARCH_LIMITS,
+    sleep: Callable[[float], None] | None = None,
+) -> GeocodeResult | None:
+    """The address nearest to a point, or None when the service knows none around it.
+
+    Raises
+    ------
+    GeocoderError
+        As for :func:`geocode_address`.
+    """
+    request = build_reverse_request(lon, lat, url=url)
+    content = send_request(
+        request, session=session, timeout=timeout, policy=policy, limits=limits, sleep=sleep
+    )
+    results = parse_search_response(
+        _json(content, limits, "reverse"), territory_citycodes=territory_citycodes
+    )
+    return min(results, key=_distance, default=None)
+
+
+def _distance(result: GeocodeResult) -> float:
+    return math.inf if result.distance_m is None else result.distance_m
+
+
+def suggest_addresses(
+    text: str,
+    *,
+    area: SearchArea | None = None,
+    limit: int = 8,
+    url: str | None = None,
+    session: requests.Session | None = None,
+    timeout: tuple[float, float] = _http.DEFAULT_TIMEOUT,
+    policy: _http.RetryPolicy = SUGGEST_POLICY,
+    limits: _http.AnswerLimits = SEARCH_LIMITS,
+    pace: _http.TokenBucket | None = COMPLETION_PACE,
+) -> list[Suggestion]:
+    """Up to ``limit`` street addresses of the area starting like ``text`` (``/completion``).
+
+    Asks the service for its maximum (15) within the area's départements and keeps those whose
+    commune is one of the area's.
+
+    Raises
+    ------
+    InputError
+        Text too short or otherwise unusable.
+    GeocoderRateLimited
+        ``pace`` has no token left: no request was sent (the quota is shared by every visitor).
+    GeocoderError
+        As for :func:`geocode_address`.
+    """
+    request = build_completion_request(
+        text, departements=area.departements if area else (), url=url
+    )
+    if pace is not None and not pace.take():
+        raise GeocoderRateLimited("completion: local pace exceeded, request not sent")
+    content = send_request(request, session=session, timeout=timeout, policy=policy, limits=limits)
+    suggestions = parse_completion_response(_json(content, limits, "completion"), area=area)
+    kept = [s for s in suggestions if s.in_territory is not False]
+    return list({fold(s.label): s for s in kept}.values())[:limit]
 
 
 def geocode_csv_rows(
@@ -532,8 +815,10 @@ def geocode_csv_rows(
     on_progress: Callable[[int, int], None] | None = None,
     url: str | None = None,
     session: requests.Session | None = None,
-    timeout: float | tuple[float, float] = CSV_TIMEOUT,
+    timeout: tuple[float, float] = CSV_TIMEOUT,
     policy: _http.RetryPolicy = DEFAULT_POLICY,
+    limits: _http.AnswerLimits = CSV_LIMITS,
+    file_deadline_s: float = FILE_DEADLINE_S,
     sleep: Callable[[float], None] | None = None,
 ) -> pd.DataFrame:
     """Geocode a table through the bulk endpoint, ``chunk_size`` rows per request.
@@ -548,13 +833,13 @@ def geocode_csv_rows(
         Column of INSEE codes restricting each row's search to its commune.
     on_progress : callable, optional
         Called as ``on_progress(done_rows, total_rows)`` before the first and after each chunk.
+    limits, file_deadline_s : optional
+        Bounds of each chunk's answer (size, time) and the time for all chunks together.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``rows``: ``lon``, ``lat``, ``geocodage_score``, ``geocodage_type``,
-        ``geocodage_label``, ``geocodage_citycode``, ``geocodage_status`` ("ok", "not-found",
-        "skipped", "error").
+        Indexed like ``rows``: the columns of :func:`parse_csv_response`.
 
     Raises
     ------
@@ -567,27 +852,35 @@ def geocode_csv_rows(
     total = len(rows)
     if on_progress:
         on_progress(0, total)
-    own = session is None
-    session = session or _http.make_session()
+    file_deadline = _http.Deadline(file_deadline_s)
     parts = []
-    try:
-        for start in range(0, total, chunk_size):
-            chunk = rows.iloc[start : start + chunk_size]
-            request = build_csv_request(
-                chunk, address_columns, citycode_column=citycode_column, url=url
-            )
-            response = send_request(
-                request, session=session, timeout=timeout, policy=policy, sleep=sleep
-            )
-            part = parse_csv_response(response.content, len(chunk))
-            part.index = chunk.index
-            parts.append(part)
-            log.debug("BAN bulk: %d/%d rows", start + len(chunk), total)
-            if on_progress:
-                on_progress(start + len(chunk), total)
-    finally:
-        if own:
-            session.close()
+    for start in range(0, total, chunk_size):
+        chunk = rows.iloc[start : start + chunk_size]
+        request = build_csv_request(
+            chunk, address_columns, citycode_column=citycode_column, url=url
+        )
+        sent = len(request.files["data"][1]) if request.files else 0
+        content = send_request(
+            request,
+            session=session,
+            timeout=timeout,
+            policy=policy,
+            # The answer repeats what was sent, then adds the result columns.
+            limits=_http.AnswerLimits(
+                max_bytes=limits.max_bytes + 2 * sent,
+                max_depth=limits.max_depth,
+                deadline_s=limits.deadline_s,
+                max_redirects=limits.max_redirects,
+            ),
+            deadline=file_deadline,
+            sleep=sleep,
+        )
+        part = parse_csv_response(content, len(chunk))
+        part.index = chunk.index
+        parts.append(part)
+        log.debug("geocoder bulk: %d/%d rows", start + len(chunk), total)
+        if on_progress:
+            on_progress(start + len(chunk), total)
     if not parts:
         return parse_csv_response(_empty_answer(), 0).set_axis(rows.index[:0])
     return pd.concat(parts)
@@ -598,13 +891,13 @@ def _empty_answer() -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Keep addresses out of urllib3's debug log
+# Keep addresses (and points) out of urllib3's debug log
 
 
-class _RedactSearchQuery(logging.Filter):
-    """Replace the query string of ``/search`` URLs in urllib3 records by ``?<masqué>``."""
+class _RedactQuery(logging.Filter):
+    """Mask the query string of search, completion and reverse URLs in urllib3's records."""
 
-    _QUERY = re.compile(r"(/search[^?\s\"]*)\?[^\s\"]*")
+    _QUERY = re.compile(r"(/(?:search|completion|reverse)[^?\s\"]*)\?[^\s\"]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
@@ -618,8 +911,8 @@ class _RedactSearchQuery(logging.Filter):
 
 def _install_log_filter() -> None:
     logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _RedactSearchQuery) for f in logger.filters):
-        logger.addFilter(_RedactSearchQuery())
+    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
+        logger.addFilter(_RedactQuery())
 
 
 _install_log_filter()

@@ -53,6 +53,7 @@ import shapely
 
 from geo.errors import InputError, SchemaError
 from geo.format import fr_distance
+from geo.territory import STATUS_NEIGHBOURING
 
 LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
@@ -73,7 +74,7 @@ PRECISION_BY_TYPE: dict[str, float] = {
     "locality": math.inf,
     "municipality": math.inf,
 }
-_TYPE_LEVEL_FR = {"street": "à la rue", "locality": "au lieu-dit", "municipality": "à la commune"}
+TYPE_LEVEL_FR = {"street": "à la rue", "locality": "au lieu-dit", "municipality": "à la commune"}
 
 # Metropolitan France with Corsica, with a generous margin. Anything outside is a mistake
 # (swapped longitude/latitude, Lambert coordinates given as degrees, overseas address...).
@@ -145,12 +146,17 @@ class QPVRef:
 
 @dataclass(frozen=True)
 class QPVMatch:
-    """A quartier containing the point, with its communes (names and INSEE codes)."""
+    """A quartier containing the point, with its communes (names and INSEE codes).
+
+    ``contract`` names the EPCI whose contrat de ville the quartier belongs to when it is not
+    the territory's own (a neighbour's quartier the app shows), None otherwise.
+    """
 
     code: str
     name: str
     communes: tuple[str, ...]
     commune_codes: tuple[str, ...] = ()
+    contract: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -159,6 +165,7 @@ class QPVMatch:
             "name": self.name,
             "communes": list(self.communes),
             "commune_codes": list(self.commune_codes),
+            "contract": self.contract,
         }
 
 
@@ -197,6 +204,8 @@ class Verdict:
             "generation": self.generation,
             "status": self.status,
             "qpv": [m.to_dict() for m in self.qpv],
+            # Another EPCI's contrat de ville, when the point is in a neighbour's quartier.
+            "contract": next((m.contract for m in self.qpv if m.contract), None),
             "nearest": self.nearest.to_dict() if self.nearest else None,
             "distance_m": round(self.distance_m, 1),
             "tolerance_m": round(self.tolerance_m, 1) if math.isfinite(self.tolerance_m) else None,
@@ -494,6 +503,7 @@ class _Generation:
     names: np.ndarray
     communes: tuple[tuple[str, ...], ...]
     commune_codes: tuple[tuple[str, ...], ...]
+    contracts: tuple[str | None, ...]  # another EPCI's contract, for a neighbour's quartier
     segments: _SegmentIndex
     polygons: _PolygonIndex
 
@@ -641,6 +651,7 @@ class Locator:
                 names=rows["name"].astype(str).to_numpy(),
                 communes=tuple(_split(v, ",") for v in rows["commune_names"]),
                 commune_codes=tuple(_split(v, ",") for v in rows["commune_codes"]),
+                contracts=_contracts(rows),
                 segments=segments,
                 polygons=_PolygonIndex(polys, self.grid, segments.cell_dist),
             )
@@ -733,6 +744,7 @@ class Locator:
                 name=str(gen.names[k]),
                 communes=gen.communes[k],
                 commune_codes=gen.commune_codes[k],
+                contract=gen.contracts[k],
             )
             for k in member_ids
         )
@@ -815,7 +827,8 @@ class Locator:
         -------
         pandas.DataFrame
             ``status`` (categorical of ``STATUSES``), ``code``/``name``/``communes`` of the
-            containing quartier (missing if none; ``n_qpv`` counts overlapping matches, the
+            containing quartier and ``contract`` (another EPCI's contract, see
+            :class:`QPVMatch`) (missing if none; ``n_qpv`` counts overlapping matches, the
             first is shown), ``distance_m`` to the nearest boundary, ``nearest_code``/
             ``nearest_name`` (missing when "in"), ``tolerance_m``, ``within_300m``,
             ``within_500m``, ``reason`` (one of ``REASON_CODES``, see ``REASON_LABELS_FR``),
@@ -865,12 +878,14 @@ class Locator:
             np.add.at(n_qpv, pts, 1)
         nearest = np.where(res["status"] == _STATUS_IN, -1, res["nearest"])
         communes = np.array([", ".join(c) for c in gen.communes], dtype=object)
+        contracts = np.array([*gen.contracts, None], dtype=object)  # index -1: no quartier
         return pd.DataFrame(
             {
                 "status": pd.Categorical.from_codes(res["status"], categories=list(STATUSES)),
                 "code": pd.Categorical.from_codes(member, categories=gen.codes, validate=False),
                 "name": _categorical(member, gen.names),
                 "communes": _categorical(member, communes),
+                "contract": contracts[member],
                 "n_qpv": n_qpv,
                 "distance_m": res["distance"],
                 "nearest_code": pd.Categorical.from_codes(
@@ -1051,6 +1066,16 @@ def _territory_geometry(territory: Any) -> Any:
     return territory
 
 
+def _contracts(rows: pd.DataFrame) -> tuple[str | None, ...]:
+    """Per quartier, the other EPCI whose contract it belongs to (columns of the build)."""
+    if "status" not in rows.columns or "contract_name" not in rows.columns:
+        return (None,) * len(rows)
+    return tuple(
+        str(name) if status == STATUS_NEIGHBOURING and isinstance(name, str) and name else None
+        for status, name in zip(rows["status"], rows["contract_name"], strict=True)
+    )
+
+
 def _split(value: Any, sep: str) -> tuple[str, ...]:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ()
@@ -1097,7 +1122,7 @@ def _reason_fr(
     """The French sentence explaining an uncertain or outside-territory verdict."""
     quartier = f"« {nearest.name} » ({nearest.code})"
     if code == _REASON_PRECISION:
-        level = _TYPE_LEVEL_FR.get(result_type or "")
+        level = TYPE_LEVEL_FR.get(result_type or "")
         if level:
             return (
                 f"L'adresse n'a été localisée qu'{level} : sa position exacte est inconnue, "

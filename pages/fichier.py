@@ -3,7 +3,8 @@
 The file is read in memory (``geo.tabular``), checked by ``geo.batch.check_table`` with a
 progress bar, and the annotated rows are offered as French CSV and Excel. Nothing is written to
 disk: the table and the result live in this session's ``st.session_state`` only. With longitude
-and latitude columns nothing leaves the machine; address columns are sent to the BAN.
+and latitude columns nothing leaves the machine; address columns are sent to the address
+service of the Géoplateforme (IGN).
 """
 
 import math
@@ -37,7 +38,7 @@ COLUMN_KEYS = (K_MODE, K_ADDRESS_COLUMNS, K_CITYCODE, K_LON, K_LAT)
 MODE_ADDRESS = "adresses"
 MODE_LONLAT = "coordonnees"
 MODE_LABELS = {
-    MODE_ADDRESS: "Des colonnes d'adresse (envoyées à la Base Adresse Nationale)",
+    MODE_ADDRESS: "Des colonnes d'adresse (envoyées au service d'adresses de la Géoplateforme)",
     MODE_LONLAT: "Des colonnes de longitude et de latitude (rien n'est envoyé)",
 }
 MAP_HEIGHT = 520
@@ -57,8 +58,8 @@ st.markdown(
     f"**Taille maximale : {LIMITS.describe()}.** CSV séparé par « ; » ou « , » (UTF-8 ou "
     "Windows-1252), ou classeur Excel .xlsx (première feuille).  \n"
     "Le fichier est lu en mémoire, le temps de votre session : il n'est pas conservé. Les "
-    "adresses sont envoyées au service public d'adresses (Base Adresse Nationale) pour être "
-    "localisées ; des coordonnées ne sont envoyées nulle part."
+    "colonnes d'adresse (et elles seules) sont envoyées au service d'adresses de la "
+    "Géoplateforme (IGN) pour être localisées ; des coordonnées ne sont envoyées nulle part."
 )
 
 uploaded = st.file_uploader(

@@ -1,13 +1,18 @@
 """Open the app's pages with Streamlit's AppTest as a browser would, and read what they show."""
 
+import json
 import re
 
 from browser import REPO_ROOT
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import UnknownElement
 
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 120
-SHOWN = ("markdown", "caption", "info", "warning", "error")
+SHOWN = ("markdown", "caption", "info", "warning", "error", "subheader")
+TRIGGER_PREFIX = STREAMLIT_INTERNAL_KEY_PREFIX
 
 
 def open_page(page: str | None = None, *, timeout: float = TIMEOUT, **params: str) -> AppTest:
@@ -36,3 +41,31 @@ def unescape(markdown: str) -> str:
 def text_of(at: AppTest, kinds: tuple[str, ...] = SHOWN) -> str:
     """Everything written on the page, Markdown escapes and bold markers removed."""
     return "\n".join(unescape(e.value).replace("**", "") for kind in kinds for e in at.get(kind))
+
+
+def type_into(at: AppTest, key_prefix: str, text: str, *, enter: bool = False) -> AppTest:
+    """Type ``text`` into a Components-v2 text field (``streamlit-keyup``), as a browser would.
+
+    AppTest cannot drive custom components: this sends the widget state the component's
+    JavaScript sends (its ``value``, then with ``enter`` the ``submitted`` trigger of the Enter
+    key) and reruns the script, so the page's own callbacks run. ``key_prefix`` is the start of
+    the component's key (``_st_keyup_<key>``).
+    """
+    element = next(
+        e
+        for e in at.main
+        if isinstance(e, UnknownElement) and (e.key or "").startswith(f"_st_keyup_{key_prefix}")
+    )
+    base = element.proto.id
+    states = at._tree.get_widget_states()
+    kept = [w for w in states.widgets if not w.id.startswith((base, TRIGGER_PREFIX))]
+    del states.widgets[:]
+    states.widgets.extend(kept)
+    states.widgets.append(WidgetState(id=base, json_value=json.dumps({"value": text})))
+    if enter:
+        payload = json.dumps([{"event": "submitted", "value": text}])
+        trigger = f"{TRIGGER_PREFIX}_{base}__events"
+        states.widgets.append(WidgetState(id=trigger, json_trigger_value=payload))
+    at._run(widget_state=states)
+    assert not at.exception, at.exception
+    return at

@@ -1,6 +1,6 @@
 """geo.batch: a table in, the same rows out with their QPV status for 2024 and 2015.
 
-Runs on the processed CALL data; addresses go to the fake BAN server on 127.0.0.1.
+Runs on the processed CALL data; addresses go to the Géoplateforme stand-in on 127.0.0.1.
 """
 
 import time
@@ -23,7 +23,7 @@ from geo.errors import GeocoderParseError, GeocoderUnavailable, InputError
 from geo.export import read_csv_fr, to_csv_fr
 from geo.format import fr_distance
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +219,7 @@ def test_wrong_column_choices_are_refused_in_french(locator, kwargs, message):
 
 
 # ---------------------------------------------------------------------------------------------
-# Addresses: geocoded in bulk by the (fake) BAN
+# Addresses: geocoded in bulk by the (stand-in) Géoplateforme
 
 
 def address_table() -> pd.DataFrame:
@@ -238,19 +238,19 @@ def address_table() -> pd.DataFrame:
     )
 
 
-def test_addresses_are_geocoded_in_chunks_and_classified(locator, fake_ban):
+def test_addresses_are_geocoded_in_chunks_and_classified(locator, geoplateforme):
     calls = []
     result = check_table(
         address_table(),
         locator,
         address_columns=["adresse", "ville"],
-        geocoder_url=fake_ban.url,
+        geocoder_url=geoplateforme.url,
         chunk_size=2,
         on_progress=lambda f, m: calls.append((f, m)),
     )
     rows = result.rows
 
-    assert fake_ban.count("/search/csv/") == 3  # 5 rows, 2 per request
+    assert geoplateforme.count("/search/csv") == 3  # 5 rows, 2 per request
     assert result.geocoded
     assert list(rows["id"]) == ["1", "2", "3", "4", "5"]
     first = rows.iloc[0]
@@ -277,13 +277,67 @@ def test_addresses_are_geocoded_in_chunks_and_classified(locator, fake_ban):
     assert calls[-1][0] == 1.0
 
 
-def test_only_the_address_columns_are_sent(locator, fake_ban):
+def test_only_the_address_columns_are_sent(locator, geoplateforme):
     table = address_table().assign(secret=["ne pas envoyer"] * 5)
-    check_table(table, locator, address_columns=["adresse", "ville"], geocoder_url=fake_ban.url)
+    check_table(
+        table, locator, address_columns=["adresse", "ville"], geocoder_url=geoplateforme.url
+    )
 
-    sent = fake_ban.requests[0].files["data"].decode("utf-8")
+    sent = geoplateforme.requests[0].files["data"].decode("utf-8")
     assert "ne pas envoyer" not in sent
     assert sent.splitlines()[0] == "qpv_row,adresse,ville"
+
+
+def in_quartiers(server, *codes: str) -> pd.DataFrame:
+    """Addresses the stand-in places inside the given 2015 quartiers."""
+    return pd.DataFrame({"adresse": [server.address_in(code).label for code in codes]})
+
+
+def test_incomplete_bulk_answers_are_never_dans_or_hors(locator, geoplateforme):
+    # Rows in turn: coordinates but no score, result_status "error", no type, no status.
+    geoplateforme.set_mode("incomplete_csv")
+    table = in_quartiers(geoplateforme, "QP062025", "QP062024", "QP062028", "QP062029")
+
+    rows = check_table(
+        table, locator, address_columns=["adresse"], geocoder_url=geoplateforme.url
+    ).rows
+
+    for generation in (2024, 2015):
+        statuses = list(rows[f"qpv_{generation}_statut"])
+        assert statuses == ["incertain", NOT_LOCATED, "incertain", "incertain"]
+    remarks = list(rows["qpv_2015_remarque"])
+    assert remarks[0].startswith("réponse incomplète du service d'adresses (score : absent")
+    assert remarks[1] == "le service d'adresses n'a pas pu traiter cette ligne"
+    assert remarks[2].startswith("réponse incomplète du service d'adresses (type de résultat :")
+    assert remarks[3].startswith("réponse incomplète du service d'adresses (statut :")
+    assert pd.isna(rows.loc[1, "lon"])  # an error row has no point, whatever was sent
+
+
+def test_an_ambiguous_bulk_answer_is_uncertain(locator, geoplateforme):
+    table = in_quartiers(geoplateforme, "QP062025")
+    geoplateforme.set_mode("ambiguous", gap=0.02)  # result_score_next 0,02 behind
+    close = check_table(table, locator, address_columns=["adresse"], geocoder_url=geoplateforme.url)
+    geoplateforme.set_mode("ambiguous", gap=0.3)
+    clear = check_table(table, locator, address_columns=["adresse"], geocoder_url=geoplateforme.url)
+
+    assert close.rows.loc[0, "qpv_2015_statut"] == "incertain"
+    assert close.rows.loc[0, "qpv_2015_remarque"].startswith(
+        "autre adresse presque aussi probable (scores 0,"
+    )
+    assert clear.rows.loc[0, "qpv_2015_statut"] == "dans"
+
+
+def test_a_geocoded_row_in_a_neighbours_quartier_names_its_contract(locator, geoplateforme):
+    table = in_quartiers(geoplateforme, "QP062043")
+
+    rows = check_table(
+        table, locator, address_columns=["adresse"], geocoder_url=geoplateforme.url
+    ).rows
+
+    assert (rows.loc[0, "qpv_2015_statut"], rows.loc[0, "qpv_2015_code"]) == ("dans", "QP062043")
+    assert (
+        rows.loc[0, "qpv_2015_remarque"] == "quartier du contrat de ville de la CA d'Hénin-Carvin"
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,11 +347,13 @@ def test_only_the_address_columns_are_sent(locator, fake_ban):
         ("bad_csv", {}, GeocoderParseError),
     ],
 )
-def test_a_failing_geocoder_raises_and_returns_nothing(locator, fake_ban, mode, options, error):
-    fake_ban.set_mode(mode, **options)
+def test_a_failing_geocoder_raises_and_returns_nothing(
+    locator, geoplateforme, mode, options, error
+):
+    geoplateforme.set_mode(mode, **options)
     with pytest.raises(error):
         check_table(
-            address_table(), locator, address_columns=["adresse"], geocoder_url=fake_ban.url
+            address_table(), locator, address_columns=["adresse"], geocoder_url=geoplateforme.url
         )
 
 

@@ -3,10 +3,10 @@
 A copy of the processed CALL tables is written to a temporary ``QPV_PROCESSED_DIR`` with the
 names of every quartier, of two communes and of the territory carrying HTML/JavaScript payloads
 (the manifest is the real one, so the app takes the folder as current). The app runs on it with a
-fake BAN whose test address label carries the payloads too. Chromium then opens the map (and
-hovers a quartier for its tooltip), a quartier's fact panel, a commune's panel, the comparison,
-the presentation, the address page with a payload in ``?q=``, and a file check of a file whose
-name and cells are payloads.
+Géoplateforme stand-in whose test address label carries the payloads too. Chromium then opens
+the map (and hovers a quartier for its tooltip), a quartier's fact panel, a commune's panel, the
+comparison, the presentation, the address page with a payload in ``?q=``, and a file check of a
+file whose name and cells are payloads.
 
 After each page: no dialog opened, ``window.__xss`` is undefined in the page and in every frame
 (the st_folium map is an iframe), no ``<img src=x>`` nor payload ``<script>`` element exists
@@ -16,12 +16,13 @@ anywhere, and the payload is visible as text where the name is shown.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
 import pytest
 from browser import REPO_ROOT
-from fake_ban import FakeBAN
+from fake_geoplateforme import FakeGeoplateforme
 
 from geo.build import Report, write_tables
 from geo.store import load_dataset
@@ -88,14 +89,25 @@ def hostile_tables(processed, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_ban(mirror_dir):
-    """A fake BAN whose only address at QP062025 has a label full of payloads."""
-    from fake_ban import load_addresses
+    """A Géoplateforme stand-in whose only address at QP062025 has a label full of payloads."""
+    from fake_geoplateforme import load_addresses
 
     addresses = load_addresses(mirror_dir)
     target = next(a for a in addresses if a.qpv_code == "QP062025")
     label = f"{SCRIPT} {IMG} {SVG} Lens piege"
     others = [a for a in addresses if a.qpv_code != "QP062025"]
-    with FakeBAN([dataclasses.replace(target, label=label), *others]) as server:
+    # QP062025 is also in Vendin-le-Vieil, whose name the hostile tables keep: the suggestions
+    # recognise the commune by its name and postal code.
+    communes = json.loads((mirror_dir / "communes" / "communes.json").read_text("utf-8"))
+    vendin = next(c for c in communes if c["nom"] == "Vendin-le-Vieil")
+    target = dataclasses.replace(
+        target,
+        label=label,
+        city=vendin["nom"],
+        citycode=vendin["code"],
+        postcode=vendin["codesPostaux"][0],
+    )
+    with FakeGeoplateforme([target, *others]) as server:
         yield server
 
 
@@ -189,9 +201,21 @@ def test_address_from_the_url_and_its_label_stay_text(page, app_url, hostile_ban
     page.goto(f"{app_url}/adresse?q={query}")
     page.get_by_text("Adresse trouvée").first.wait_for(state="visible", timeout=FIRST_LOAD_MS)
 
-    visible_text(page, f"{SCRIPT} {IMG} {SVG} Lens piege")  # the BAN's label, as text
-    visible_text(page, "Dans le quartier prioritaire")
-    assert hostile_ban.count("/search/") >= 1
+    visible_text(page, f"{SCRIPT} {IMG} {SVG} Lens piege")  # the service's label, as text
+    visible_text(page, "Oui, dans le quartier prioritaire")
+    assert hostile_ban.count("/search") >= 1
+    assert_nothing_ran(page)
+
+
+def test_suggested_addresses_stay_text(page, app_url, hostile_ban):
+    page.goto(f"{app_url}/adresse")
+    field = page.get_by_placeholder("Adresse, ex. 12 rue de la République, Lens")
+    field.wait_for(timeout=FIRST_LOAD_MS)
+
+    field.press_sequentially("Lens pie", delay=40)
+
+    visible_text(page, f"{SCRIPT} {IMG} {SVG} Lens piege")  # the suggestion's label, as text
+    assert hostile_ban.count("/completion") >= 1
     assert_nothing_ran(page)
 
 

@@ -1,7 +1,7 @@
 """The command line end to end: ``python -m geo info | locate | check`` in a subprocess.
 
 ``build`` is tested in test_build.py. The processed tables come from the ``processed`` fixture;
-addresses go to the fake BAN server (``QPV_GEOCODER_URL``).
+addresses go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``).
 """
 
 import json
@@ -17,7 +17,7 @@ import pytest
 from geo.batch import added_columns
 from geo.export import read_csv_fr
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,6 +75,40 @@ def test_locate_json_gives_the_quartier_containing_the_point(processed, inside_q
     assert answer["distance_m"] > 0
     assert answer["within_300m"] is True
     assert answer["lon"] == pytest.approx(float(inside_qp062025[0]))
+
+
+def point_in(dataset, code: str) -> tuple[str, str]:
+    """Longitude and latitude (text) of a point inside quartier ``code``."""
+    qpv = dataset.qpv.set_index("code")
+    wgs84 = gpd.GeoSeries([qpv.geometry[code].representative_point()], crs=qpv.crs)
+    point = wgs84.to_crs(4326).iloc[0]
+    return f"{point.x:.7f}", f"{point.y:.7f}"
+
+
+def test_locate_names_the_contract_of_a_neighbours_quartier(processed, dataset):
+    lon, lat = point_in(dataset, "QP062043")  # La Plaine du 7: the CA d'Hénin-Carvin's contract
+
+    answers = json.loads(run_geo("locate", lon, lat, "--json").stdout)
+    text = run_geo("locate", lon, lat).stdout
+
+    assert [(a["status"], a["qpv"][0]["code"]) for a in answers] == [
+        ("in", "QN06243M"),
+        ("in", "QP062043"),
+    ]
+    assert [a["contract"] for a in answers] == ["CA d'Hénin-Carvin", "CA d'Hénin-Carvin"]
+    assert answers[1]["qpv"][0]["contract"] == "CA d'Hénin-Carvin"
+    assert (
+        "Dans le quartier prioritaire La Plaine Du 7 (QP062043), du contrat de ville de la "
+        "CA d'Hénin-Carvin, sur les communes de Montigny-en-Gohelle"
+    ) in text
+
+
+def test_locate_json_of_a_quartier_of_the_contract_has_no_other_contract(
+    processed, inside_qp062025
+):
+    answers = json.loads(run_geo("locate", *inside_qp062025, "--json").stdout)
+
+    assert [a["contract"] for a in answers] == [None, None]
 
 
 def test_locate_json_lists_2024_then_2015(processed, inside_qp062025):
@@ -169,22 +203,39 @@ def test_check_writes_excel_and_guesses_the_columns(processed, inside_qp062025, 
     assert rows.loc[2, "qpv_2024_statut"] == "hors territoire"
 
 
-def test_check_geocodes_address_columns(processed, fake_ban, tmp_path):
+def test_check_geocodes_address_columns(processed, geoplateforme, tmp_path):
     source = tmp_path / "adresses.csv"
     source.write_text("id,adresse,ville\n1,adresse de test QP062025,Lens\n2,,\n", encoding="utf-8")
     out = tmp_path / "resultat.csv"
 
     done = run_geo(
         "check", str(source), "-o", str(out), "--address-columns", "adresse,ville",
-        env={"QPV_GEOCODER_URL": fake_ban.url},
+        env={"QPV_GEOCODER_URL": geoplateforme.url},
     )  # fmt: skip
 
     assert done.returncode == 0, done.stderr
     rows = read_csv_fr(out.read_bytes())
     assert rows.loc[0, "geocodage_label"] == "Lens (adresse de test, QP062025)"
     assert list(rows["qpv_2015_statut"]) == ["dans", "non localisée"]
-    assert fake_ban.count("/search/csv/") == 1
+    assert geoplateforme.count("/search/csv") == 1
     assert "adresse de test" not in done.stderr  # addresses are never echoed
+
+
+def test_check_remarks_a_neighbours_quartier(processed, dataset, tmp_path):
+    lon, lat = point_in(dataset, "QP062043")
+    source = tmp_path / "points.csv"
+    source.write_text(f"nom;lon;lat\nplaine;{lon};{lat}\n", encoding="utf-8")
+    out = tmp_path / "resultat.csv"
+
+    done = run_geo("check", str(source), "-o", str(out), "--lonlat-columns", "lon,lat")
+
+    assert done.returncode == 0, done.stderr
+    row = read_csv_fr(out.read_bytes()).iloc[0]
+    for generation in (2024, 2015):
+        assert row[f"qpv_{generation}_statut"] == "dans"
+        assert row[f"qpv_{generation}_remarque"] == (
+            "quartier du contrat de ville de la CA d'Hénin-Carvin"
+        )
 
 
 @pytest.mark.parametrize(

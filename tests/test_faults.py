@@ -3,7 +3,7 @@
 Each test sets the environment of one app start (``monkeypatch.setenv``), drives the app with
 ``AppTest`` and asserts on what is shown: the message, and what is *not* shown (no Python
 traceback, no figures or verdict built on data the app could not read or services that did not
-answer). Nothing leaves 127.0.0.1: the address service is ``tests/fake_ban.py`` and any other
+answer). Nothing leaves 127.0.0.1: the address service is ``tests/geoplateforme.py`` and any other
 request goes to a closed local port through ``HTTP(S)_PROXY``.
 """
 
@@ -25,12 +25,12 @@ from geo import fetch, geocode
 from geo.build import SCHEMA_VERSION
 from geo.sources import SOURCES
 from geo.territory import DEFAULT_TERRITORY
-from ui import lookup
+from ui import adresse
 
 APP = "../app.py"
 TIMEOUT = 120
 HEADLINE = {"Quartiers prioritaires": "21", "Communes concernées": "19 sur 36"}
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, connections refused
 
 
@@ -312,9 +312,11 @@ def test_with_no_data_source_every_page_says_what_is_missing_and_both_ways_out_f
 
 
 # ---------------------------------------------------------------------------------------------
-# The address service (a fake BAN on 127.0.0.1)
+# The address service (the Géoplateforme stand-in on 127.0.0.1)
 
 VERDICT_HEADLINES = (
+    "Oui, dans",
+    "Non, hors",
     "Dans le quartier prioritaire",
     "Dans les quartiers prioritaires",
     "Hors quartier prioritaire",
@@ -326,7 +328,7 @@ OFFLINE_HINT = "cliquez sur la carte ou saisissez des coordonnées"
 
 def verdicts_shown(at: AppTest) -> list[str]:
     """Every verdict headline or found address on the page (must be empty after a failure)."""
-    texts = [m.value for m in at.markdown]
+    texts = [m.value for m in [*at.subheader, *at.markdown]]
     return [
         t for t in texts if "**Adresse trouvée :**" in t or any(h in t for h in VERDICT_HEADLINES)
     ]
@@ -339,27 +341,27 @@ def plain(markdown: str) -> str:
 
 
 @pytest.fixture
-def address_page(monkeypatch, fake_ban, processed):
-    """Open ``/adresse?q=<test address in QP062025>`` against the fake BAN."""
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+def address_page(monkeypatch, geoplateforme, processed):
+    """Open ``/adresse?q=<test address in QP062025>`` against the Géoplateforme stand-in."""
+    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
 
     def open_page() -> AppTest:
         return apptest.open_page(
-            "pages/adresse.py", timeout=TIMEOUT, q=fake_ban.address_in("QP062025").label
+            "pages/adresse.py", timeout=TIMEOUT, q=geoplateforme.address_in("QP062025").label
         )
 
     return open_page
 
 
-def test_address_page_answers_when_the_service_works(address_page, fake_ban):
+def test_address_page_answers_when_the_service_works(address_page, geoplateforme):
     at = address_page()
 
     assert not at.error
     shown = "\n".join(plain(t) for t in verdicts_shown(at))
     assert "Adresse trouvée : Lens (adresse de test, QP062025)" in shown
     assert "Dans le quartier prioritaire Grande Résidence (QP062025)" in shown
-    assert fake_ban.count("/search/") == 1
+    assert geoplateforme.count("/search") == 1
 
 
 @pytest.mark.parametrize(
@@ -373,9 +375,9 @@ def test_address_page_answers_when_the_service_works(address_page, fake_ban):
     ],
 )
 def test_address_service_failure_shows_a_french_message_and_no_verdict(
-    address_page, fake_ban, mode, options, message
+    address_page, geoplateforme, mode, options, message
 ):
-    fake_ban.set_mode(mode, **options)
+    geoplateforme.set_mode(mode, **options)
 
     at = address_page()
 
@@ -386,33 +388,33 @@ def test_address_service_failure_shows_a_french_message_and_no_verdict(
     assert "Traceback" not in text and "HTTP" not in text
     # Bounded: the failure is retried (429 and 5xx only), a few times, then given up.
     retried = mode in ("error", "rate_limit")
-    assert fake_ban.count("/search/") == (lookup.SEARCH_POLICY.attempts if retried else 1)
+    assert geoplateforme.count("/search") == (adresse.SEARCH_POLICY.attempts if retried else 1)
 
 
 def test_address_service_timing_out_shows_a_french_message_and_no_verdict(
-    address_page, fake_ban, monkeypatch
+    address_page, geoplateforme, monkeypatch
 ):
     # The page's own read timeout, shortened so that the test waits about a second.
-    monkeypatch.setattr(lookup, "SEARCH_TIMEOUT", (2.0, 0.3))
-    fake_ban.set_mode("slow", delay=2.0)
+    monkeypatch.setattr(adresse, "SEARCH_TIMEOUT", (2.0, 0.3))
+    geoplateforme.set_mode("slow", delay=2.0)
 
     at = address_page()
 
     assert verdicts_shown(at) == []
     text = plain(errors(at))
     assert "n'a pas répondu à temps" in text and OFFLINE_HINT in text
-    assert fake_ban.count("/search/") == lookup.SEARCH_POLICY.attempts
+    assert geoplateforme.count("/search") == adresse.SEARCH_POLICY.attempts
 
 
-def test_one_429_with_retry_after_is_waited_out_and_the_answer_given(address_page, fake_ban):
-    fake_ban.set_mode("rate_limit", times=1, retry_after=1)
+def test_one_429_with_retry_after_is_waited_out_and_the_answer_given(address_page, geoplateforme):
+    geoplateforme.set_mode("rate_limit", times=1, retry_after=1)
 
     at = address_page()
 
     assert not at.error
     shown = "\n".join(plain(t) for t in verdicts_shown(at))
     assert "Dans le quartier prioritaire Grande Résidence (QP062025)" in shown
-    assert fake_ban.count("/search/") == 2
+    assert geoplateforme.count("/search") == 2
 
 
 def test_unreachable_address_service_shows_a_french_message_and_no_verdict(
@@ -426,12 +428,12 @@ def test_unreachable_address_service_shows_a_french_message_and_no_verdict(
     assert "est indisponible pour le moment" in plain(errors(at))
 
 
-def test_coordinates_still_answer_while_the_address_service_is_down(address_page, fake_ban):
-    fake_ban.set_mode("error", status=503)
+def test_coordinates_still_answer_while_the_address_service_is_down(address_page, geoplateforme):
+    geoplateforme.set_mode("error", status=503)
     at = address_page()
-    requests_before = fake_ban.count()
+    searches = geoplateforme.count("/search")
 
-    point = fake_ban.address_in("QP062025")
+    point = geoplateforme.address_in("QP062025")
     at.text_input(key="adresse_longitude").set_value(str(point.lon).replace(".", ","))
     at.text_input(key="adresse_latitude").set_value(str(point.lat).replace(".", ","))
     next(b for b in at.button if b.label == "Situer ce point").click().run()
@@ -439,15 +441,47 @@ def test_coordinates_still_answer_while_the_address_service_is_down(address_page
     assert not at.exception, at.exception
     shown = "\n".join(plain(t) for t in verdicts_shown(at))
     assert "Dans le quartier prioritaire Grande Résidence (QP062025)" in shown
-    assert fake_ban.count() == requests_before  # answered without the service
+    assert not at.error  # the verdict alone: the nearest address was only a help
+    assert "Adresse la plus proche" not in "\n".join(m.value for m in at.markdown)
+    # Computed locally; only the nearest address was asked for, once.
+    assert geoplateforme.count("/search") == searches
+    assert geoplateforme.count("/reverse") == adresse.REVERSE_POLICY.attempts
+
+
+@pytest.mark.parametrize(
+    ("mode", "options", "message"),
+    [
+        ("oversize", {}, "a renvoyé une réponse illisible"),
+        ("gzip_bomb", {}, "a renvoyé une réponse illisible"),
+        ("deep_json", {}, "a renvoyé une réponse illisible"),
+        ("redirect", {}, "est indisponible pour le moment"),
+        ("trickle", {"interval": 0.5}, "n'a pas répondu à temps"),
+    ],
+)
+def test_a_hostile_answer_is_cut_short_with_a_french_message(
+    address_page, geoplateforme, mode, options, message
+):
+    geoplateforme.set_mode(mode, **options)
+
+    at = address_page()
+
+    assert verdicts_shown(at) == []
+    text = plain(errors(at))
+    assert message in text and OFFLINE_HINT in text
+    assert geoplateforme.count("/search") == 1  # a broken limit is not retried
+    assert geoplateforme.count("/ailleurs") == 0  # the redirect to another host was not followed
+    if mode == "trickle":
+        # The answer (a hundred bytes, one every 0,5 s) was abandoned long before its end.
+        [sent] = geoplateforme.trickle_ends()
+        assert sent < 40
 
 
 @pytest.fixture
-def file_page(monkeypatch, fake_ban, fake_ban_addresses, processed):
-    """``/fichier`` with a 3-row address file uploaded, against the fake BAN."""
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+def file_page(monkeypatch, geoplateforme, geoplateforme_addresses, processed):
+    """``/fichier`` with a 3-row address file uploaded, against the Géoplateforme stand-in."""
+    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
-    rows = "\n".join(f"{i};{a.label}" for i, a in enumerate(fake_ban_addresses[:3], start=1))
+    rows = "\n".join(f"{i};{a.label}" for i, a in enumerate(geoplateforme_addresses[:3], start=1))
     data = f"numero;adresse\n{rows}\n".encode()
 
     def open_page() -> AppTest:
@@ -469,13 +503,16 @@ def check_button(at: AppTest):
         ("error", {"status": 502}, "est indisponible pour le moment"),
         ("rate_limit", {"retry_after": 0}, "reçoit trop de demandes en ce moment"),
         ("bad_csv", {}, "a renvoyé une réponse illisible"),
+        ("gzip_bomb", {}, "a renvoyé une réponse illisible"),
+        ("oversize", {}, "a renvoyé une réponse illisible"),
+        ("redirect", {}, "est indisponible pour le moment"),
     ],
 )
 def test_file_check_with_the_service_failing_checks_no_row(
-    file_page, fake_ban, mode, options, message
+    file_page, geoplateforme, mode, options, message
 ):
     at = file_page()
-    fake_ban.set_mode(mode, **options)
+    geoplateforme.set_mode(mode, **options)
 
     check_button(at).click().run()
 
@@ -484,4 +521,4 @@ def test_file_check_with_the_service_failing_checks_no_row(
     assert message in text and "Aucune ligne n'a été vérifiée" in text
     assert [h.value for h in at.header] == [], "a result was shown although no row was checked"
     assert not at.get("download_button")
-    assert fake_ban.count("/search/csv/") <= geocode.DEFAULT_POLICY.attempts
+    assert geoplateforme.count("/search/csv") <= geocode.DEFAULT_POLICY.attempts

@@ -226,6 +226,7 @@ def test_to_dict_is_json_ready(locator):
             "name": "Quartier B",
             "communes": ["Lens", "Liévin"],
             "commune_codes": ["62498", "62510"],
+            "contract": None,  # the territory's own contract
         }
     ]
 

@@ -1,21 +1,21 @@
 """The "Vérifier un fichier" page (``/fichier``) as a user sees it, driven by AppTest.
 
-Address columns go to the fake BAN server (``QPV_GEOCODER_URL``); coordinates go nowhere. A bad
-file gives a French message and no result.
+Address columns go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``); coordinates go nowhere.
+A bad file gives a French message and no result.
 """
 
 import apptest
 import pandas as pd
 import pytest
 from apptest import text_of, unescape
-from fake_ban import failures
+from fake_geoplateforme import failures
 from streamlit.testing.v1 import AppTest
 
 from geo.export import to_excel
 from geo.tabular import MAX_BYTES, MAX_ROWS
 from ui import lookup
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 PAGE = "pages/fichier.py"
 TIMEOUT = 120
@@ -119,7 +119,7 @@ def test_address_file_is_geocoded_with_a_progress_bar(geocoder):
     assert counts(at)["dans"] == ["0", "1"]
     assert counts(at)["hors territoire"] == ["1", "1"]
     assert counts(at)["non localisée"] == ["1", "1"]
-    assert geocoder.count("/search/csv/") == 1
+    assert geocoder.count("/search/csv") == 1
     assert "(adresses des colonnes « adresse », « code postal », « ville »)" in text_of(at)
     assert at.dataframe[0].value.loc[0, "geocodage_label"] == "Lens (adresse de test, QP062025)"
 

@@ -3,8 +3,9 @@
 Property tests (hypothesis) for each entry point a user controls: the address typed or passed
 in ``?q=``, coordinates, an uploaded table, the map page's query parameters, and the exports of
 the user's own rows (formula injection). Then the logs: a lookup on ``/adresse`` and a file check
-on ``/fichier``, driven by AppTest against the fake BAN with every logger at DEBUG, must not
-leave the address or any cell of the file in any log record.
+on ``/fichier``, driven by AppTest against the Géoplateforme stand-in with every logger at DEBUG,
+must not leave the address (typed, suggested, or a point sent for the nearest address) or any cell
+of the file in any log record.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from geo.export import FORMULA_PREFIXES, to_csv_fr, to_excel
 from geo.geocode import MAX_LENGTH, MIN_LENGTH, normalize_address
 from geo.locate import STATUSES, Verdict
 from geo.tabular import read_table
-from ui.lookup import parse_coordinate
+from ui.adresse import parse_coordinate
 from ui.state import MAX_QUERY_LENGTH, Catalogue, ViewState, parse_view
 
-pytest_plugins = ["fake_ban"]  # the fake_ban and fake_ban_addresses fixtures
+pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
 APP = "../app.py"
 TIMEOUT = 120
@@ -343,33 +344,44 @@ SECRET = "Confidentielmarqueur"  # a word that only the user typed
 
 
 def test_an_address_looked_up_leaves_no_trace_in_the_logs(
-    debug_logs, monkeypatch, fake_ban, processed, capfd
+    debug_logs, monkeypatch, geoplateforme, processed, capfd
 ):
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
-    target = fake_ban.address_in("QP062025")
+    target = geoplateforme.address_in("QP062025")
     typed = f"{target.label} {SECRET}"
 
     at = apptest.open_page("pages/adresse.py", timeout=TIMEOUT, q=typed)
-    at.text_input(key="adresse_saisie").set_value(f"{SECRET} {target.label}")
-    next(b for b in at.button if b.label == "Vérifier l'adresse").click().run()
+    apptest.type_into(at, "adresse_saisie", f"Lens {SECRET}")  # a suggestion request
+    apptest.type_into(at, "adresse_saisie", f"{SECRET} {target.label}", enter=True)
+    # A point typed as coordinates is sent for the nearest address: it is personal data too.
+    at.text_input(key="adresse_longitude").input(f"{target.lon:.6f}")
+    at.text_input(key="adresse_latitude").input(f"{target.lat:.6f}")
+    next(b for b in at.button if b.label == "Situer ce point").click().run()
 
     assert not at.exception, at.exception
-    assert fake_ban.count("/search/") == 2  # both lookups did happen
+    assert geoplateforme.count("/search") == 2  # both lookups did happen
+    assert geoplateforme.count("/completion") >= 1
+    assert geoplateforme.count("/reverse") == 1
     assert any("Dans le quartier prioritaire" in m.value for m in at.markdown)
     assert any(line.startswith("urllib3") for line in debug_logs.lines), "nothing was logged"
     out, err = capfd.readouterr()
     logs = "\n".join([*debug_logs.lines, out, err])
+    for path in ("/geocodage/search?<masqué>", "/geocodage/completion?<masqué>",
+                 "/geocodage/reverse?<masqué>"):  # fmt: skip
+        assert path in logs
     for secret in (SECRET, target.label, target.label.replace(" ", "+"), "QP062025%29"):
         assert secret not in logs
+    for coordinate in (f"{target.lon:.6f}", f"{target.lat:.6f}"):
+        assert coordinate not in logs
 
 
 def test_a_checked_file_leaves_no_trace_in_the_logs(
-    debug_logs, monkeypatch, fake_ban, fake_ban_addresses, processed, capfd
+    debug_logs, monkeypatch, geoplateforme, geoplateforme_addresses, processed, capfd
 ):
-    monkeypatch.setenv("QPV_GEOCODER_URL", fake_ban.url)
+    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
     monkeypatch.setenv("QPV_BASEMAP", "aucun")
-    cells = [f"{a.label} {SECRET}{i}" for i, a in enumerate(fake_ban_addresses[:4])]
+    cells = [f"{a.label} {SECRET}{i}" for i, a in enumerate(geoplateforme_addresses[:4])]
     data = "nom;adresse\n" + "".join(f"M. {SECRET}nom{i};{c}\n" for i, c in enumerate(cells))
 
     at = apptest.open_page("pages/fichier.py", timeout=TIMEOUT)
@@ -377,10 +389,10 @@ def test_a_checked_file_leaves_no_trace_in_the_logs(
     next(b for b in at.button if b.label.startswith("Vérifier les")).click().run()
 
     assert not at.exception, at.exception
-    assert fake_ban.count("/search/csv/") == 1
+    assert geoplateforme.count("/search/csv") == 1
     assert [h.value for h in at.header] == ["Résultat"]
     assert any(line.startswith("urllib3") for line in debug_logs.lines), "nothing was logged"
     out, err = capfd.readouterr()
     logs = "\n".join([*debug_logs.lines, out, err])
     assert SECRET not in logs
-    assert not any(a.label in logs for a in fake_ban_addresses[:4])
+    assert not any(a.label in logs for a in geoplateforme_addresses[:4])
