@@ -176,7 +176,11 @@ def test_points_layer_colours_each_status_and_escapes_tooltips():
         ("entete.csv", b"adresse;ville\r\n", "aucune ligne de données"),
         ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "contenu binaire"),
         ("faux.xlsx", b"nom;adresse\nA;1 rue\n", "n'est pas un classeur Excel .xlsx valide"),
-        ("gros.csv", b"a;b\n" + b"1;2\n" * (MAX_BYTES // 4 + 1), "la limite est de 5 120 Ko"),
+        (
+            "gros.csv",
+            b"a;b\n" + b"1;2\n" * (MAX_BYTES // 4 + 1),
+            "pèse 5 242 888 octets : la limite est de 5 Mo (5 242 880 octets)",
+        ),
         ("long.csv", b"a;b\n" + b"1;2\n" * (MAX_ROWS + 1), "la limite est de 10 000"),
         ("vieux.xls", b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls) n'est pas pris en charge"),
     ],
