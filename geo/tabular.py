@@ -106,7 +106,7 @@ class UserTable:
 
 def fr_size(n_bytes: int) -> str:
     """A size in Mo (1 Mo = 1 048 576 octets), as the limits are stated: ``5 Mo``, ``7,3 Mo``."""
-    mo = n_bytes / 2**20
+    mo = round(n_bytes / 2**20, 1)
     return f"{fr_number(mo, 0 if mo == int(mo) else 1)} Mo"
 
 

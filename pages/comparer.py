@@ -166,7 +166,8 @@ if "cmp_codes" not in st.session_state:
     st.session_state["cmp_codes"] = kept
     if problems or unusable:
         # One warning for the whole link, however many codes it held.
-        st.warning("Lien : " + " ; ".join(problems + unusable) + ".", icon=":material/link_off:")
+        text = " ; ".join(problem.rstrip(".") for problem in problems + unusable)
+        st.warning(f"Lien : {text}.", icon=":material/link_off:")
 
 left, right = st.columns(2)
 generation = left.radio(
