@@ -89,28 +89,28 @@ class Workbook:
     def _chunks(self, name: str) -> Iterator[bytes]:
         """The inflated bytes of one part, chunk by chunk, counted against the budget."""
         try:
-            with self._archive.open(name) as part:
-                while chunk := part.read(_CHUNK):
-                    self._left -= len(chunk)
-                    if self._left < 0:
-                        raise InputError(
-                            "Ce classeur se décompresse en plus de "
-                            f"{fr_int(self._max_unpacked / 2**20)} Mo : il est refusé par "
-                            "sécurité. Enregistrez vos données au format CSV."
-                        )
-                    self._tick()
-                    yield chunk
+            part = self._archive.open(name)
         except KeyError:
             raise _damaged(f"la partie {name} manque") from None
-        except zlib.error:
-            raise _damaged(
-                f"la partie {name} est corrompue : données compressées illisibles"
-            ) from None
-        except EOFError:
-            raise _damaged(f"la partie {name} est corrompue : archive tronquée") from None
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            why = "contrôle d'intégrité en échec" if "CRC" in str(exc) else "archive abîmée"
-            raise _damaged(f"la partie {name} est corrompue : {why}") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise _damaged(_corrupt(name, exc)) from None
+        with part:
+            while True:
+                try:
+                    chunk = part.read(_CHUNK)
+                except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
+                    raise _damaged(_corrupt(name, exc)) from None
+                if not chunk:
+                    return
+                self._left -= len(chunk)
+                if self._left < 0:
+                    raise InputError(
+                        "Ce classeur se décompresse en plus de "
+                        f"{fr_int(self._max_unpacked / 2**20)} Mo : il est refusé par "
+                        "sécurité. Enregistrez vos données au format CSV."
+                    )
+                self._tick()
+                yield chunk
 
     def _parse(self, name: str, handler: _Handler) -> Iterator[None]:
         """Feed one part to ``handler``; yields after each chunk (to hand on what it holds)."""
@@ -263,6 +263,17 @@ def _open_archive(data: bytes, max_unpacked: int) -> zipfile.ZipFile:
             f"{_CONTENT_TYPES}) : {_RESAVE}"
         )
     return archive
+
+
+def _corrupt(name: str, exc: Exception) -> str:
+    """Why a part cannot be inflated, in French."""
+    if isinstance(exc, zlib.error):
+        why = "données compressées illisibles"
+    elif isinstance(exc, EOFError):
+        why = "archive tronquée"
+    else:
+        why = "contrôle d'intégrité en échec" if "CRC" in str(exc) else "archive abîmée"
+    return f"la partie {name} est corrompue : {why}"
 
 
 def _damaged(why: str) -> InputError:

@@ -409,3 +409,22 @@ def test_a_declared_table_of_texts_over_the_limit_is_refused_at_once():
 
     with pytest.raises(InputError, match="plus de 2 textes"):
         read_table(data, "a.xlsx", limits=Limits(max_cells=2))
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (b"a;b\n" + b"1;2\n" * 5_000, "a.csv"),
+        (workbook(sheet("".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>'
+                                for r in range(1, 20_000)))), "a.xlsx"),
+    ],
+    ids=["csv", "xlsx"],
+)  # fmt: skip
+def test_the_reading_stops_once_its_time_budget_is_spent(data, name):
+    with pytest.raises(InputError) as refused:
+        read_table(data, name, limits=Limits(max_seconds=0.0, max_rows=None))
+
+    assert str(refused.value).startswith(
+        "La lecture du fichier a dépassé 0 secondes, la limite : il est trop grand ou trop "
+        "complexe."
+    )
