@@ -17,8 +17,9 @@ from collections.abc import Iterator
 # Python 3.11's argparse messages a user of the command line can meet.
 FRENCH = {
     "usage: ": "utilisation : ",
-    "positional arguments": "arguments",
-    "options": "options",
+    # argparse writes « title: »; the space makes it « arguments : », as French is written.
+    "positional arguments": "arguments ",
+    "options": "options ",
     "show this help message and exit": "afficher cette aide et quitter",
     "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
     "the following arguments are required: %s": "arguments obligatoires manquants : %s",

@@ -49,7 +49,6 @@ _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")
 _SHOWN = 5  # names, lines... quoted in one message
 _CSV_ERRORS_FR = {
     "unexpected end of data": "guillemet ouvert jamais fermé",
-    "expected after": "caractère collé à un guillemet fermant",
     "new-line character seen in unquoted field": "retour à la ligne isolé",
     "field larger than field limit": "cellule trop longue",
 }
@@ -200,7 +199,6 @@ class _Read:
     lines: list[int]
     source: str
     notes: list[str]
-    limits: Limits
 
     def table(self) -> UserTable:
         if not self.rows:
@@ -368,11 +366,16 @@ class _Malformed(Exception):
         self.line, self.why = line, why
 
 
-def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock) -> _Read:
-    """Rows of ``text`` split by ``sep``, checked against the limits as they come."""
+def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock, *, strict: bool = True) -> _Read:
+    """Rows of ``text`` split by ``sep``, checked against the limits as they come.
+
+    Read strictly first, to catch a quote never closed; a file whose only fault is text after
+    a closing quote (``"a"b``, or a cell starting with ``"`` unquoted) is then read leniently,
+    the text kept, as spreadsheets do.
+    """
     # A cell may be as long as the file (the limit is the file's size, not the cell's).
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_bytes))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=strict)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -400,12 +403,14 @@ def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock) -> _Read:
             if len(rows) % 1024 == 0:
                 clock.tick()
     except csv.Error as exc:
+        if strict and "unexpected end of data" not in str(exc):
+            return _parse_csv(text, sep, limits, clock, strict=False)
         why = next(
             (fr for en, fr in _CSV_ERRORS_FR.items() if en in str(exc)), "guillemets mal placés"
         )
         raise _Malformed(line, why) from None
     assert header is not None  # _header_line found a non-blank line
-    return _Read(header, rows, lines, "", [], limits)
+    return _Read(header, rows, lines, "", [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,7 +451,7 @@ def _read_excel(data: bytes, limits: Limits, clock: _Clock) -> _Read:
     rows = [[values.get(i, "") for i in range(width)] for values in records]
     notes = _unfilled_notes(book, names)
     source = f"classeur Excel, première feuille (« {book.sheet_name} »)"
-    return _Read(names, rows, lines, source, notes, limits)
+    return _Read(names, rows, lines, source, notes)
 
 
 def _unfilled_notes(book: Workbook, names: list[str]) -> list[str]:
