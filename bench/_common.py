@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -52,3 +53,8 @@ def report(
         "ratio": ratio,
         "target": target,
     }
+
+
+def unescape_markdown(text: str) -> str:
+    """Text the app escaped for Markdown (``escape_markdown``), without its backslashes."""
+    return re.sub(r"\\(.)", r"\1", text)

@@ -65,7 +65,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -723,17 +723,36 @@ def as_json(outcome: dict, results: list[dict]) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[20, 50, 100])
-    parser.add_argument("--duration", type=float, default=40, help="seconds after the ramp")
+def replay_on_app(run: Callable[[str, int], Awaitable[dict]], deadline: float) -> dict:
+    """Start ``streamlit run app.py`` (offline mirror, no basemap) and await ``run(url, pid)``,
+    stopped after ``deadline`` seconds; a replay that is not the journey ends the program."""
+    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(mirror_dir())}
+    with streamlit_server(REPO / "app.py", env=env) as server:
+        server.wait_answering()
+        try:
+            return asyncio.run(asyncio.wait_for(run(server.url, server.pid), timeout=deadline))
+        except ReplayMismatch as exc:
+            raise SystemExit(str(exc)) from None
+
+
+def add_replay_options(
+    parser: argparse.ArgumentParser, *, duration: float, solo_journeys: int
+) -> None:
+    """The options of a replayed load (also ``bench/load_hostile.py``'s)."""
+    parser.add_argument("--duration", type=float, default=duration, help="seconds after the ramp")
     parser.add_argument("--ramp", type=float, default=15, help="seconds to open all sessions")
     parser.add_argument("--think", type=float, default=10.0, help="mean pause between steps")
     parser.add_argument("--solo-think", type=float, default=0.5, help="pause, baseline session")
-    parser.add_argument("--solo-journeys", type=int, default=2, help="baseline passes")
+    parser.add_argument("--solo-journeys", type=int, default=solo_journeys, help="baseline passes")
     parser.add_argument("--errands", type=int, default=2, help="errands recorded")
     parser.add_argument("--timeout", type=float, default=30, help="bound of every wait (s)")
     parser.add_argument("--grace", type=float, default=30, help="hard stop after a level")
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[20, 50, 100])
+    add_replay_options(parser, duration=40, solo_journeys=2)
     parser.add_argument("--deadline", type=float, help="hard stop of the whole run (s)")
     parser.add_argument("--markdown", type=Path, help="write a paragraph for PERFORMANCE.md")
     args = parser.parse_args(argv)
@@ -747,15 +766,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"after a {args.ramp:g} s ramp, mean pause {args.think:g} s (hard stop {deadline:g} s)"
     )
     load_before = os.getloadavg()
-    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(mirror_dir())}
-    with streamlit_server(REPO / "app.py", env=env) as server:
-        server.wait_answering()
-        try:
-            outcome = asyncio.run(
-                asyncio.wait_for(load_test(args, server.url, server.pid), timeout=deadline)
-            )
-        except ReplayMismatch as exc:
-            raise SystemExit(str(exc)) from None
+    outcome = replay_on_app(lambda url, pid: load_test(args, url, pid), deadline)
     outcome["loadavg"] = (load_before, os.getloadavg())
     results = summarize(args, outcome)
     if args.markdown:

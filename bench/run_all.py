@@ -2,14 +2,16 @@
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
 present), ``bench_app``, ``bench_shell``, ``bench_file_check``, ``bench_suggest``, the browser
-load test (``load``, with 5 then 20 sessions) and the server's own load test (``load_server``,
-20, 50 and 100 replayed sessions). Each figure is written with the baseline measured in the same
-run, their ratio and the target, under a description of the machine (CPU, cores, memory, load
-average, Python and package versions) and the date. A benchmark that fails is reported in its
+load test (``load``, with 5 then 20 sessions), the server's own load test (``load_server``, 20,
+50 and 100 replayed sessions) and the same while one visitor uploads hostile files
+(``load_hostile``, 50 sessions for 2 minutes, without then with the uploader). Each figure is
+written with the baseline measured in the same run, their ratio and the target, under a
+description of the machine (CPU, cores, memory, load average, Python and package versions) and
+the date. A benchmark that fails is reported in its
 section; the others still run.
 
-Run: ``python bench/run_all.py`` (about 20 minutes on 2 cores) or ``python bench/run_all.py
---quick`` (about 8 minutes: fewer points, one cold start, the short load tests only).
+Run: ``python bench/run_all.py`` (about 27 minutes on 2 cores) or ``python bench/run_all.py
+--quick`` (about 11 minutes: fewer points, one cold start, the short load tests only).
 ``--only NAME...`` runs a subset; ``--output FILE`` writes elsewhere.
 """
 
@@ -104,6 +106,15 @@ def plan(quick: bool) -> list[Run]:
             "load_server",
             "One server process, browsers replayed (`bench/load_server.py`)",
             ("--sessions", *server_levels),
+        )
+    )
+    hostile = ("--sessions", "50", "--duration", "120") if full else ("--sessions", "20",
+               "--ramp", "10", "--duration", "40")  # fmt: skip
+    runs.append(
+        Run(
+            "load_hostile",
+            "The same while one visitor uploads hostile files (`bench/load_hostile.py`)",
+            hostile,
         )
     )
     return runs

@@ -1,6 +1,8 @@
 """The command-line commands, one pair of functions each: add arguments, run.
 
-Kept apart from ``__main__`` so tests can call them in-process.
+Kept apart from ``__main__`` (the parser, and what happens to unexpected errors) so tests can
+call them in-process. Every expected failure prints « Erreur : … » in French on stderr and
+returns 1; results go to stdout, progress and notes to stderr.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ from pathlib import Path
 from geo import batch, fetch
 from geo.build import build
 from geo.errors import GeocoderError, InputError, QPVError, os_reason_fr
-from geo.export import to_csv_fr, to_excel
+from geo.export import excel_cut_note, to_csv_fr, to_excel
+from geo.files import check_output, write_atomically
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
 from geo.sources import DATASETS
 from geo.store import load_dataset
-from geo.tabular import guess_address_columns, guess_lonlat_columns, read_table
+from geo.tabular import (
+    COMMAND_LINE_LIMITS,
+    check_size,
+    guess_address_columns,
+    guess_lonlat_columns,
+    load_table,
+)
 from geo.territory import DEFAULT_TERRITORY
 
 HELP = {
@@ -172,8 +181,12 @@ def add_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN", type=_path, help="fichier .csv ou .xlsx")
     parser.add_argument(
         "-o", "--output", metavar="OUT", type=_path, required=True,
-        help="fichier résultat : .csv (séparateur « ; », virgule décimale) ou .xlsx",
+        help="fichier résultat : .csv (séparateur « ; », virgule décimale) ou .xlsx ; jamais "
+        "le fichier d'entrée, et un fichier existant n'est remplacé qu'avec --overwrite",
     )  # fmt: skip
+    parser.add_argument(
+        "--overwrite", action="store_true", help="remplacer le fichier résultat s'il existe"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--address-columns", metavar="COL,COL", help="colonnes formant l'adresse, dans l'ordre"
@@ -186,18 +199,19 @@ def add_check(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     suffix = args.output.suffix.lower()
+    limits = COMMAND_LINE_LIMITS
     try:
         if suffix not in (".csv", ".xlsx"):
             raise InputError(f"Le fichier résultat doit finir par .csv ou .xlsx : {args.output}.")
-        try:
-            data = args.input.read_bytes()
-        except OSError as exc:
-            raise InputError(f"Lecture impossible de {args.input} ({os_reason_fr(exc)}).") from None
-        table = read_table(data, args.input.name)
-        settings = _check_columns(args, list(table.columns))
+        check_output(args.input, args.output, overwrite=args.overwrite)
+        data = _read_input(args.input, limits.max_bytes)
+        user_table = load_table(data, args.input.name, limits=limits)
+        for note in user_table.notes:
+            print(f"Attention : {note}", file=sys.stderr)
+        settings = _check_columns(args, list(user_table.frame.columns))
         locator = batch.build_locator(load_dataset(args.territory))
         result = batch.check_table(
-            table, locator, on_progress=_progress_line(sys.stderr), **settings
+            user_table.frame, locator, on_progress=_progress_line(sys.stderr), **settings
         )
         content = to_csv_fr(result.rows) if suffix == ".csv" else to_excel(result.rows)
     except GeocoderError as exc:
@@ -207,16 +221,28 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"\nErreur : {exc}", file=sys.stderr)
         return 1
     try:
-        args.output.write_bytes(content)
+        write_atomically(args.output, content)
     except OSError as exc:
         print(
             f"Erreur : écriture impossible de {args.output} ({os_reason_fr(exc)}).",
             file=sys.stderr,
         )
         return 1
+    if suffix == ".xlsx" and (note := excel_cut_note(result.rows)):
+        print(f"Attention : {note}", file=sys.stderr)
     print(f"{fr_int(result.total)} lignes vérifiées, écrites dans {args.output}")
     print("\n".join(result.summary_lines()))
     return 0
+
+
+def _read_input(path: Path, max_bytes: int) -> bytes:
+    """The input's bytes, never more than one past the limit (a device or a huge file)."""
+    try:
+        check_size(path.stat().st_size, max_bytes)
+        with path.open("rb") as source:
+            return source.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"Lecture impossible de {path} ({os_reason_fr(exc)}).") from None
 
 
 def _check_columns(args: argparse.Namespace, columns: list[str]) -> dict:

@@ -3,6 +3,10 @@
 French conventions: ``;`` separator, decimal comma, UTF-8 with a BOM so that Excel detects the
 encoding. Any text cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) is
 prefixed with an apostrophe so a spreadsheet shows it as text instead of running it.
+
+An Excel cell holds at most 32 767 characters: longer texts are cut in the workbook (ending in
+« … »), and :func:`excel_cut_note` says so, for the page or the command line to tell the user;
+the CSV keeps them whole.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import re
 
 import pandas as pd
 
+from geo.format import fr_int
+
+EXCEL_MAX_CHARS = 32_767  # characters one Excel cell can hold
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 (and so .xlsx) cannot hold: replaced by a space in Excel exports.
 _CR = re.compile(r"\r\n?")  # a cell's line breaks are LF in a workbook
@@ -22,14 +29,21 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy where text cells that a spreadsheet would evaluate are quoted."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-            )
-    out.columns = [
-        "'" + c if isinstance(c, str) and c.startswith(FORMULA_PREFIXES) else c for c in out.columns
-    ]
+        if _is_text(out[col]):
+            out[col] = out[col].map(_neutral)
+    out.columns = [_neutral(c) for c in out.columns]
     return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values)
+
+
+def _neutral(value):
+    """A text a spreadsheet would evaluate, quoted; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def to_csv_fr(df: pd.DataFrame) -> bytes:
@@ -41,13 +55,12 @@ def to_csv_fr(df: pd.DataFrame) -> bytes:
 
 
 def to_excel(df: pd.DataFrame, *, sheet_name: str = "Données") -> bytes:
-    """An .xlsx workbook holding the table (formulas neutralized, control characters replaced)."""
+    """An .xlsx workbook holding the table (formulas neutralized, control characters replaced,
+    texts longer than an Excel cell cut and ending in « … »: see :func:`excel_cut_note`)."""
     table = neutralize_formulas(df)
     for col in table.columns:
-        if table[col].dtype == object or pd.api.types.is_string_dtype(table[col]):
-            table[col] = table[col].map(
-                lambda v: _XML_ILLEGAL.sub(" ", _CR.sub("\n", v)) if isinstance(v, str) else v
-            )
+        if _is_text(table[col]):
+            table[col] = table[col].map(lambda v: _cut(_excel_text(v)) if isinstance(v, str) else v)
     buffer = io.BytesIO()
     # xlsxwriter writes 10 000 rows in about a second (openpyxl: about 15 s); strings are
     # written as text, never turned into formulas.
@@ -55,6 +68,53 @@ def to_excel(df: pd.DataFrame, *, sheet_name: str = "Données") -> bytes:
     with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as w:
         table.to_excel(w, index=False, sheet_name=sheet_name[:31])
     return buffer.getvalue()
+
+
+def _excel_text(text: str) -> str:
+    """What a workbook can hold of a text: LF line breaks, no XML-illegal character."""
+    return _XML_ILLEGAL.sub(" ", _CR.sub("\n", text))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= EXCEL_MAX_CHARS:
+        return text
+    return text[: EXCEL_MAX_CHARS - 1] + "…"
+
+
+def excel_cut_note(df: pd.DataFrame) -> str | None:
+    """French note on the cells :func:`to_excel` cuts (longer than an Excel cell), or None.
+
+    Rows are named as in the workbook (the header is row 1), columns by their name.
+    """
+    cut: dict[str, list[int]] = {}
+    for position, col in enumerate(df.columns):
+        values = df.iloc[:, position]
+        if not _is_text(values):
+            continue
+        # A cheap bound first (quoting adds one character), then the exact length as to_excel
+        # writes it, for the few long cells.
+        near = (values.str.len().fillna(0).to_numpy() >= EXCEL_MAX_CHARS).nonzero()[0]
+        rows = [r for r in near if len(_excel_text(_neutral(values.iloc[r]))) > EXCEL_MAX_CHARS]
+        if rows:
+            cut[str(col)] = [int(r) + 2 for r in rows]
+    if not cut:
+        return None
+    total = sum(len(rows) for rows in cut.values())
+    where = " ; ".join(
+        f"colonne « {col} », ligne{'s' if len(rows) > 1 else ''} "
+        + ", ".join(fr_int(r) for r in rows[:5])
+        + (" et d'autres" if len(rows) > 5 else "")
+        for col, rows in cut.items()
+    )
+    many = total > 1
+    return (
+        f"{fr_int(total)} cellule{'s' if many else ''} dépasse{'nt' if many else ''} "
+        f"{fr_int(EXCEL_MAX_CHARS)} caractères, le maximum d'une cellule Excel : dans le fichier "
+        f"Excel, {'elles sont coupées' if many else 'elle est coupée'} et "
+        f"{'se terminent' if many else 'se termine'} par « … » (dans le classeur : {where}). "
+        f"Le fichier CSV "
+        f"{'les' if many else 'la'} garde entière{'s' if many else ''}."
+    )
 
 
 def read_csv_fr(data: bytes) -> pd.DataFrame:

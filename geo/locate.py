@@ -608,12 +608,14 @@ class Locator:
         generations = sorted(int(g) for g in pd.unique(qpv["generation"]))
         missing = [g for g in generations if g not in tolerances]
         if missing:
-            raise SchemaError(f"no boundary tolerance given for generation(s) {missing}")
+            raise SchemaError(f"aucune tolérance de limite pour les périmètres {missing}")
         for g, tol in tolerances.items():
             if not (math.isfinite(float(tol)) and float(tol) >= 0):
-                raise SchemaError(f"tolerance for generation {g} must be >= 0 metres, got {tol!r}")
+                raise SchemaError(f"la tolérance des périmètres {g} doit être >= 0 m, pas {tol!r}")
         if not (math.isfinite(territory_tolerance_m) and territory_tolerance_m >= 0):
-            raise SchemaError(f"territory_tolerance_m must be >= 0, got {territory_tolerance_m!r}")
+            raise SchemaError(
+                f"la tolérance du territoire doit être >= 0 m, pas {territory_tolerance_m!r}"
+            )
         self.territory_tolerance_m = float(territory_tolerance_m)
         self.territory = territory_geom
 
@@ -1016,21 +1018,22 @@ class Locator:
 
 def _validate_frame(qpv: Any) -> None:
     if not isinstance(qpv, gpd.GeoDataFrame):
-        raise SchemaError(f"expected a GeoDataFrame of QPV perimeters, got {type(qpv).__name__}")
+        raise SchemaError(f"table des QPV attendue (GeoDataFrame), pas {type(qpv).__name__}")
     if qpv.crs is None:
-        raise SchemaError("QPV perimeters have no CRS; EPSG:2154 (Lambert-93) is required")
+        raise SchemaError("les périmètres des QPV n'ont pas de projection : EPSG:2154 attendue")
     if qpv.crs.to_epsg() != 2154:
         raise SchemaError(
-            f"QPV perimeters must be in EPSG:2154 (Lambert-93), got {qpv.crs.to_string()!r}"
+            f"les périmètres des QPV doivent être en EPSG:2154 (Lambert-93), pas "
+            f"{qpv.crs.to_string()!r}"
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in qpv.columns]
     if missing:
-        raise SchemaError(f"QPV table lacks column(s) {missing}")
+        raise SchemaError(f"il manque à la table des QPV les colonnes {', '.join(missing)}")
     if len(qpv) == 0:
-        raise SchemaError("QPV table is empty: refusing to answer 'hors QPV' from no data")
+        raise SchemaError("la table des QPV est vide : aucune réponse « hors » ne peut en venir")
     duplicated = qpv.duplicated(["code", "generation"])
     if duplicated.any():
-        raise SchemaError(f"duplicated QPV codes: {sorted(set(qpv['code'][duplicated]))}")
+        raise SchemaError(f"codes de QPV en double : {sorted(set(qpv['code'][duplicated]))}")
     geoms = qpv.geometry.values
     kinds = shapely.get_type_id(geoms)
     bad = ~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms)
@@ -1041,7 +1044,7 @@ def _validate_frame(qpv: Any) -> None:
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         raise SchemaError(
-            f"invalid QPV geometries (repair them first): {list(qpv['code'][invalid])}"
+            f"géométries de QPV invalides (à réparer d'abord) : {list(qpv['code'][invalid])}"
         )
 
 
@@ -1049,13 +1052,13 @@ def _territory_geometry(territory: Any) -> Any:
     if isinstance(territory, gpd.GeoDataFrame | gpd.GeoSeries):
         if territory.crs is None or territory.crs.to_epsg() != 2154:
             got = territory.crs.to_string() if territory.crs is not None else None
-            raise SchemaError(f"territory must be in EPSG:2154 (Lambert-93), got {got!r}")
+            raise SchemaError(f"le territoire doit être en EPSG:2154 (Lambert-93), pas {got!r}")
         if len(territory) == 0:
-            raise SchemaError("territory is empty")
+            raise SchemaError("le territoire est vide")
         territory = shapely.union_all(np.asarray(territory.geometry.values, dtype=object))
     if not isinstance(territory, shapely.Polygon | shapely.MultiPolygon) or territory.is_empty:
         raise SchemaError(
-            f"territory must be a non-empty (Multi)Polygon, got {type(territory).__name__}"
+            f"le territoire doit être un polygone non vide, pas {type(territory).__name__}"
         )
     minx, miny, maxx, maxy = territory.bounds
     lminx, lminy, lmaxx, lmaxy = LAMBERT93_BOUNDS

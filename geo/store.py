@@ -52,11 +52,13 @@ class Dataset:
 
 
 def read_manifest(out_dir: Path) -> dict | None:
-    """The manifest of a processed folder, or None when absent or unreadable."""
+    """The manifest of a processed folder, or None when absent, unreadable or not a JSON
+    object (``[]`` or ``"x"`` is valid JSON, yet no manifest: the folder is then rebuilt)."""
     try:
-        return json.loads((Path(out_dir) / "manifest.json").read_text("utf-8"))
+        manifest = json.loads((Path(out_dir) / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def damaged_outputs(out_dir: Path, manifest: dict | None = None) -> list[str]:
@@ -111,7 +113,8 @@ def stale_reason(out_dir: Path, *, expected_inputs: dict[str, str] | None = None
         verb = "est altéré ou tronqué" if len(damaged) == 1 else "sont altérés ou tronqués"
         return f"données préparées illisibles : {', '.join(damaged)} {verb} depuis la construction"
     if expected_inputs is not None:
-        built = manifest.get("inputs", {})
+        built = manifest.get("inputs")
+        built = built if isinstance(built, dict) else {}
         changed = sorted(k for k, sha in expected_inputs.items() if built.get(k) != sha)
         if changed:
             return f"les fichiers sources ont changé depuis la construction : {', '.join(changed)}"
@@ -140,6 +143,8 @@ def load_dataset(territory: str = DEFAULT_TERRITORY, *, root: Path | None = None
             "flags": pd.read_parquet(out_dir / "flags.parquet"),
         }
         report = json.loads((out_dir / "report.json").read_text("utf-8"))
+        if not isinstance(report, dict):
+            raise ValueError("report.json is not a JSON object")
     except (OSError, ValueError) as exc:
         why = (
             os_reason_fr(exc)

@@ -99,6 +99,17 @@ def normalize_name(name: str) -> str:
     return re.sub(r"\bst\b", "saint", text)
 
 
+def normalize_code(code: str) -> str:
+    """A QPV or INSEE code as typed or pasted, in the form the tables use.
+
+    Compatibility forms are folded (NFKC: full-width ``ＱＰ０６２０２５``), invisible format
+    characters (zero-width space, joiners, bidi marks), controls and spaces removed, letters
+    upper-cased: ``"\u200bqp062025 "`` gives ``"QP062025"``.
+    """
+    text = unicodedata.normalize("NFKC", code)
+    return "".join(c for c in text if unicodedata.category(c)[0] not in "CZ").upper()
+
+
 class CommuneNameResolver:
     """Map official commune names (as written in the QPV files) to INSEE codes.
 

@@ -17,7 +17,7 @@ from ui import downloads
 from ui.charts import accessible
 from ui.data import get_dataset
 from ui.panels import escape_markdown
-from ui.state import quote
+from ui.state import quote_codes, split_codes
 
 PARAM_QPV = "qpv"
 PARAM_GEN = "gen"
@@ -42,10 +42,9 @@ DEFAULT_CHARTS = {
 }
 
 
-def url_codes() -> list[str]:
-    """Codes in ``?qpv=``, comma-separated or repeated."""
-    raw = st.query_params.get_all(PARAM_QPV)
-    return [c.strip().upper() for value in raw for c in value.split(",") if c.strip()]
+def url_codes(problems: list[str]) -> list[str]:
+    """Codes in ``?qpv=``, comma-separated or repeated (normalised, at most 50)."""
+    return split_codes(st.query_params.get_all(PARAM_QPV), PARAM_QPV, problems)
 
 
 def url_generation(data, codes: list[str]) -> int:
@@ -70,14 +69,17 @@ def write_url(codes: list[str], generation: int) -> None:
 
 
 def usable_codes(data, codes: list[str], generation: int) -> tuple[list[str], list[str]]:
-    """The codes that resolve in ``generation`` (at most 8), and a French message per other."""
+    """The codes that resolve in ``generation`` (at most 8), and French messages for the others
+    (one for all the unknown codes, however many)."""
+    known = set(data.qpv["code"])
+    unknown = [code for code in codes if code not in known]
+    problems = [f"code(s) de quartier inconnu(s) : {quote_codes(unknown)}"] if unknown else []
     kept: list[str] = []
-    problems: list[str] = []
-    for code in codes:
+    for code in (c for c in codes if c in known):
         try:
             kept.extend(c for c in compare.resolve_codes(data, [code], generation) if c not in kept)
         except InputError as exc:
-            problems.append(str(exc))
+            problems.append(escape_markdown(str(exc)))
     if len(kept) > compare.MAX_QUARTIERS:
         problems.append(f"{compare.MAX_QUARTIERS} quartiers au plus : les suivants sont ignorés")
     return kept[: compare.MAX_QUARTIERS], problems
@@ -158,12 +160,15 @@ st.markdown(
 )
 
 if "cmp_codes" not in st.session_state:
-    asked = url_codes()
+    problems: list[str] = []
+    asked = url_codes(problems)
     st.session_state["cmp_generation"] = url_generation(data, asked)
-    kept, problems = usable_codes(data, asked, st.session_state["cmp_generation"])
+    kept, unusable = usable_codes(data, asked, st.session_state["cmp_generation"])
     st.session_state["cmp_codes"] = kept
-    for problem in problems:
-        st.warning(f"Lien : {quote(problem, limit=120)}.", icon=":material/link_off:")
+    if problems or unusable:
+        # One warning for the whole link, however many codes it held.
+        text = " ; ".join(problem.rstrip(".") for problem in problems + unusable)
+        st.warning(f"Lien : {text}.", icon=":material/link_off:")
 
 left, right = st.columns(2)
 generation = left.radio(

@@ -18,14 +18,14 @@ from geo.batch import GENERATIONS, check_table
 from geo.errors import GeocoderError, InputError
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
-from geo.tabular import Limits, guess_address_columns, guess_lonlat_columns, read_table
+from geo.tabular import UPLOAD_LIMITS, guess_address_columns, guess_lonlat_columns, load_table
 from ui import downloads, lookup, mapview
 from ui.data import get_dataset
 from ui.locator import get_locator
 from ui.panels import GENERATION_LABELS, escape_markdown
 
 K_FILE = "fichier_televerse"
-K_TABLE = "fichier_table"  # (file_id, DataFrame)
+K_TABLE = "fichier_table"  # (file_id, UserTable)
 K_RESULT = "fichier_resultat"  # (file_id, description of the columns used, CheckResult)
 K_MODE = "fichier_mode"
 K_ADDRESS_COLUMNS = "fichier_colonnes_adresse"
@@ -42,7 +42,7 @@ MODE_LABELS = {
     MODE_LONLAT: "Des colonnes de longitude et de latitude (rien n'est envoyé)",
 }
 MAP_HEIGHT = 520
-LIMITS = Limits()
+LIMITS = UPLOAD_LIMITS
 
 dataset = get_dataset()
 
@@ -55,8 +55,9 @@ st.markdown(
     "hors territoire, non localisée), le quartier et la distance au quartier le plus proche."
 )
 st.markdown(
-    f"**Taille maximale : {LIMITS.describe()}.** CSV séparé par « ; » ou « , » (UTF-8 ou "
-    "Windows-1252), ou classeur Excel .xlsx (première feuille).  \n"
+    f"**Taille maximale : {LIMITS.describe()}.** CSV séparé par « ; » ou « , » (UTF-8, "
+    "UTF-16, Windows-1252, ISO-8859-15 ou MacRoman), ou classeur Excel .xlsx (première "
+    "feuille).  \n"
     "Le fichier est lu en mémoire, le temps de votre session : il n'est pas conservé. Les "
     "colonnes d'adresse (et elles seules) sont envoyées au service d'adresses de la "
     "Géoplateforme (IGN) pour être localisées ; des coordonnées ne sont envoyées nulle part."
@@ -77,26 +78,29 @@ if uploaded is None:
 stored = st.session_state.get(K_TABLE)
 if stored is None or stored[0] != uploaded.file_id:
     try:
-        table = read_table(uploaded.getvalue(), uploaded.name, limits=LIMITS)
+        user_table = load_table(uploaded.getvalue(), uploaded.name, limits=LIMITS)
     except InputError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/error:")
         st.stop()
-    st.session_state[K_TABLE] = (uploaded.file_id, table)
+    st.session_state[K_TABLE] = (uploaded.file_id, user_table)
     # A new file: the column choices of the previous one mean nothing.
-    columns = list(table.columns)
+    columns = list(user_table.frame.columns)
     lonlat = guess_lonlat_columns(columns)
     st.session_state[K_MODE] = MODE_LONLAT if lonlat else MODE_ADDRESS
     st.session_state[K_ADDRESS_COLUMNS] = guess_address_columns(columns)
     st.session_state[K_LON], st.session_state[K_LAT] = lonlat or (None, None)
     st.session_state[K_CITYCODE] = None
-table = st.session_state[K_TABLE][1]
+user_table = st.session_state[K_TABLE][1]
+table = user_table.frame
 columns = list(table.columns)
 
 st.caption(
     f"{escape_markdown(uploaded.name)} : {fr_int(len(table))} ligne"
     f"{'s' if len(table) > 1 else ''}, {fr_int(len(columns))} colonne"
-    f"{'s' if len(columns) > 1 else ''}."
+    f"{'s' if len(columns) > 1 else ''} ({escape_markdown(user_table.source)})."
 )
+for note in user_table.notes:
+    st.warning(escape_markdown(note), icon=":material/info:")
 if not guess_address_columns(columns) and not guess_lonlat_columns(columns):
     st.warning(
         "Aucune colonne ne ressemble à une adresse (adresse, rue, commune, code postal…) ni à "

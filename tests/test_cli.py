@@ -6,6 +6,7 @@ addresses go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``).
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from geo.batch import added_columns
 from geo.export import read_csv_fr
+from geo.fetch import sha256_file
 
 pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
 
@@ -274,3 +276,156 @@ def test_check_with_no_usable_column_says_what_to_do(processed, tmp_path):
 
     assert done.returncode == 1
     assert "Aucune colonne d'adresse ni de coordonnées reconnue parmi : foo, bar." in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing the user gave is lost; the command line speaks French, even when things go wrong
+
+
+@pytest.mark.parametrize("how", ["same path", "other spelling", "symbolic link", "hard link"])
+def test_check_never_writes_over_its_input(processed, inside_qp062025, tmp_path, how):
+    source = write_lonlat_csv(tmp_path / "points.csv", inside_qp062025)
+    before = source.read_bytes()
+    output = {
+        "same path": source,
+        "other spelling": tmp_path / "." / "sous" / ".." / "points.csv",
+        "symbolic link": tmp_path / "lien.csv",
+        "hard link": tmp_path / "dur.csv",
+    }[how]
+    (tmp_path / "sous").mkdir()
+    if how == "symbolic link":
+        output.symlink_to(source)
+    elif how == "hard link":
+        output.hardlink_to(source)
+
+    done = run_geo("check", str(source), "-o", str(output), "--overwrite")
+
+    assert done.returncode == 1
+    assert "est le fichier d'entrée lui-même : il serait écrasé" in done.stderr
+    assert source.read_bytes() == before
+    assert "Traceback" not in done.stderr
+
+
+def test_check_replaces_an_existing_file_only_when_asked(processed, inside_qp062025, tmp_path):
+    source = write_lonlat_csv(tmp_path / "points.csv", inside_qp062025)
+    output = tmp_path / "classeur.xlsx"
+    output.write_bytes(b"the user's own workbook, with other sheets")
+
+    refused = run_geo("check", str(source), "-o", str(output))
+    assert refused.returncode == 1
+    assert "existe déjà : il n'est pas remplacé" in refused.stderr
+    assert "ses autres feuilles seraient perdues" in refused.stderr
+    assert output.read_bytes() == b"the user's own workbook, with other sheets"
+
+    done = run_geo("check", str(source), "-o", str(output), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert pd.read_excel(output, dtype=str).loc[0, "qpv_2015_code"] == "QP062025"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classeur.xlsx", "points.csv"]
+    assert oct(output.stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_check_reports_what_the_reading_did(processed, tmp_path):
+    source = tmp_path / "points.csv"
+    source.write_bytes("nom;lon;lat;nom\nLiévin;2,8;50,4;x\n".encode("mac_roman"))
+
+    done = run_geo(
+        "check", str(source), "-o", str(tmp_path / "r.csv"), "--lonlat-columns", "lon,lat"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Attention : Plusieurs colonnes portent le même nom" in done.stderr
+    assert list(read_csv_fr((tmp_path / "r.csv").read_bytes())["nom (2)"]) == ["x"]
+
+
+def test_check_tells_when_excel_cuts_a_long_cell(processed, inside_qp062025, tmp_path):
+    source = tmp_path / "points.csv"
+    long_text = "x" * 40_000
+    source.write_text(f"nom;lon;lat\n{long_text};{inside_qp062025[0]};{inside_qp062025[1]}\n")
+
+    done = run_geo("check", str(source), "-o", str(tmp_path / "r.xlsx"))
+
+    assert done.returncode == 0, done.stderr
+    assert "Attention : 1 cellule dépasse 32 767 caractères" in done.stderr
+    assert "colonne « nom », ligne 2" in done.stderr
+    cell = pd.read_excel(tmp_path / "r.xlsx", dtype=str).loc[0, "nom"]
+    assert len(cell) == 32_767 and cell.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["chek"], "python -m geo : erreur : argument COMMANDE : choix invalide : 'chek'"),
+        (["check"], "python -m geo check : erreur : arguments obligatoires manquants : IN"),
+        (["locate", "2.8"], "erreur : arguments obligatoires manquants : LAT"),
+        (["info", "--jsno"], "erreur : arguments non reconnus : --jsno"),
+        (["locate", "2", "50", "--generation", "2019"], "choix invalide : '2019'"),
+        (["check", "a.csv", "-o"], "argument -o/--output : une valeur est attendue"),
+    ],
+)
+def test_usage_errors_are_in_french_with_status_2(args, message):
+    done = run_geo(*args)
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("utilisation : python -m geo")
+    assert message in done.stderr
+    assert "error" not in done.stderr and "usage" not in done.stderr
+
+
+def test_help_is_in_french():
+    done = run_geo("check", "--help")
+
+    assert done.returncode == 0
+    assert done.stdout.startswith("utilisation : python -m geo check [-h]")
+    assert "afficher cette aide et quitter" in done.stdout
+    assert "show this help" not in done.stdout
+
+
+def test_an_output_piped_into_a_closed_reader_ends_quietly(processed):
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "geo", "info"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    reader.stdout.close()  # like `| head` gone before the first line: the imports take longer
+    stderr = reader.stderr.read()
+
+    assert reader.wait(timeout=120) == 1
+    assert stderr == b""
+
+
+def test_info_on_a_manifest_that_is_not_an_object_says_so_in_french(processed, tmp_path):
+    folder = tmp_path / processed.name
+    shutil.copytree(processed, folder)
+    (folder / "manifest.json").write_text("[1, 2, 3]", "utf-8")
+
+    done = run_geo("info", env={"QPV_PROCESSED_DIR": str(tmp_path)})
+
+    assert done.returncode == 1
+    assert done.stderr.startswith("Erreur : les données préparées sont absentes ou incomplètes")
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unexpected_error_is_one_french_line(processed, tmp_path):
+    """A build report the manifest vouches for, yet without the fields the code reads."""
+    folder = tmp_path / processed.name
+    shutil.copytree(processed, folder)
+    (folder / "report.json").write_text("{}", "utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    manifest["outputs"]["report.json"] = sha256_file(folder / "report.json")
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    done = run_geo("info", env={"QPV_PROCESSED_DIR": str(tmp_path)})
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "Erreur inattendue (KeyError) : la commande s'est arrêtée. Relancez-la ; si l'erreur se "
+        "reproduit, signalez-la en indiquant la commande lancée.\n"
+    )

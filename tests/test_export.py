@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from geo import compare
-from geo.export import read_csv_fr, to_csv_fr, to_excel
+from geo.export import excel_cut_note, read_csv_fr, to_csv_fr, to_excel
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,23 @@ def test_formulas_are_neutralized_in_csv_and_excel():
 def test_a_header_starting_with_a_formula_sign_is_neutralized():
     back = read_csv_fr(to_csv_fr(pd.DataFrame({"=1+1": [1], "-x": [2]})))
     assert list(back.columns) == ["'=1+1", "'-x"]
+
+
+def test_excel_cuts_a_cell_too_long_visibly_and_says_where():
+    table = pd.DataFrame(
+        {"court": ["a", "b", "c"], "long": ["x" * 32_767, "=" + "y" * 32_767, "z" * 50_000]}
+    )
+
+    note = excel_cut_note(table)
+    sheet = openpyxl.load_workbook(io.BytesIO(to_excel(table))).active
+
+    assert note == (
+        "2 cellules dépassent 32 767 caractères, le maximum d'une cellule Excel : dans le "
+        "fichier Excel, elles sont coupées et se terminent par « … » (dans le classeur : "
+        "colonne « long », lignes 3, 4). Le fichier CSV les garde entières."
+    )
+    assert sheet["B2"].value == "x" * 32_767  # exactly the limit: whole
+    assert sheet["B3"].value == "'=" + "y" * 32_764 + "…"
+    assert len(sheet["B4"].value) == 32_767 and sheet["B4"].value.endswith("z…")
+    assert read_csv_fr(to_csv_fr(table))["long"][2] == "z" * 50_000
+    assert excel_cut_note(table.iloc[:1]) is None

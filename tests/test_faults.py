@@ -134,6 +134,10 @@ def unreadable_manifest(folder: Path) -> None:
     (folder / "manifest.json").write_text("{pas du json", "utf-8")
 
 
+def manifest_not_an_object(folder: Path) -> None:
+    (folder / "manifest.json").write_text('["valide", "mais pas un objet"]', "utf-8")
+
+
 def older_schema(folder: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     manifest["schema_version"] = SCHEMA_VERSION - 1
@@ -144,7 +148,9 @@ def missing_table(folder: Path) -> None:
     (folder / "communes.parquet").unlink()
 
 
-@pytest.mark.parametrize("damage", [unreadable_manifest, older_schema, missing_table])
+@pytest.mark.parametrize(
+    "damage", [unreadable_manifest, manifest_not_an_object, older_schema, missing_table]
+)
 def test_stale_or_incomplete_tables_are_rebuilt_and_the_map_shown(
     fresh_process, monkeypatch, processed, mirror_dir, tmp_path, damage
 ):

@@ -315,11 +315,13 @@ def test_frame_validation():
         Locator(
             qpv_frame(rows).set_crs("EPSG:4326", allow_override=True), TERRITORY, {2015: 5, 2024: 5}
         )
-    with pytest.raises(SchemaError, match="empty"):
+    with pytest.raises(SchemaError, match="la table des QPV est vide"):
         Locator(qpv_frame(rows).iloc[:0], TERRITORY, {2015: 5, 2024: 5})
     with pytest.raises(SchemaError, match="2024"):
         Locator(qpv_frame(rows), TERRITORY, {2015: 5})
-    with pytest.raises(SchemaError, match="column"):
+    with pytest.raises(
+        SchemaError, match="il manque à la table des QPV les colonnes commune_codes"
+    ):
         Locator(qpv_frame(rows).drop(columns="commune_codes"), TERRITORY, {2015: 5, 2024: 5})
     bowtie = Polygon([(0, 0), (100, 100), (100, 0), (0, 100)])
     bad = [dict(rows[0], geometry=shifted(bowtie))]

@@ -81,6 +81,52 @@ def test_unknown_codes_are_dropped_with_a_french_message_and_the_rest_is_kept():
     assert "« beaucoup »" in messages[3]
 
 
+def test_a_population_too_large_for_any_number_is_refused_in_french():
+    state, messages = parse_view({"pop": "0-1" + "0" * 311}, CATALOGUE)
+
+    assert state.population == (None, None)
+    assert messages[0].startswith("Tranche de population illisible : « 0\\-1000")
+
+
+def test_thousands_of_unknown_codes_make_one_message_and_little_work():
+    communes = ",".join(f"x{i}" for i in range(25_000))
+
+    state, messages = parse_view({"commune": communes, "qpv": "x"}, CATALOGUE)
+
+    assert state.communes == ()
+    assert messages == [
+        "Quartier inconnu : « X » n'est pas le code d'un quartier prioritaire du territoire "
+        "(CA de Lens \\- Liévin). Choisissez un quartier sur la carte ou dans la liste.",
+        "Le lien donne plus de 50 codes pour « commune » : seuls les 50 premiers sont lus.",
+        "Communes inconnues : « X0 », « X1 », « X2 », « X3 », « X4 » et 45 autres ne sont pas "
+        "des codes Insee de communes du territoire (CA de Lens \\- Liévin) ; ces filtres sont "
+        "ignorés.",
+    ]
+
+
+def test_the_same_cap_holds_for_a_repeated_parameter():
+    values = ["62510"] + [f"x{i}" for i in range(25_000)] + ["62498"]
+
+    state, messages = parse_view({"commune": values}, CATALOGUE)
+
+    assert state.communes == ("62510",)  # 62498 comes after the first 50 codes
+    assert messages[0].startswith("Le lien donne plus de 50 codes pour « commune »")
+    assert messages[1].startswith("Communes inconnues : « X0 »")
+    assert len(messages) == 2
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["\u200bQP062025", "qp062025", "QP\u2060062025\u200e", "ＱＰ０６２０２５", " QP062025\t"],
+)
+def test_a_code_is_found_whatever_invisible_or_wide_characters_it_carries(typed):
+    params = {"qpv": typed, "commune": "\u200b62498,62510\ufeff"}
+
+    state, messages = parse_view(params, CATALOGUE)
+
+    assert (state.qpv, state.communes, messages) == ("QP062025", ("62498", "62510"), [])
+
+
 def test_a_reversed_population_range_is_refused():
     state, messages = parse_view({"pop": "5000-1000"}, CATALOGUE)
     assert state.population == (None, None)

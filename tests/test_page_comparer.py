@@ -82,3 +82,24 @@ def test_a_bad_link_is_reported_without_breaking_the_page(page):
     assert not at.exception
     assert any("PASUNCODE" in w.value for w in at.warning)
     assert any("au moins 2 quartiers" in i.value for i in at.info)
+
+
+def test_a_link_with_thousands_of_unknown_codes_gives_one_warning(page):
+    at = page(qpv=",".join(f"QPX{i:05d}" for i in range(25_000)) + ",QP062025,QP062032")
+
+    assert not at.exception
+    (warning,) = at.warning
+    assert warning.value.startswith(
+        "Lien : Le lien donne plus de 50 codes pour « qpv » : seuls les 50 premiers sont lus ; "
+        "code(s) de quartier inconnu(s) : « QPX00000 », « QPX00001 »"
+    )
+    assert "et 45 autres." in warning.value
+    assert any("au moins 2 quartiers" in i.value for i in at.info)
+
+
+def test_a_zero_width_space_in_a_link_does_not_hide_a_quartier(page):
+    at = page(qpv="\u200bQP062025,qp062032\u200e")
+
+    assert not at.warning
+    assert "Grande Résidence (QP062025)" in figures(at).columns
+    assert "Cité 10 (QP062032)" in figures(at).columns

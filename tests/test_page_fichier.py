@@ -4,7 +4,10 @@ Address columns go to the Géoplateforme stand-in (``QPV_GEOCODER_URL``); coordi
 A bad file gives a French message and no result.
 """
 
+import io
+
 import apptest
+import openpyxl
 import pandas as pd
 import pytest
 from apptest import text_of, unescape
@@ -176,7 +179,11 @@ def test_points_layer_colours_each_status_and_escapes_tooltips():
         ("entete.csv", b"adresse;ville\r\n", "aucune ligne de données"),
         ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "contenu binaire"),
         ("faux.xlsx", b"nom;adresse\nA;1 rue\n", "n'est pas un classeur Excel .xlsx valide"),
-        ("gros.csv", b"a;b\n" + b"1;2\n" * (MAX_BYTES // 4 + 1), "la limite est de 5 120 Ko"),
+        (
+            "gros.csv",
+            b"a;b\n" + b"1;2\n" * (MAX_BYTES // 4 + 1),
+            "pèse 5 242 888 octets : la limite est de 5 Mo (5 242 880 octets)",
+        ),
         ("long.csv", b"a;b\n" + b"1;2\n" * (MAX_ROWS + 1), "la limite est de 10 000"),
         ("vieux.xls", b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls) n'est pas pris en charge"),
     ],
@@ -226,3 +233,67 @@ def test_geocoder_failure_gives_a_french_message_and_no_result(
     assert message in unescape(at.error[0].value)
     assert "Aucune ligne n'a été vérifiée." in at.error[0].value
     assert not at.table and not at.get("download_button")
+
+
+# ---------------------------------------------------------------------------------------------
+# What the reading did is said; lines are the user's
+
+
+def test_the_encoding_and_renamed_columns_are_said(geocoder, inside_qp062025):
+    content = (
+        f"nom;longitude;latitude;nom\r\nLiévin;{inside_qp062025[0]};{inside_qp062025[1]};Hénin\r\n"
+    ).encode("mac_roman")
+
+    at = upload(open_page(), "points.csv", content)
+
+    assert "points.csv : 1 ligne, 4 colonnes (CSV séparé par « ; », encodage MacRoman)." in (
+        text_of(at)
+    )
+    (warning,) = at.warning
+    assert unescape(warning.value).startswith("Plusieurs colonnes portent le même nom")
+    assert "« nom » (« nom », « nom (2) »)" in unescape(warning.value)
+
+
+def test_formulas_without_a_value_are_said(geocoder):
+    book = openpyxl.Workbook()
+    book.active.append(["adresse", "ville"])
+    book.active.append(['=CONCAT("12 rue";" de la Gare")', "Lens"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    at = upload(open_page(), "adresses.xlsx", buffer.getvalue())
+
+    assert "classeur Excel, première feuille (« Sheet »)" in text_of(at)
+    assert any(
+        unescape(w.value).startswith("La colonne « adresse » (A) contient des formules dont le "
+                                     "classeur n'a pas enregistré la valeur (lignes 2)")
+        for w in at.warning
+    )  # fmt: skip
+
+
+def test_the_preview_and_the_map_give_the_line_of_the_users_file(geocoder, inside_qp062025):
+    lon, lat = inside_qp062025
+    content = f"nom;longitude;latitude\r\n\r\nA;{lon};{lat}\r\n\r\n\r\nB;{lon};{lat}\r\n".encode()
+
+    at = check(upload(open_page(), "points.csv", content))
+
+    preview = at.dataframe[0].value
+    assert list(preview["ligne du fichier"]) == ["3", "6"]
+    rows = at.session_state["fichier_resultat"][2].rows
+    tooltips = lookup.points_layer(rows, 2015).data_json
+    assert '"tooltip": "Ligne 3 : dans' in tooltips
+    assert '"tooltip": "Ligne 6 : dans' in tooltips
+
+
+def test_a_cell_too_long_for_excel_is_said_under_the_excel_button(geocoder, inside_qp062025):
+    lon, lat = inside_qp062025
+    content = f"nom;longitude;latitude\r\n{'x' * 40_000};{lon};{lat}\r\n".encode()
+
+    at = check(upload(open_page(), "points.csv", content))
+
+    captions = [unescape(c.value) for c in at.caption]
+    assert any(
+        "1 cellule dépasse 32 767 caractères, le maximum d'une cellule Excel" in c
+        and "(dans le classeur : colonne « nom », ligne 2). Le fichier CSV la garde entière." in c
+        for c in captions
+    ), captions

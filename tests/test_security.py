@@ -169,6 +169,9 @@ def test_an_uploaded_csv_is_read_verbatim_or_refused_in_french(table, sep, encod
             pass
         else:
             assume(data.isascii())  # otherwise the same bytes are also valid UTF-8 text
+        # These eight are €, Š, š, Ž, ž, Œ, œ, Ÿ in ISO-8859-15, which is read too: the same
+        # bytes are then two texts (which one is read: tests/test_tabular.py).
+        assume(not set("¤¦¨´¸¼½¾") & set(buffer.getvalue()))
     try:
         df = read_table(data, "export.csv")
     except InputError as exc:
@@ -181,7 +184,8 @@ def test_an_uploaded_csv_is_read_verbatim_or_refused_in_french(table, sep, encod
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        ("adresse;ville\n1 rue X;Lens\n".encode("utf-16"), "pas un fichier texte CSV"),
+        # UTF-16 is read (tests/test_tabular.py); a truncated one is refused.
+        ("adresse;ville\n1 rue X;Lens\n".encode("utf-16")[:-1], "UTF-16 mais il est tronqué"),
         (b"=cmd|' /C calc'!A0", "aucune ligne de données"),
         (b"\xff\xfe\x00\x00" * 10, "pas un fichier texte CSV"),
         (b'"adresse;ville\n1 rue X;Lens\n', "guillemets"),

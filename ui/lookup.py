@@ -20,6 +20,7 @@ from folium.utilities import JsCode
 
 from geo.batch import GENERATIONS, GEOCODING_COLUMNS, NOT_LOCATED, STATUS_ORDER
 from geo.format import MISSING, fr_int, fr_number
+from geo.tabular import LINE
 from ui import mapview
 
 BULK_TIMEOUT = (5.0, 60.0)  # per chunk of 2 000 addresses on the file page
@@ -100,7 +101,10 @@ def points_layer(rows: pd.DataFrame, generation: int) -> mapview.GeoJsonLayer | 
 
 
 def _line_numbers(rows: pd.DataFrame) -> np.ndarray:
-    """Line of each row in the user's file (header is line 1)."""
+    """Line of each row in the user's file: the index ``geo.tabular`` gives a table it read
+    (blank lines counted); for a table built otherwise, its position after a header line."""
+    if rows.index.name == LINE:
+        return rows.index.to_numpy()
     return np.arange(len(rows)) + 2
 
 
@@ -133,14 +137,17 @@ def counts_table(counts: Mapping[int, Mapping[str, int]]) -> pd.DataFrame:
 
 
 PREVIEW_ROWS = 200
+PREVIEW_LINE = "ligne du fichier"
 
 
 def preview(rows: pd.DataFrame, *, geocoded: bool) -> pd.DataFrame:
     """The first rows as text: numbers in French format, missing values as "—".
 
-    Without geocoding, the empty ``geocodage_*`` columns are left out (they stay in the files).
+    The first column is each row's line in the user's file (as in the map's tooltips). Without
+    geocoding, the empty ``geocodage_*`` columns are left out (they stay in the files).
     """
     head = rows.head(PREVIEW_ROWS)
+    lines = _line_numbers(rows)[: len(head)]
     if not geocoded:
         head = head.drop(columns=[c for c in GEOCODING_COLUMNS[2:] if c in head.columns])
     decimals = {
@@ -149,14 +156,14 @@ def preview(rows: pd.DataFrame, *, geocoded: bool) -> pd.DataFrame:
         "geocodage_score": 2,
         **{f"qpv_{g}_distance_m": 1 for g in GENERATIONS},
     }
-    shown = {}
+    shown = {} if PREVIEW_LINE in head.columns else {PREVIEW_LINE: [fr_int(n) for n in lines]}
     for column in head.columns:
         values = head[column]
         if column in decimals:
             shown[column] = [fr_number(v, decimals[column]) for v in values]
         else:
             shown[column] = [MISSING if pd.isna(v) else str(v) for v in values]
-    return pd.DataFrame(shown, index=head.index)
+    return pd.DataFrame(shown)
 
 
 def not_located_count(counts: Mapping[int, Mapping[str, int]]) -> int:

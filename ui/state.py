@@ -15,6 +15,11 @@ Parameters (all optional; defaults are left out of the URL):
 - ``recherche``: name or code filter (``cité``);
 - ``pop``: population range, inclusive (``1000-5000``, ``2000-``, ``-3000``);
 - ``part=1``: colour the communes by the share of their population living in a quartier.
+
+A link is anything anyone can type: at most :data:`MAX_CODES` codes are read per parameter,
+codes are normalised (``geo.territory.normalize_code``: a zero-width space or lower case does not
+make a code unknown), numbers have a bounded number of digits, and the unknown codes of one
+parameter make one message, however many there are.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from geo.format import fr_int
 from geo.selection import GENERATIONS, Filters
 from geo.store import Dataset
-from geo.territory import normalize_name
+from geo.territory import normalize_code, normalize_name
 from ui.panels import escape_markdown
 
 GEN = "gen"
@@ -40,9 +46,13 @@ CHOROPLETH = "part"
 
 DEFAULT_GENERATION = GENERATIONS[0]
 MAX_QUERY_LENGTH = 60
+MAX_CODES = 50  # per parameter: a link names a few quartiers or communes, never thousands
+MAX_CODE_LENGTH = 64  # characters of one code looked at (codes have 5 to 8, plus invisibles)
+_QUOTED_CODES = 5
 _TRUE = {"1", "oui", "true"}
 _FALSE = {"0", "non", "false", ""}
-_POPULATION_RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+# At most 9 digits a bound: any population fits, and no number overflows a comparison.
+_POPULATION_RANGE = re.compile(r"^\s*(\d{0,9})\s*-\s*(\d{0,9})\s*$")
 
 
 @dataclass(frozen=True)
@@ -149,7 +159,7 @@ def _parse_generation(raw: str, messages: list[str]) -> int:
 
 
 def _parse_qpv(raw: str, catalogue: Catalogue, where: str, messages: list[str]) -> str | None:
-    code = raw.strip().upper()
+    code = normalize_code(raw[:MAX_CODE_LENGTH])
     if not code or code in catalogue.qpv_generation:
         return code or None
     messages.append(
@@ -162,24 +172,63 @@ def _parse_qpv(raw: str, catalogue: Catalogue, where: str, messages: list[str]) 
 def _parse_communes(
     raws: list[str], catalogue: Catalogue, where: str, messages: list[str]
 ) -> tuple[str, ...]:
-    communes: list[str] = []
-    for code in (c.strip() for raw in raws for c in raw.split(",")):
-        if not code or code in communes:
+    codes = split_codes(raws, COMMUNE, messages)
+    unknown = [code for code in codes if code not in catalogue.commune_names]
+    if len(unknown) == 1:
+        messages.append(
+            f"Commune inconnue : « {quote(unknown[0])} » n'est pas le code Insee d'une commune "
+            f"{where} ; ce filtre est ignoré."
+        )
+    elif unknown:
+        messages.append(
+            f"Communes inconnues : {quote_codes(unknown)} ne sont pas des codes Insee de "
+            f"communes {where} ; ces filtres sont ignorés."
+        )
+    return tuple(code for code in codes if code in catalogue.commune_names)
+
+
+def split_codes(raws: Sequence[str], name: str, messages: list[str]) -> list[str]:
+    """The distinct codes of a parameter (comma-separated or repeated), normalised, in order.
+
+    At most :data:`MAX_CODES` are kept, and the work stays bounded whatever the link holds (a
+    value is split at most that many times); more are reported in ``messages``.
+    """
+    codes: list[str] = []
+    more = False
+    for raw in raws:
+        if len(codes) >= MAX_CODES:
+            more = more or bool(raw.strip(" ,"))
             continue
-        if code in catalogue.commune_names:
-            communes.append(code)
-        else:
-            messages.append(
-                f"Commune inconnue : « {quote(code)} » n'est pas le code Insee d'une commune "
-                f"{where} ; ce filtre est ignoré."
-            )
-    return tuple(communes)
+        pieces = raw.split(",", MAX_CODES)
+        for piece in pieces[:MAX_CODES]:
+            code = normalize_code(piece[:MAX_CODE_LENGTH])
+            if not code or code in codes:
+                continue
+            if len(codes) < MAX_CODES:
+                codes.append(code)
+            else:
+                more = True
+        more = more or (len(pieces) > MAX_CODES and bool(pieces[-1].strip(" ,")))
+    if more:
+        messages.append(
+            f"Le lien donne plus de {MAX_CODES} codes pour « {name} » : seuls les "
+            f"{MAX_CODES} premiers sont lus."
+        )
+    return codes
+
+
+def quote_codes(codes: Sequence[str]) -> str:
+    """Codes from a link, quoted for a message: the first few, then how many others."""
+    shown = ", ".join(f"« {quote(code)} »" for code in codes[:_QUOTED_CODES])
+    if len(codes) > _QUOTED_CODES:
+        shown += f" et {fr_int(len(codes) - _QUOTED_CODES)} autres"
+    return shown
 
 
 def _parse_population(raw: str, messages: list[str]) -> tuple[int | None, int | None]:
     if not raw:
         return (None, None)
-    match = _POPULATION_RANGE.match(raw)
+    match = _POPULATION_RANGE.match(raw) if len(raw) <= MAX_QUERY_LENGTH else None
     if match:
         low, high = (int(bound) if bound else None for bound in match.groups())
         if low is None or high is None or low <= high:
