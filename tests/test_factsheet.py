@@ -10,8 +10,17 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from geo import style
 from geo.errors import InputError
-from geo.factsheet import SELECTED_FILL, factsheet_pdf, french_date, map_png
+from geo.factsheet import factsheet_pdf, french_date, map_png
+
+# The selected quartier on paper: the yellow of a selection over the vermillion of a contract
+# quartier, over the white of its commune.
+SELECTED_ON_PAPER = style.blend(
+    style.SELECTED.fill,
+    style.SELECTED.fill_opacity,
+    "#{:02X}{:02X}{:02X}".format(*style.blend(style.CONTRACT.fill, style.CONTRACT.fill_opacity)),
+)
 
 A4_PT = (595.28, 841.89)
 MADE_ON = date(2025, 3, 1)
@@ -84,7 +93,7 @@ def test_sheet_renders_as_a_non_blank_a4_image(sheets, tmp_path):
     pixels = np.asarray(image)
     ink = (pixels < 200).any(axis=2).mean()
     assert 0.03 < ink < 0.6, f"{ink:.1%} of the page is drawn"
-    assert _has_colour(pixels, SELECTED_FILL), "the quartier is not drawn on the sheet's map"
+    assert _has_colour(pixels, SELECTED_ON_PAPER), "the quartier is not drawn on the sheet's map"
 
 
 def test_map_png_has_the_requested_size_and_shows_the_selection(dataset):
@@ -98,13 +107,13 @@ def test_map_png_has_the_requested_size_and_shows_the_selection(dataset):
     assert image.size == (640, 480)
     pixels = np.asarray(image.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20  # not blank
-    assert _has_colour(pixels, SELECTED_FILL)
+    assert _has_colour(pixels, SELECTED_ON_PAPER)
 
 
 def test_map_png_of_the_whole_territory_has_no_selected_quartier(dataset):
     pixels = np.asarray(Image.open(io.BytesIO(map_png(dataset, generation=2015))).convert("RGB"))
     assert pixels.shape == (900, 1200, 3)
-    assert not _has_colour(pixels, SELECTED_FILL)
+    assert not _has_colour(pixels, SELECTED_ON_PAPER)
 
 
 @pytest.mark.parametrize(
@@ -130,6 +139,6 @@ def test_french_date():
     assert french_date(date(2024, 12, 28)) == "28 décembre 2024"
 
 
-def _has_colour(pixels: np.ndarray, hex_colour: str, tolerance: int = 40) -> bool:
-    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+def _has_colour(pixels: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 30) -> bool:
+    rgb = np.array(rgb)
     return bool((np.abs(pixels.astype(int) - rgb).sum(axis=2) < tolerance).sum() > 20)

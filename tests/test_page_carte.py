@@ -12,6 +12,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from geo.store import Dataset
+from geo import style
 from ui import mapview
 from ui.state import Catalogue, ViewState, parse_view, to_params
 
@@ -154,7 +155,9 @@ def test_map_texts_are_escaped_before_reaching_the_html():
     assert "</script>" not in script
     # The tooltip, once the JSON is read by the browser, shows the name as text.
     assert "\\u003cstrong\\u003e\\u0026lt;img src=x onerror=\\u0026quot;alert(1)" in script
-    assert "&lt;img src=x" in mapview.legend_html(HOSTILE, [mapview.CONTRACT])
+    assert "&lt;img src=x" in mapview.legend_html(HOSTILE, [style.CONTRACT, style.TERRITORY])
+    # The communes' names written on the map are HTML too.
+    assert '[["00001", "\\u0026lt;img src=x onerror=\\u0026quot;alert(1)' in script
 
 
 def test_map_styles_quartiers_by_status_and_lists_only_what_is_shown():
@@ -163,15 +166,8 @@ def test_map_styles_quartiers_by_status_and_lists_only_what_is_shown():
 
     assert "qpv-quartier qpv-quartier-QP000001" in script
     assert "qpv-quartier-QP000002" not in script
-    assert mapview.CONTRACT.label in script
-    assert mapview.NEIGHBOURING.label not in script  # not shown, so not in the legend
-
-
-def test_neighbouring_and_shared_quartiers_differ_by_dash_not_only_colour():
-    styles = {mapview.line_style("contrat", False), mapview.line_style("contrat", True),
-              mapview.line_style("voisin", True)}  # fmt: skip
-    assert len({s.dash for s in styles}) == 3
-    assert len({s.color for s in styles}) == 3
+    assert style.CONTRACT.label in script
+    assert style.NEIGHBOURING.label not in script  # not shown, so not in the legend
 
 
 @pytest.mark.parametrize(
