@@ -1,4 +1,4 @@
-"""/presentation driven with AppTest: steps, their URLs, jumps, and the figures shown at each step."""
+"""/presentation driven with AppTest: steps, their URLs, jumps, and the figures of each step."""
 
 import html
 import re
