@@ -1,12 +1,12 @@
 """Run every benchmark and write ``docs/PERFORMANCE.md``.
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
-present), ``bench_app``, ``bench_file_check``, the browser load test (``load``, with 5 then
-20 sessions) and the server's own load test (``load_server``, 20, 50 and 100 replayed
-sessions). Each figure is written with the baseline measured in the same run, their ratio and
-the target, under a description of the machine (CPU, cores, memory, load average, Python and
-package versions) and the date. A benchmark that fails is reported in its section; the others
-still run.
+present), ``bench_factsheet``, ``bench_app``, ``bench_file_check``, the browser load test
+(``load``, with 5 then 20 sessions) and the server's own load test (``load_server``, 20, 50
+and 100 replayed sessions). Each figure is written with the baseline measured in the same run,
+their ratio and the target, under a description of the machine (CPU, cores, memory, load
+average, Python and package versions) and the date. A benchmark that fails is reported in its
+section; the others still run.
 
 Run: ``python bench/run_all.py`` (about 20 minutes on 2 cores) or ``python bench/run_all.py
 --quick`` (about 8 minutes: fewer points, one cold start, the short load tests only).
@@ -68,6 +68,11 @@ def plan(quick: bool) -> list[Run]:
             () if full else ("--points", "200000", "--loop-sample", "2000", "--repeat", "2"),
         ),
         Run("bench_map", "Map page (`bench/bench_map.py`)", () if full else ("--runs", "3")),
+        Run(
+            "bench_factsheet",
+            "PDF sheets and dossier de séance (`bench/bench_factsheet.py`)",
+            () if full else ("--repeat", "1"),
+        ),
         Run(
             "bench_app",
             "Cold start and one-point lookup (`bench/bench_app.py`)",

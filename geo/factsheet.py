@@ -12,7 +12,7 @@ each view then only moves the frame and adds its own layer (selection, names, le
 what makes a 21-page dossier cheap. The PDF is written with fpdf2 and embeds the DejaVu Sans
 font bundled with matplotlib so that accents print; every string from the data goes through
 fpdf's plain-text API (no HTML, no markdown), and numbers keep their thousands together with
-non-breaking spaces.
+narrow no-break spaces.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ FONT_REGULAR = FONT_DIR / "DejaVuSans.ttf"
 FONT_BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
 FONT = "DejaVu"
 ACCENT = (0, 0, 145)  # "bleu France" of the app's theme
-NBSP = "\u00a0"
+# French typography's narrow no-break space, in numbers (« 56 398 ») and before a unit. fpdf
+# keeps it as is (a plain no-break space it prints as a space), so it can be read back.
+NO_BREAK = "\u202f"
 
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
@@ -598,7 +600,7 @@ class _Book:
         self.facts = FactBook(self.data)
         self.layers = MapLayers(self.data)
         self._qpv = pd.DataFrame(self.data.qpv.drop(columns="geometry")).set_index("code")
-        self._communes = self.data.communes.set_index("code")
+        self.communes = self.data.communes.set_index("code")
 
     def new_pdf(self, title: str, made: str) -> _Sheet:
         pdf = _Sheet(self.made_on, f"{self.data.territory_name} (SIREN {self.data.siren})", made)
@@ -614,9 +616,9 @@ class _Book:
         return str(self._qpv.loc[code, "name"])
 
     def commune_name(self, insee: str) -> str:
-        if insee not in self._communes.index:
+        if insee not in self.communes.index:
             raise InputError(f"commune hors du territoire : {insee!r}")
-        return str(self._communes.loc[insee, "name"])
+        return str(self.communes.loc[insee, "name"])
 
     def map_image(self, view: View, size_mm: tuple[float, float]) -> tuple[bytes, list[style.Kind]]:
         """The PNG of ``view`` at ``size_mm`` (on a canvas shared by same-sized maps), and the
@@ -642,8 +644,8 @@ _DIGIT_UNIT = re.compile(
 
 
 def nonbreaking(text: str) -> str:
-    """``"56 398 hab."`` with non-breaking spaces inside the number and before its unit."""
-    return _DIGIT_UNIT.sub(NBSP, _DIGIT_GROUP.sub(NBSP, text))
+    """``"56 398 hab."`` with no-break spaces inside the number and before its unit."""
+    return _DIGIT_UNIT.sub(NO_BREAK, _DIGIT_GROUP.sub(NO_BREAK, text))
 
 
 class _Sheet(FPDF):
@@ -697,7 +699,7 @@ def _quartier_page(pdf: _Sheet, book: _Book, code: str, generation: int) -> None
         status,
     )
     top = pdf.get_y() + 2
-    members = tuple(c for c in row["commune_codes"].split(",") if c in book._communes.index)
+    members = tuple(c for c in row["commune_codes"].split(",") if c in book.communes.index)
     # The title names the quartier: a label on the map would hide a small one.
     view = View(quartiers=(code,), communes=members, generation=generation)
     _map(
@@ -730,7 +732,7 @@ _SHEET_KEYS = ("population", "area_ha", "density", "share_of_commune_pct")
 
 def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None:
     data, facts = book.data, book.facts
-    commune = book._communes.loc[insee]
+    commune = book.communes.loc[insee]
     codes = facts.commune_quartiers(insee, generation)
     pdf.add_page()
     postal = str(commune["postal_codes"]).replace(",", ", ")
