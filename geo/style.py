@@ -1,9 +1,10 @@
 """The map's visual language, defined once: kinds of shapes, their colours, lines and labels.
 
-The live map (``ui.mapview``, Leaflet), the presentation, the PNG maps and the PDF sheets
-(``geo.factsheet``, matplotlib and fpdf2) all draw from :data:`KINDS`; none of them writes a
-colour of its own. A quartier's status is never told by colour alone: each kind of quartier has
-its own dash pattern too, and the selected quartier a thick dark outline over a white halo.
+The live map (``ui.mapview``, Leaflet), the presentation, the PNG maps (``geo.mapimage``,
+matplotlib) and the PDF sheets (``geo.factsheet``, fpdf2) all draw from :data:`KINDS`; none of
+them writes a colour of its own. A quartier's status is never told by colour alone: each kind
+of quartier has its own dash pattern too, and the selected quartier a thick dark outline over a
+white halo.
 Colours are the Okabe-Ito palette (told apart with every common colour-vision deficiency),
 darkened where a line needs 3:1 against the map's light backgrounds (WCAG 2.1, non-text
 contrast).

@@ -13,14 +13,9 @@ from pypdf import PdfReader
 
 from geo import style
 from geo.errors import InputError
-from geo.factsheet import (
-    commune_sheet_pdf,
-    dossier_order,
-    dossier_pdf,
-    factsheet_pdf,
-    french_date,
-    map_png,
-)
+from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf
+from geo.format import french_date
+from geo.mapimage import map_png
 
 # The selected quartier on paper: the yellow of a selection over the vermillion of a contract
 # quartier, over the white of its commune.

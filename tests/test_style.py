@@ -15,7 +15,8 @@ from matplotlib.colors import to_hex, to_rgba
 from pypdf import PdfReader
 
 from geo import style
-from geo.factsheet import MapCanvas, MapLayers, View, factsheet_pdf, legend_label
+from geo.factsheet import factsheet_pdf
+from geo.mapimage import MapCanvas, MapLayers, View, legend_label
 from ui import mapview
 
 QUARTIER_KINDS = (style.CONTRACT, style.SHARED, style.NEIGHBOURING)

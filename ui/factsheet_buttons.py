@@ -13,7 +13,8 @@ from datetime import date
 
 import streamlit as st
 
-from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf, map_png
+from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf
+from geo.mapimage import map_png
 from geo.store import Dataset
 
 PNG_SIZE_PX = (1600, 1200)
