@@ -253,24 +253,12 @@ def _quartier_page(pdf: _Sheet, book: _Book, code: str, generation: int) -> None
         f"Code {code} · {generations.LABELS[generation]} · {row['commune_names']}",
         status,
     )
-    top = pdf.get_y() + 2
     members = tuple(c for c in row["commune_codes"].split(",") if c in book.communes.index)
     # The title names the quartier: a label on the map would hide a small one.
     view = View(quartiers=(code,), communes=members, generation=generation)
-    _map(
-        pdf,
-        book,
-        view,
-        SHEET_MAP_MM,
-        x=MARGIN_MM,
-        y=top,
-        alt=f"Carte du quartier {row['name']} dans sa commune",
+    right_x, width, map_bottom = _map_beside(
+        pdf, book, view, alt=f"Carte du quartier {row['name']} dans sa commune"
     )
-    map_bottom = pdf.get_y()
-
-    right_x = MARGIN_MM + SHEET_MAP_MM[0] + 6
-    pdf.set_xy(right_x, top)
-    width = pdf.w - pdf.r_margin - right_x
     _section(pdf, "Chiffres clés", x=right_x, width=width)
     _facts_table(pdf, book.facts.quartier(code, _SHEET_KEYS), x=right_x, width=width)
     pdf.set_y(max(pdf.get_y(), map_bottom) + 3)
@@ -299,21 +287,10 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
         f"{generations.LABELS[generation].lower()}",
         [],
     )
-    top = pdf.get_y() + 2
     view = View(communes=(insee,), generation=generation, named=codes)
-    _map(
-        pdf,
-        book,
-        view,
-        SHEET_MAP_MM,
-        x=MARGIN_MM,
-        y=top,
-        alt=f"Carte de la commune {commune['name']} et de ses quartiers",
+    right_x, width, map_bottom = _map_beside(
+        pdf, book, view, alt=f"Carte de la commune {commune['name']} et de ses quartiers"
     )
-    map_bottom = pdf.get_y()
-    right_x = MARGIN_MM + SHEET_MAP_MM[0] + 6
-    width = pdf.w - pdf.r_margin - right_x
-    pdf.set_xy(right_x, top)
     for shown in generations.ORDER:
         _section(pdf, f"Chiffres clés – {generations.SHORT_LABELS[shown]}", x=right_x, width=width)
         rows = facts.commune(insee, shown)
@@ -357,14 +334,14 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
             size=8,
         )
         area_note = (
-            f" Surfaces {generation} : {generations.SIMPLIFIED_NOTE}."
+            f" ({generations.SIMPLIFIED_NOTE})"
             if generations.contours_simplified(data, generation)
             else ""
         )
         _note(
             pdf,
             "La population d'un quartier sur plusieurs communes est celle du quartier "
-            f"entier.{area_note}",
+            f"entier. Surfaces : périmètres {generation}, {SHORT_SOURCES['qpv']}{area_note}.",
         )
     pdf.ln(2)
     _sources(pdf, data)
@@ -438,6 +415,19 @@ def _status_lines(data: Dataset, code: str, row: pd.Series) -> list[str]:
     if bool(row["shared"]):
         lines.append("Quartier partagé avec un autre EPCI.")
     return lines
+
+
+def _map_beside(pdf: _Sheet, book: _Book, view: View, *, alt: str) -> tuple[float, float, float]:
+    """A sheet's map on the left, under the header; the cursor goes to the right column.
+
+    Returns the right column's left edge and width, and the bottom of the map's legend.
+    """
+    top = pdf.get_y() + 2
+    _map(pdf, book, view, SHEET_MAP_MM, x=MARGIN_MM, y=top, alt=alt)
+    map_bottom = pdf.get_y()
+    right_x = MARGIN_MM + SHEET_MAP_MM[0] + 6
+    pdf.set_xy(right_x, top)
+    return right_x, pdf.w - pdf.r_margin - right_x, map_bottom
 
 
 def _map(pdf: _Sheet, book: _Book, view: View, size_mm, *, x: float, y: float, alt: str) -> None:

@@ -117,9 +117,10 @@ COMMUNE = Kind(key="commune", label="Commune", stroke="#6A6A6A", width=1.0, fill
 COMMUNE_IN_FOCUS = Kind(
     key="commune_choisie", label="Commune", stroke="#333333", width=2.0, fill="#FFFFFF"
 )
+COUNTERPART_LOOK = "tirets bleus"  # how the panels name it
 COUNTERPART = Kind(
     key="autre_perimetre",
-    label="Périmètre de l'autre génération (tirets bleus)",
+    label=f"Périmètre de l'autre génération ({COUNTERPART_LOOK})",
     stroke="#0072B2",
     width=3.5,
     dash=(10, 6),

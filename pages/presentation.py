@@ -170,26 +170,21 @@ def jump_panel(steps, communes: dict[str, str], quartiers: dict[str, str], gener
     shown_quartiers = compare.matching(query, quartiers)
     if not shown_communes and not shown_quartiers:
         st.caption("Aucune commune ni aucun quartier ne correspond à cette recherche.")
-    st.selectbox(
-        f"Commune ({len(shown_communes)})",
-        shown_communes,
-        format_func=communes.get,
-        index=None,
-        placeholder="Choisir une commune…",
-        key=K_JUMP_COMMUNE,
-        on_change=jump,
-        args=(K_JUMP_COMMUNE, steps, generation),
+    lists = (
+        ("Commune", "une commune", shown_communes, communes, K_JUMP_COMMUNE),
+        ("Quartier", "un quartier", shown_quartiers, quartiers, K_JUMP_QPV),
     )
-    st.selectbox(
-        f"Quartier ({len(shown_quartiers)})",
-        shown_quartiers,
-        format_func=quartiers.get,
-        index=None,
-        placeholder="Choisir un quartier…",
-        key=K_JUMP_QPV,
-        on_change=jump,
-        args=(K_JUMP_QPV, steps, generation),
-    )
+    for label, which, shown, names, key in lists:
+        st.selectbox(
+            f"{label} ({len(shown)})",
+            shown,
+            format_func=names.get,
+            index=None,
+            placeholder=f"Choisir {which}…",
+            key=key,
+            on_change=jump,
+            args=(key, steps, generation),
+        )
 
 
 data = get_dataset()
@@ -213,9 +208,8 @@ with st.container(key=ROOT_KEY):
         for code, name, n in zip(holding["code"], holding["name"], holding["n_qpv"], strict=True)
     }
     tour_codes = list(dict.fromkeys(s.qpv for s in steps if s.qpv))
-    tour_quartiers = {
-        code: f"{qpv_names[code]} – {code}" for code in tour_codes
-    }  # the search matches codes too
+    # Named with their code: the search finds « QP062025 » too.
+    tour_quartiers = {code: f"{qpv_names[code]} – {code}" for code in tour_codes}
     if step.qpv:
         title = qpv_names[step.qpv]
         where = f"Quartier prioritaire · {commune_names[step.commune]} · {step.qpv}"

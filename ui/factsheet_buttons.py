@@ -68,16 +68,13 @@ def quartier_sheet_button(dataset: Dataset, code: str, *, key: str, where=st) ->
     if code not in set(dataset.qpv["code"]):
         raise ValueError(f"unknown QPV code {code!r}")
     siren = dataset.siren
-    where.download_button(
+    _pdf_button(
+        where,
         "Fiche du quartier (PDF)",
-        data=lambda: _sheet(siren, code, date.today(), _dataset=dataset),
+        lambda: _sheet(siren, code, date.today(), _dataset=dataset),
         file_name=f"fiche-quartier-{code}.pdf",
-        mime=PDF_MIME,
         key=f"{key}_pdf",
-        icon=":material/picture_as_pdf:",
-        help="Une page A4 : carte, chiffres clés avec leurs années et sources, "
-        "évolution 2015-2024.",
-        on_click="ignore",
+        tip="Une page A4 : carte, chiffres clés avec leurs années et sources, évolution 2015-2024.",
     )
 
 
@@ -88,16 +85,14 @@ def commune_sheet_button(
     if insee not in set(dataset.communes["code"]):
         raise ValueError(f"unknown commune code {insee!r}")
     siren = dataset.siren
-    where.download_button(
+    _pdf_button(
+        where,
         "Fiche de la commune (PDF)",
-        data=lambda: _commune_sheet(siren, insee, generation, date.today(), _dataset=dataset),
+        lambda: _commune_sheet(siren, insee, generation, date.today(), _dataset=dataset),
         file_name=f"fiche-commune-{insee}-{generation}.pdf",
-        mime=PDF_MIME,
         key=f"{key}_commune_pdf",
-        icon=":material/picture_as_pdf:",
-        help="Une page A4 : la commune, ses quartiers, sa population et la part qui vit en "
+        tip="Une page A4 : la commune, ses quartiers, sa population et la part qui vit en "
         "quartier prioritaire, avec années et sources.",
-        on_click="ignore",
     )
 
 
@@ -107,18 +102,29 @@ def dossier_button(
     """« Dossier de séance (PDF) »: the overview, then one page per quartier of ``codes``."""
     ordered = dossier_order(dataset, codes, generation)
     siren = dataset.siren
-    n = len(ordered)
-    where.download_button(
+    _pdf_button(
+        where,
         "Dossier de séance (PDF)",
-        data=lambda: _dossier(siren, ordered, generation, date.today(), _dataset=dataset),
+        lambda: _dossier(siren, ordered, generation, date.today(), _dataset=dataset),
         file_name=f"dossier-de-seance-{siren}-{generation}.pdf",
-        mime=PDF_MIME,
         key=f"{key}_dossier",
+        tip=f"Un PDF de {len(ordered) + 1} pages : la vue d'ensemble, puis une page par "
+        "quartier de la sélection, dans l'ordre de la présentation.",
         icon=":material/menu_book:",
-        help=f"Un PDF de {n + 1} pages : la vue d'ensemble, puis une page par quartier de la "
-        "sélection, dans l'ordre de la présentation.",
         disabled=not ordered,
+    )
+
+
+def _pdf_button(where, label: str, data, *, file_name: str, key: str, tip: str, **options) -> None:
+    where.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=PDF_MIME,
+        key=key,
+        help=tip,
         on_click="ignore",
+        **{"icon": ":material/picture_as_pdf:", **options},
     )
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from geo import generations
+from geo import generations, style
 from geo.compare import INDICATOR_KEYS, METRIC_BY_KEY, communes_with_quartiers
 from geo.format import MISSING, fr_int, fr_number, fr_percent
 from geo.selection import Summary, latest_population_column, status_label
@@ -305,7 +305,10 @@ def _changes(
         for _, o in others.iterrows()
     ]
     st.markdown("\n".join(f"- {line}" for line in lines))
-    st.toggle(f"Dessiner aussi le périmètre {other_generation} (tirets bleus)", key=toggle_key)
+    st.toggle(
+        f"Dessiner aussi le périmètre {other_generation} ({style.COUNTERPART_LOOK})",
+        key=toggle_key,
+    )
     if on_open is not None:
         st.button(
             f"Ouvrir la fiche {other_generation} ({twin})",
