@@ -68,6 +68,8 @@ CSS = f"""
 .st-key-{ROOT_KEY}_panel p, .st-key-{ROOT_KEY}_panel li {{ font-size: 1.15rem;
   line-height: 1.35; }}
 .st-key-{ROOT_KEY}_panel button p {{ font-size: 1.05rem; }}
+.st-key-{ROOT_KEY}_panel [data-testid="stCaptionContainer"] p {{ font-size: 0.85rem;
+  line-height: 1.3; }}
 .st-key-{ROOT_KEY}_footer [data-testid="stCaptionContainer"] p {{ font-size: 0.9rem;
   line-height: 1.3; }}
 .st-key-{ROOT_KEY} :focus-visible {{ outline: 4px solid #000000 !important;

@@ -19,8 +19,8 @@ from ui.mapview import CLASS_QPV, CLASS_TERRITORY
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 QUARTIER = f"path.{CLASS_QPV}"
 SCREENS = [(1024, 768), (1280, 720), (1366, 768), (1920, 1080)]
-# The overview, the commune with the most quartiers, and the 2024 quartier with the longest
-# name (two lines of title) and the most figures.
+# The overview, the commune with the most quartiers, the 2024 quartier with the longest name
+# (two lines of title at 1024 px), and the one with the most values missing or set aside.
 STEPS = {
     "accueil": ("", "Quartiers prioritaires — CA de Lens - Liévin"),
     "commune": ("?commune=62498", "Lens"),
@@ -28,6 +28,7 @@ STEPS = {
         "?gen=2024&commune=62510&qpv=QN06229M",
         "Les Hauts De Liévin - Résidence Des Provinces - Cités 9-9bis",
     ),
+    "remarques": ("?gen=2024&commune=62570&qpv=QN06245M", "Quartier Du Maroc - La Canche"),
 }
 CONTROLS = [
     "Accueil",

@@ -20,20 +20,22 @@ from ui.mapview import fingerprint
 from ui.memory import keep_for_process
 
 CLASS = "qpv-figures"
-VALUE_REM = 2.6
-LABEL_REM = 1.05  # the value is about 2.5 times the label's size
-NOTE_REM = 0.85
+# Sizes follow the window's width (a 1024 px projector has room for less), the value always at
+# least twice its label: 1.9 / 0.9 on narrow screens, 2.6 / 1.05 on wide ones.
+VALUE_SIZE = "clamp(1.9rem, 2.6vw, 2.6rem)"
+LABEL_SIZE = "clamp(0.9rem, 1.1vw, 1.05rem)"
+NOTE_SIZE = "clamp(0.75rem, 0.9vw, 0.85rem)"
 CSS = f"""
 <style>
 .{CLASS} {{ display: grid; grid-template-columns: repeat(var(--qpv-columns), minmax(0, 1fr));
   column-gap: 1.25rem; row-gap: 0.9rem; margin: 0 0 0.6rem 0; }}
 .{CLASS} .qpv-figure {{ display: flex; flex-direction: column; min-width: 0; }}
-.{CLASS} .qpv-figure-value {{ font-size: {VALUE_REM}rem; font-weight: 700; line-height: 1.1;
+.{CLASS} .qpv-figure-value {{ font-size: {VALUE_SIZE}; font-weight: 700; line-height: 1.1;
   color: #000000; overflow-wrap: anywhere; }}
 .{CLASS} .qpv-figure-value small {{ font-size: 0.5em; font-weight: 600; }}
-.{CLASS} .qpv-figure-label {{ font-size: {LABEL_REM}rem; line-height: 1.25; color: #000000;
+.{CLASS} .qpv-figure-label {{ font-size: {LABEL_SIZE}; line-height: 1.25; color: #000000;
   margin-top: 0.15rem; }}
-.{CLASS} .qpv-figure-note {{ font-size: {NOTE_REM}rem; line-height: 1.25; color: #2A2A2A;
+.{CLASS} .qpv-figure-note {{ font-size: {NOTE_SIZE}; line-height: 1.25; color: #2A2A2A;
   margin-top: 0.1rem; }}
 </style>
 """
