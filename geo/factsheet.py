@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -140,22 +140,17 @@ def dossier_pdf(
     return bytes(pdf.output())
 
 
-@dataclass
 class _Book:
     """What every page of one export shares: facts, shapes and map canvases, made once."""
 
-    data: Dataset
-    made_on: date | None = None
-    facts: FactBook = field(init=False)
-    layers: MapLayers = field(init=False)
-    canvases: dict = field(init=False, default_factory=dict)
-
-    def __post_init__(self):
-        self.made_on = self.made_on or date.today()
-        self.facts = FactBook(self.data)
-        self.layers = MapLayers(self.data)
-        self._qpv = pd.DataFrame(self.data.qpv.drop(columns="geometry")).set_index("code")
-        self.communes = self.data.communes.set_index("code")
+    def __init__(self, data: Dataset, made_on: date | None = None):
+        self.data = data
+        self.made_on = made_on or date.today()
+        self.facts = FactBook(data)
+        self.layers = MapLayers(data)
+        self.canvases: dict[tuple[int, tuple[float, float]], MapCanvas] = {}
+        self.communes = data.communes.set_index("code")
+        self._qpv = pd.DataFrame(data.qpv.drop(columns="geometry")).set_index("code")
 
     def new_pdf(self, title: str, made: str) -> _Sheet:
         pdf = _Sheet(self.made_on, f"{self.data.territory_name} (SIREN {self.data.siren})", made)
