@@ -1,13 +1,13 @@
 """Run every benchmark and write ``docs/PERFORMANCE.md``.
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
-present), ``bench_app``, ``bench_shell``, ``bench_file_check``, ``bench_suggest``, the browser
-load test (``load``, with 5 then 20 sessions), the server's own load test (``load_server``, 20,
-50 and 100 replayed sessions) and the same while one visitor uploads hostile files
-(``load_hostile``, 50 sessions for 2 minutes, without then with the uploader). Each figure is
-written with the baseline measured in the same run, their ratio and the target, under a
-description of the machine (CPU, cores, memory, load average, Python and package versions) and
-the date. A benchmark that fails is reported in its
+present), ``bench_factsheet``, ``bench_app``, ``bench_shell``, ``bench_file_check``,
+``bench_suggest``, the browser load test (``load``, with 5 then 20 sessions), the server's own
+load test (``load_server``, 20, 50 and 100 replayed sessions) and the same while one visitor
+uploads hostile files (``load_hostile``, 50 sessions for 2 minutes, without then with the
+uploader). Each figure is written with the baseline measured in the same run, their ratio and
+the target, under a description of the machine (CPU, cores, memory, load average, Python and
+package versions) and the date. A benchmark that fails is reported in its
 section; the others still run.
 
 Run: ``python bench/run_all.py`` (about 27 minutes on 2 cores) or ``python bench/run_all.py
@@ -70,6 +70,11 @@ def plan(quick: bool) -> list[Run]:
             () if full else ("--points", "200000", "--loop-sample", "2000", "--repeat", "2"),
         ),
         Run("bench_map", "Map page (`bench/bench_map.py`)", () if full else ("--runs", "3")),
+        Run(
+            "bench_factsheet",
+            "PDF sheets and dossier de séance (`bench/bench_factsheet.py`)",
+            () if full else ("--repeat", "1"),
+        ),
         Run(
             "bench_app",
             "Cold start and one-point lookup (`bench/bench_app.py`)",

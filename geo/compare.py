@@ -8,13 +8,14 @@ missing or implausible in the sources stays NA (never zero) and is explained, ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo import generations
 from geo.build import LAMBERT93
 from geo.errors import InputError
 from geo.format import fr_number
@@ -132,7 +133,10 @@ def notes(data: Dataset) -> tuple[str, ...]:
     years = data.qpv_of(2015)["population_year"].dropna().unique()
     year_2015 = ", ".join(str(int(y)) for y in sorted(years)) or "année non précisée"
     commune_year, _ = latest_population_column(data.communes)
-    return tuple(n.format(year_2015=year_2015, commune_year=commune_year) for n in _NOTES)
+    out = [n.format(year_2015=year_2015, commune_year=commune_year) for n in _NOTES]
+    if generations.contours_simplified(data, 2024):
+        out.insert(2, f"Surface et densité des quartiers 2024 : {generations.SIMPLIFIED_NOTE}.")
+    return tuple(out)
 
 
 _IDENTITY = ["kind", "code", "name", "communes", "generation", "population_year"]
@@ -246,6 +250,17 @@ def tour(data: Dataset, generation: int) -> tuple[Step, ...]:
         steps.append(Step(commune=row.code))
         steps.extend(Step(commune=row.code, qpv=code) for code in row.qpv_codes)
     return tuple(steps)
+
+
+def matching(query: str, names: Mapping[str, str]) -> tuple[str, ...]:
+    """Codes whose name or code contains ``query``, ignoring case and accents, by name.
+
+    ``matching("lievin", {"62510": "Liévin"})`` gives ``("62510",)``; an empty query matches
+    everything.
+    """
+    wanted = normalize_name(query)
+    found = [code for code, name in names.items() if wanted in normalize_name(f"{name} {code}")]
+    return tuple(sorted(found, key=lambda code: normalize_name(names[code])))
 
 
 def find_step(steps: Sequence[Step], *, commune: str | None, qpv: str | None) -> int:
@@ -571,6 +586,11 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
     pop = METRIC_BY_KEY["population"]
     dens = METRIC_BY_KEY["density"]
     year15 = get(r15, "population_year")
+    shape_note = (
+        f"2024 : {generations.SIMPLIFIED_NOTE}"
+        if generations.contours_simplified(data, 2024)
+        else ""
+    )
     rows = [
         ("Code", code15 if r15 is not None else "—", code24 if r24 is not None else "—", "", ""),
         ("Nom", get(r15, "name") or "—", get(r24, "name") or "—", "", ""),
@@ -579,7 +599,7 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
             area.format(get(r15, "area_ha")),
             area.format(get(r24, "area_ha")),
             pct(get(r15, "area_ha"), get(r24, "area_ha")),
-            "surface des périmètres officiels",
+            shape_note,
         ),
         (
             pop.title,
@@ -594,7 +614,7 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
             dens.format(get(r15, "density")),
             dens.format(get(r24, "density")),
             pct(get(r15, "density"), get(r24, "density")),
-            "",
+            shape_note,
         ),
     ]
     return pd.DataFrame(rows, columns=["label", "value_2015", "value_2024", "change", "note"])

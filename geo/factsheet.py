@@ -1,37 +1,37 @@
-"""One-page A4 PDF fact sheet per quartier, and PNG maps of a view, with no browser.
+"""Printable sheets with no browser: A4 PDF pages and the « dossier de séance ».
 
-Maps are drawn with matplotlib's object API (``Figure``, no pyplot: safe in a server thread)
-from the Lambert-93 geometries. The PDF is written with fpdf2 and embeds the DejaVu Sans font
-bundled with matplotlib so that accents print. Every string from the data goes through fpdf's
-plain-text API (no HTML, no markdown).
+- :func:`factsheet_pdf`: one A4 page about a quartier; :func:`commune_sheet_pdf`: one about a
+  commune and its quartiers; :func:`dossier_pdf`: the territory's overview page, then one page
+  per quartier of a selection, in the order of the presentation's tour.
+
+Every figure comes from ``geo.facts`` with its year and source; maps come from
+``geo.mapimage`` (one canvas per map size, shared by every page of an export), their legends
+drawn here in vector form, in ``geo.style``'s colours and dashes. The PDF is written with fpdf2
+and embeds the DejaVu Sans font bundled with matplotlib so that accents print; every string from
+the data goes through fpdf's plain-text API (no HTML, no markdown), and numbers keep their
+thousands together with narrow no-break spaces.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
-import shapely
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from matplotlib import patheffects
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
-from geo.build import LAMBERT93
-from geo.compare import (
-    METRIC_BY_KEY,
-    change_table,
-    quartier_table,
-)
+from geo import generations, style
+from geo.compare import METRIC_BY_KEY, change_table, tour
 from geo.errors import InputError
-from geo.format import fr_number
-from geo.selection import latest_population_column
+from geo.facts import NO_YEAR, SHORT_SOURCES, Fact, FactBook
+from geo.format import french_date
+from geo.mapimage import MapCanvas, MapLayers, View, check_view, legend_label
 from geo.sources import DATASETS
 from geo.store import Dataset
 from geo.territory import STATUS_NEIGHBOURING
@@ -40,384 +40,183 @@ FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT_REGULAR = FONT_DIR / "DejaVuSans.ttf"
 FONT_BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
 FONT = "DejaVu"
-
-# Okabe-Ito colours: distinguishable with every common colour-vision deficiency. The selected
-# quartiers are also hatched, so the map reads in greyscale too.
-SELECTED_FILL = "#E69F00"
-SELECTED_EDGE = "#000000"
-OTHER_FILL = "#56B4E9"
-OTHER_EDGE = "#0072B2"
-COMMUNE_FILL = "#F2F2F2"
-COMMUNE_EDGE = "#8C8C8C"
-FOCUS_COMMUNE_EDGE = "#333333"
-TERRITORY_EDGE = "#000000"
-TERRITORY_WIDTH = 2.6
-TEXT = "#161616"
 ACCENT = (0, 0, 145)  # "bleu France" of the app's theme
-
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-SCALE_STEPS_M = (100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000)
-# Short forms of the producers in geo.sources.DATASETS, for the narrow "source" column.
-SHORT_SOURCES = {
-    "qpv2015": "ANCT",
-    "qpv2024": "ANCT",
-    "pop2013": "Insee, RP 2013",
-    "indicateurs2024": "compilation SIG Ville / Insee",
-    "poplegales2023": "Insee",
-}
-MAP_CREDIT = "Périmètres : ANCT ; communes : IGN ADMIN EXPRESS (contours simplifiés)"
+# French typography's narrow no-break space, in numbers (« 56 398 ») and before a unit. fpdf
+# keeps it as is (a plain no-break space it prints as a space), so it can be read back.
+NO_BREAK = "\u202f"
+# The datasets a sheet names, perimeters in force first.
+SHEET_SOURCES = ("qpv2024", "indicateurs2024", "qpv2015", "pop2013", "poplegales2023")
 
 A4_MM = (210.0, 297.0)
 MARGIN_MM = 12.0
-SHEET_MAP_MM = (88.0, 84.0)
+SHEET_MAP_MM = (88.0, 72.0)
+OVERVIEW_MAP_MM = (186.0, 112.0)
 FOOTER_MM = 16.0
 SHEET_MAP_DPI = 200
-
-
-@dataclass(frozen=True)
-class View:
-    """What a map shows: highlighted quartiers, communes in focus, the territory outline."""
-
-    quartiers: tuple[str, ...] = ()
-    communes: tuple[str, ...] = ()
-    generation: int = 2024
-    outline: bool = True
-    label_quartiers: bool = True
-
-
-# ---------------------------------------------------------------------------------------------
-# Maps
-
-
-def map_png(
-    data: Dataset,
-    *,
-    quartiers: Sequence[str] = (),
-    communes: Sequence[str] = (),
-    generation: int = 2024,
-    outline: bool = True,
-    label_quartiers: bool = True,
-    width_px: int = 1200,
-    height_px: int = 900,
-    dpi: int = 150,
-) -> bytes:
-    """Render a view of the territory as a PNG image of exactly ``width_px`` x ``height_px``.
-
-    Parameters
-    ----------
-    data
-        The loaded dataset.
-    quartiers
-        QPV codes to highlight (orange, hatched); the other quartiers of ``generation`` are
-        drawn in blue.
-    communes
-        INSEE codes of communes in focus (darker outline, labelled).
-    generation
-        Perimeters drawn: 2015 or 2024.
-    outline
-        Draw the territory's outline.
-    label_quartiers
-        Write the names of the highlighted quartiers on the map.
-    width_px, height_px, dpi
-        Image size in pixels and resolution (sets the size of the type).
-
-    Returns
-    -------
-    bytes
-        The PNG file. The view fits the highlighted quartiers and communes in focus, or the
-        whole territory when both are empty.
-    """
-    view = _check_view(
-        data, View(tuple(quartiers), tuple(communes), generation, outline, label_quartiers)
-    )
-    if width_px < 100 or height_px < 100:
-        raise InputError(f"image trop petite : {width_px} x {height_px} pixels (100 au moins)")
-    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor="white")
-    ax = fig.add_axes((0, 0, 1, 1))
-    _draw_view(ax, data, view, aspect=width_px / height_px)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    return buffer.getvalue()
-
-
-def _check_view(data: Dataset, view: View) -> View:
-    if view.generation not in (2015, 2024):
-        raise InputError(f"génération de périmètres inconnue : {view.generation!r}")
-    known_qpv = set(data.qpv_of(view.generation)["code"])
-    unknown = [c for c in view.quartiers if c not in known_qpv]
-    if unknown:
-        raise InputError(f"quartier(s) inconnu(s) en {view.generation} : {', '.join(unknown)}")
-    known_communes = set(data.communes["code"])
-    unknown = [c for c in view.communes if c not in known_communes]
-    if unknown:
-        raise InputError(f"commune(s) hors du territoire : {', '.join(unknown)}")
-    return view
-
-
-def _draw_view(ax, data: Dataset, view: View, *, aspect: float) -> None:
-    communes = data.communes.to_crs(LAMBERT93)
-    qpv = data.qpv_of(view.generation)
-    selected = qpv[qpv["code"].isin(view.quartiers)]
-    others = qpv[~qpv["code"].isin(view.quartiers)]
-    focus = communes[communes["code"].isin(view.communes)]
-    territory = data.territory.to_crs(LAMBERT93)
-
-    shapes = [*selected.geometry, *focus.geometry] or list(territory.geometry)
-    xmin, ymin, xmax, ymax = _fit(shapely.union_all(shapes).bounds, aspect, pad=0.08)
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    view_box = shapely.box(xmin, ymin, xmax, ymax)
-
-    communes.plot(ax=ax, facecolor=COMMUNE_FILL, edgecolor=COMMUNE_EDGE, linewidth=0.6)
-    if not focus.empty:
-        focus.plot(ax=ax, facecolor="white", edgecolor=FOCUS_COMMUNE_EDGE, linewidth=1.4)
-    if view.outline:
-        territory.boundary.plot(ax=ax, color=TERRITORY_EDGE, linewidth=TERRITORY_WIDTH)
-    if not others.empty:
-        others.plot(ax=ax, facecolor=OTHER_FILL, edgecolor=OTHER_EDGE, linewidth=0.8, alpha=0.6)
-    if not selected.empty:
-        selected.plot(
-            ax=ax,
-            facecolor=SELECTED_FILL,
-            edgecolor=SELECTED_EDGE,
-            linewidth=1.4,
-            hatch="///",
-            alpha=0.9,
-        )
-
-    # Labels: communes in focus (or, on the whole-territory view, those holding a quartier),
-    # then the highlighted quartiers on top.
-    labelled = focus if not focus.empty else communes[communes[f"n_qpv_{view.generation}"] > 0]
-    for name, geom in zip(labelled["name"], labelled.geometry, strict=True):
-        part = geom.intersection(view_box)
-        if not part.is_empty:
-            _label(ax, name, part, size=7 if focus.empty else 9, color="#404040")
-    if view.label_quartiers:
-        for name, geom in zip(selected["name"], selected.geometry, strict=True):
-            _label(ax, name, geom, size=9, weight="bold", color=TEXT)
-
-    _scale_bar(ax, xmin, xmax, ymin, ymax)
-    _north_arrow(ax, xmax, ymax, xmax - xmin)
-    _legend(ax, view, has_selected=not selected.empty, has_focus=not focus.empty)
-    ax.text(
-        0.995,
-        0.005,
-        MAP_CREDIT,
-        transform=ax.transAxes,
-        ha="right",
-        va="bottom",
-        fontsize=5.5,
-        color="#404040",
-        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-    )
-
-
-def _fit(bounds, aspect: float, *, pad: float) -> tuple[float, float, float, float]:
-    """Pad a bounding box and widen it to the image's aspect ratio (width / height)."""
-    xmin, ymin, xmax, ymax = bounds
-    w = max(xmax - xmin, 200.0) * (1 + 2 * pad)
-    h = max(ymax - ymin, 200.0) * (1 + 2 * pad)
-    if w / h < aspect:
-        w = h * aspect
-    else:
-        h = w / aspect
-    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
-    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
-
-
-def _label(ax, text: str, geom, *, size: float, color: str, weight: str = "normal") -> None:
-    point = geom.representative_point()
-    ax.annotate(
-        _wrap(text, 24),
-        (point.x, point.y),
-        ha="center",
-        va="center",
-        fontsize=size,
-        color=color,
-        weight=weight,
-        annotation_clip=True,
-        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
-    )
-
-
-def _wrap(text: str, width: int) -> str:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "\n".join(lines)
-
-
-def _scale_bar(ax, xmin, xmax, ymin, ymax) -> None:
-    width = xmax - xmin
-    length = max((s for s in SCALE_STEPS_M if s <= width / 4), default=SCALE_STEPS_M[0])
-    x0 = xmin + width * 0.03
-    y0 = ymin + (ymax - ymin) * 0.07
-    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3, solid_capstyle="butt")
-    text = (
-        f"{fr_number(length / 1000, 1 if length % 1000 else 0)} km"
-        if length >= 1000
-        else (f"{length} m")
-    )
-    ax.text(
-        x0 + length / 2,
-        y0 + (ymax - ymin) * 0.015,
-        text,
-        ha="center",
-        va="bottom",
-        fontsize=7,
-        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
-    )
-
-
-def _north_arrow(ax, xmax, ymax, width) -> None:
-    x = xmax - width * 0.04
-    y = ymax - width * 0.1
-    ax.annotate(
-        "N",
-        xy=(x, y + width * 0.06),
-        xytext=(x, y),
-        ha="center",
-        va="top",
-        fontsize=8,
-        weight="bold",
-        arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.2},
-    )
-
-
-def _legend(ax, view: View, *, has_selected: bool, has_focus: bool) -> None:
-    handles = []
-    if has_selected:
-        handles.append(
-            Patch(
-                facecolor=SELECTED_FILL,
-                edgecolor=SELECTED_EDGE,
-                hatch="///",
-                label="Quartier présenté" if len(view.quartiers) == 1 else "Quartiers présentés",
-            )
-        )
-    handles.append(
-        Patch(
-            facecolor=OTHER_FILL,
-            edgecolor=OTHER_EDGE,
-            alpha=0.6,
-            label=f"{'Autres quartiers' if has_selected else 'Quartiers'} prioritaires "
-            f"({view.generation})",
-        )
-    )
-    if has_focus:
-        handles.append(Patch(facecolor="white", edgecolor=FOCUS_COMMUNE_EDGE, label="Commune"))
-    if view.outline:
-        handles.append(
-            Patch(
-                facecolor="none",
-                edgecolor=TERRITORY_EDGE,
-                linewidth=TERRITORY_WIDTH,
-                label="Limite du territoire",
-            )
-        )
-    ax.legend(handles=handles, loc="upper left", fontsize=6.5, framealpha=0.9, edgecolor="#8C8C8C")
-
-
-# ---------------------------------------------------------------------------------------------
-# PDF fact sheet
-
-
-def french_date(day: date) -> str:
-    """``date(2025, 5, 1)`` -> ``"1er mai 2025"``."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
 
 
 def factsheet_pdf(data: Dataset, code: str, *, made_on: date | None = None) -> bytes:
     """The one-page A4 fact sheet of a quartier (code of either generation).
 
-    It holds the title, a map of the quartier in its commune(s), the key figures with their
-    years and sources, the 2024 indicators, the change between the 2015 and 2024 perimeters,
-    the values missing or set aside, the date the sheet was made and the data vintages.
+    It holds the title, a map of the quartier in its commune(s) with its legend, the key
+    figures with their years and sources, the 2024 indicators, the change between the 2015
+    and 2024 perimeters, the values missing or set aside, the date and the sources.
 
     Raises
     ------
     InputError
         For an unknown code.
     """
-    qpv = data.qpv.set_index("code")
-    if code not in qpv.index:
-        raise InputError(f"code de quartier inconnu : {code!r}")
-    row = qpv.loc[code]
-    generation = int(row["generation"])
-    code24 = code if generation == 2024 else row["successor"]
-    made_on = made_on or date.today()
-
-    pdf = _Sheet(made_on, f"{data.territory_name} (SIREN {data.siren})")
-    pdf.set_title(f"Fiche du quartier {row['name']} ({code})")
-    pdf.add_page()
-    _sheet_header(pdf, data, code, row)
-    top = pdf.get_y() + 2
-    members = [c for c in row["commune_codes"].split(",") if c in set(data.communes["code"])]
-    png = map_png(
-        data,
-        quartiers=[code],
-        communes=members,
-        generation=generation,
-        label_quartiers=False,  # the title names it; a label would hide a small quartier
-        width_px=round(SHEET_MAP_MM[0] / 25.4 * SHEET_MAP_DPI),
-        height_px=round(SHEET_MAP_MM[1] / 25.4 * SHEET_MAP_DPI),
-        dpi=SHEET_MAP_DPI,
-    )
-    pdf.image(
-        io.BytesIO(png),
-        x=MARGIN_MM,
-        y=top,
-        w=SHEET_MAP_MM[0],
-        h=SHEET_MAP_MM[1],
-        alt_text=f"Carte du quartier {row['name']} dans sa commune",
-    )
-    pdf.set_xy(MARGIN_MM, top + SHEET_MAP_MM[1] + 1)
-    pdf.set_font(FONT, "", 7)
-    pdf.set_text_color(64, 64, 64)
-    pdf.multi_cell(
-        SHEET_MAP_MM[0],
-        3.2,
-        f"Le quartier (orange, hachuré) dans sa commune ; les autres quartiers "
-        f"prioritaires {generation} en bleu.",
-        align="L",
-    )
-    map_bottom = pdf.get_y()
-
-    right_x = MARGIN_MM + SHEET_MAP_MM[0] + 6
-    pdf.set_xy(right_x, top)
-    _key_figures(pdf, data, code, generation, x=right_x)
-    pdf.set_y(max(pdf.get_y(), map_bottom) + 3)
-    if isinstance(code24, str):
-        _indicators(pdf, data, code24, shown_code=code)
-    _change(pdf, data, code)
-    _remarks(pdf, data, code, code24)
-    _sources(pdf)
+    book = _Book(data, made_on)
+    generation = book.facts.generation_of(code)
+    pdf = book.new_pdf(f"Fiche du quartier {book.qpv_name(code)} ({code})", "Fiche établie")
+    _quartier_page(pdf, book, code, generation)
     return bytes(pdf.output())
+
+
+def commune_sheet_pdf(
+    data: Dataset, insee: str, *, generation: int = 2024, made_on: date | None = None
+) -> bytes:
+    """The one-page A4 sheet of a commune: population, quartiers, share living in one.
+
+    Both generations' figures are given, the perimeters in force first; the map and the list
+    of quartiers are those of ``generation``.
+
+    Raises
+    ------
+    InputError
+        For a commune outside the territory or an unknown generation.
+    """
+    book = _Book(data, made_on)
+    name = book.commune_name(insee)
+    pdf = book.new_pdf(f"Fiche de la commune {name} ({insee})", "Fiche établie")
+    _commune_page(pdf, book, insee, generation)
+    return bytes(pdf.output())
+
+
+def dossier_order(data: Dataset, codes: Sequence[str], generation: int) -> tuple[str, ...]:
+    """``codes`` in the order of the presentation's tour (commune by commune, by name).
+
+    A quartier spanning several communes comes once, under its first commune; quartiers the
+    tour does not visit (neighbouring ones) come last, in the order given.
+    """
+    wanted = list(dict.fromkeys(codes))
+    order = [s.qpv for s in tour(data, generation) if s.qpv and s.qpv in wanted]
+    order = list(dict.fromkeys(order))
+    return tuple(order + [c for c in wanted if c not in order])
+
+
+def dossier_pdf(
+    data: Dataset, codes: Sequence[str], *, generation: int, made_on: date | None = None
+) -> bytes:
+    """The « dossier de séance »: the territory's overview, then one page per quartier.
+
+    Parameters
+    ----------
+    data
+        The loaded dataset.
+    codes
+        The quartiers of the current selection (of ``generation``); they are printed in the
+        order of the tour (:func:`dossier_order`).
+    generation
+        The perimeters shown.
+    made_on
+        The date printed on every page (default: today).
+
+    Raises
+    ------
+    InputError
+        For an empty selection or a code not among the ``generation`` perimeters.
+    """
+    if not codes:
+        raise InputError("aucun quartier dans la sélection : le dossier serait vide")
+    check_view(data, View(named=tuple(codes), generation=generation))
+    ordered = dossier_order(data, codes, generation)
+    book = _Book(data, made_on)
+    pdf = book.new_pdf(f"Dossier de séance – {data.territory_name}", "Dossier établi")
+    _overview_page(pdf, book, generation, ordered)
+    for code in ordered:
+        _quartier_page(pdf, book, code, generation)
+    return bytes(pdf.output())
+
+
+class _Book:
+    """What every page of one export shares: facts, shapes and map canvases, made once."""
+
+    def __init__(self, data: Dataset, made_on: date | None = None):
+        self.data = data
+        self.made_on = made_on or date.today()
+        self.facts = FactBook(data)
+        self.layers = MapLayers(data)
+        self.canvases: dict[tuple[int, tuple[float, float]], MapCanvas] = {}
+        self.communes = data.communes.set_index("code")
+        self._qpv = pd.DataFrame(data.qpv.drop(columns="geometry")).set_index("code")
+
+    def new_pdf(self, title: str, made: str) -> _Sheet:
+        pdf = _Sheet(self.made_on, f"{self.data.territory_name} (SIREN {self.data.siren})", made)
+        pdf.set_title(title)
+        return pdf
+
+    def qpv(self, code: str) -> pd.Series:
+        return self._qpv.loc[code]
+
+    def qpv_name(self, code: str) -> str:
+        if code not in self._qpv.index:
+            raise InputError(f"code de quartier inconnu : {code!r}")
+        return str(self._qpv.loc[code, "name"])
+
+    def commune_name(self, insee: str) -> str:
+        if insee not in self.communes.index:
+            raise InputError(f"commune hors du territoire : {insee!r}")
+        return str(self.communes.loc[insee, "name"])
+
+    def map_image(self, view: View, size_mm: tuple[float, float]) -> tuple[bytes, list[style.Kind]]:
+        """The PNG of ``view`` at ``size_mm`` (on a canvas shared by same-sized maps), and the
+        kinds of shapes it shows: its legend is drawn in the PDF, as text."""
+        key = (view.generation, size_mm)
+        if key not in self.canvases:
+            width_px = round(size_mm[0] / 25.4 * SHEET_MAP_DPI)
+            height_px = round(size_mm[1] / 25.4 * SHEET_MAP_DPI)
+            self.canvases[key] = MapCanvas(
+                self.layers,
+                view.generation,
+                width_px=width_px,
+                height_px=height_px,
+                dpi=SHEET_MAP_DPI,
+            )
+        return self.canvases[key].render(replace(view, legend=False))
+
+
+_DIGIT_GROUP = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
+_DIGIT_UNIT = re.compile(
+    r"(?<=\d) (?=(%|€|ha\b|hab\.|m\b|km\b|logements|ménages|pers\.|allocataires))"
+)
+
+
+def nonbreaking(text: str) -> str:
+    """``"56 398 hab."`` with no-break spaces inside the number and before its unit."""
+    return _DIGIT_UNIT.sub(NO_BREAK, _DIGIT_GROUP.sub(NO_BREAK, text))
 
 
 class _Sheet(FPDF):
     """A4 portrait with the DejaVu fonts and a footer carrying the date and page mark."""
 
-    def __init__(self, made_on: date, territory: str):
+    def __init__(self, made_on: date, territory: str, made: str = "Fiche établie"):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.made_on = made_on
         self.territory = territory
+        self.made = made
         self.add_font(FONT, "", str(FONT_REGULAR))
         self.add_font(FONT, "B", str(FONT_BOLD))
         self.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
-        # Content running into the footer starts a second page: the tests catch it.
+        # Content running into the footer starts another page: the tests count pages.
         self.set_auto_page_break(True, margin=FOOTER_MM)
         self.set_lang("fr-FR")
         self.set_creator("Carte des quartiers prioritaires – Lens-Liévin")
+
+    def normalize_text(self, text: str) -> str:
+        # Every string printed goes through here: thousands and units never break apart.
+        return super().normalize_text(nonbreaking(text))
 
     @property
     def content_width(self) -> float:
@@ -429,56 +228,255 @@ class _Sheet(FPDF):
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.set_font(FONT, "", 7.5)
         self.set_text_color(64, 64, 64)
-        self.cell(
-            0,
-            5,
-            f"Fiche établie le {french_date(self.made_on)} · {self.territory}",
-            align="L",
-        )
+        self.cell(0, 5, f"{self.made} le {french_date(self.made_on)} · {self.territory}", align="L")
         self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
 
 
-def _sheet_header(pdf: _Sheet, data: Dataset, code: str, row: pd.Series) -> None:
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+def _quartier_page(pdf: _Sheet, book: _Book, code: str, generation: int) -> None:
+    data = book.data
+    row = book.qpv(code)
+    pdf.add_page()
+    status = _status_lines(data, code, row)
+    _header(
+        pdf,
+        f"Quartier prioritaire de la politique de la ville – {data.territory_name}",
+        str(row["name"]),
+        f"Code {code} · {generations.LABELS[generation]} · {row['commune_names']}",
+        status,
+    )
+    members = tuple(c for c in row["commune_codes"].split(",") if c in book.communes.index)
+    # The title names the quartier: a label on the map would hide a small one.
+    view = View(quartiers=(code,), communes=members, generation=generation)
+    right_x, width, map_bottom = _map_beside(
+        pdf, book, view, alt=f"Carte du quartier {row['name']} dans sa commune"
+    )
+    _section(pdf, "Chiffres clés", x=right_x, width=width)
+    _facts_table(pdf, book.facts.quartier(code, _SHEET_KEYS), x=right_x, width=width)
+    pdf.set_y(max(pdf.get_y(), map_bottom) + 3)
+    code24 = code if generation == 2024 else row["successor"]
+    if isinstance(code24, str):
+        _indicators(pdf, book, code24, shown_code=code)
+    _change(pdf, book, code)
+    _remarks(pdf, book, code, code24)
+    _sources(pdf, data)
+
+
+_SHEET_KEYS = ("population", "area_ha", "density", "share_of_commune_pct")
+
+
+def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None:
+    data, facts = book.data, book.facts
+    commune = book.communes.loc[insee]
+    codes = facts.commune_quartiers(insee, generation)
+    pdf.add_page()
+    postal = str(commune["postal_codes"]).replace(",", ", ")
+    _header(
+        pdf,
+        f"Commune – {data.territory_name}",
+        book.commune_name(insee),
+        f"Code Insee {insee} · code(s) postal(aux) {postal} · carte et liste : "
+        f"{generations.LABELS[generation].lower()}",
+        [],
+    )
+    view = View(communes=(insee,), generation=generation, named=codes)
+    right_x, width, map_bottom = _map_beside(
+        pdf, book, view, alt=f"Carte de la commune {commune['name']} et de ses quartiers"
+    )
+    for shown in generations.ORDER:
+        _section(pdf, f"Chiffres clés – {generations.SHORT_LABELS[shown]}", x=right_x, width=width)
+        rows = facts.commune(insee, shown)
+        if shown != generations.ORDER[0]:
+            rows = rows[1:]  # the commune's population, given once
+        _facts_table(pdf, rows, x=right_x, width=width)
+        pdf.set_xy(right_x, pdf.get_y() + 2)
+    pdf.set_y(max(pdf.get_y(), map_bottom) + 3)
+
+    w = pdf.content_width
+    _section(pdf, f"Quartiers prioritaires de la commune – périmètres {generation}")
+    if not codes:
+        pdf.set_font(FONT, "", 8.5)
+        pdf.multi_cell(
+            0,
+            4,
+            f"Aucun quartier prioritaire du contrat de ville ({generation}).",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+    else:
+        rows = []
+        for code in codes:
+            population, area = facts.quartier(code, ("population", "area_ha"))
+            rows.append(
+                (
+                    f"{code} – {book.qpv_name(code)}",
+                    book.qpv(code)["commune_names"],
+                    population.text,
+                    population.provenance,
+                    area.text,
+                )
+            )
+        _table(
+            pdf,
+            rows,
+            widths=(w * 0.30, w * 0.22, w * 0.12, w * 0.24, w * 0.12),
+            x=pdf.l_margin,
+            header=("Quartier", "Commune(s)", "Population", "Année et source", "Surface"),
+            align=("L", "L", "R", "L", "R"),
+            size=8,
+        )
+        area_note = (
+            f" ({generations.SIMPLIFIED_NOTE})"
+            if generations.contours_simplified(data, generation)
+            else ""
+        )
+        _note(
+            pdf,
+            "La population d'un quartier sur plusieurs communes est celle du quartier "
+            f"entier. Surfaces : périmètres {generation}, {SHORT_SOURCES['qpv']}{area_note}.",
+        )
+    pdf.ln(2)
+    _sources(pdf, data)
+
+
+def _overview_page(pdf: _Sheet, book: _Book, generation: int, codes: Sequence[str]) -> None:
+    data = book.data
+    pdf.add_page()
+    _header(
+        pdf,
+        f"Dossier de séance – {data.territory_name}",
+        f"Quartiers prioritaires — {data.territory_name}",
+        f"{generations.LABELS[generation]} · {len(codes)} quartier{'s' if len(codes) > 1 else ''}"
+        ", une page chacun, dans l'ordre de la présentation (commune par commune)",
+        [],
+    )
+    top = pdf.get_y() + 2
+    view = View(generation=generation)
+    _map(
+        pdf,
+        book,
+        view,
+        OVERVIEW_MAP_MM,
+        x=MARGIN_MM,
+        y=top,
+        alt=f"Carte des quartiers prioritaires de {data.territory_name}",
+    )
+    _section(pdf, "Chiffres clés du territoire")
+    _facts_table(pdf, book.facts.territory(generation), x=pdf.l_margin, width=pdf.content_width)
+    pdf.ln(2)
+    _section(pdf, "Sommaire")
+    w = pdf.content_width
+    entries = [
+        (f"p. {page}", f"{book.qpv_name(code)} ({code}) – {book.qpv(code)['commune_names']}")
+        for page, code in enumerate(codes, start=2)
+    ]
+    half = (len(entries) + 1) // 2
+    left, right = entries[:half], entries[half:]
+    rows = [(*a, *(right[i] if i < len(right) else ("", ""))) for i, a in enumerate(left)]
+    _table(pdf, rows, widths=(w * 0.07, w * 0.43, w * 0.07, w * 0.43), x=pdf.l_margin, size=7)
+
+
+def _header(pdf: _Sheet, kicker: str, title: str, subtitle: str, notes: list[str]) -> None:
     pdf.set_fill_color(*ACCENT)
     pdf.rect(0, 0, A4_MM[0], 4, style="F")
     pdf.set_y(MARGIN_MM - 2)
     pdf.set_font(FONT, "", 9)
     pdf.set_text_color(*ACCENT)
-    pdf.cell(
-        0,
-        5,
-        f"Quartier prioritaire de la politique de la ville – {data.territory_name}",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+    pdf.cell(0, 5, kicker, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(22, 22, 22)
     pdf.set_font(FONT, "B", 18)
-    pdf.multi_cell(0, 8, str(row["name"]), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 8, title, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 10)
-    generation = int(row["generation"])
-    pdf.multi_cell(
-        0,
-        5,
-        f"Code {code} · périmètres {generation} · {row['commune_names']}",
-        align="L",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
-    status = []
+    pdf.multi_cell(0, 5, subtitle, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if notes:
+        pdf.set_font(FONT, "", 8.5)
+        pdf.set_text_color(64, 64, 64)
+        pdf.multi_cell(0, 4, " ".join(notes), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(22, 22, 22)
+
+
+def _status_lines(data: Dataset, code: str, row: pd.Series) -> list[str]:
+    lines = []
     if row["status"] == STATUS_NEIGHBOURING:
         reasons = data.report.get("territory", {}).get("neighbouring", {})
-        predecessor = row["predecessor"] if generation == 2024 else code
-        status.append(
+        predecessor = row["predecessor"] if int(row["generation"]) == 2024 else code
+        lines.append(
             "Quartier voisin, hors du contrat de ville du territoire. "
             + reasons.get(predecessor, "")
         )
     if bool(row["shared"]):
-        status.append("Quartier partagé avec un autre EPCI.")
-    if status:
-        pdf.set_font(FONT, "", 8.5)
-        pdf.set_text_color(64, 64, 64)
-        pdf.multi_cell(0, 4, " ".join(status), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(22, 22, 22)
+        lines.append("Quartier partagé avec un autre EPCI.")
+    return lines
+
+
+def _map_beside(pdf: _Sheet, book: _Book, view: View, *, alt: str) -> tuple[float, float, float]:
+    """A sheet's map on the left, under the header; the cursor goes to the right column.
+
+    Returns the right column's left edge and width, and the bottom of the map's legend.
+    """
+    top = pdf.get_y() + 2
+    _map(pdf, book, view, SHEET_MAP_MM, x=MARGIN_MM, y=top, alt=alt)
+    map_bottom = pdf.get_y()
+    right_x = MARGIN_MM + SHEET_MAP_MM[0] + 6
+    pdf.set_xy(right_x, top)
+    return right_x, pdf.w - pdf.r_margin - right_x, map_bottom
+
+
+def _map(pdf: _Sheet, book: _Book, view: View, size_mm, *, x: float, y: float, alt: str) -> None:
+    """The map image at (x, y), its legend drawn below it; the cursor ends under the legend."""
+    png, kinds = book.map_image(view, size_mm)
+    pdf.image(io.BytesIO(png), x=x, y=y, w=size_mm[0], h=size_mm[1], alt_text=alt)
+    draw_legend(
+        pdf, kinds, territory=book.data.territory_name, x=x, y=y + size_mm[1] + 1, width=size_mm[0]
+    )
+
+
+LEGEND_ROW_MM = 3.8
+LEGEND_SWATCH_MM = (7.0, 3.0)
+
+
+def draw_legend(
+    pdf: FPDF, kinds: Sequence[style.Kind], *, territory: str, x: float, y: float, width: float
+) -> None:
+    """A legend in vector form under a PDF map, in ``geo.style``'s styles.
+
+    Each swatch is a rectangle filled, stroked and dashed like the kind on the map; the label
+    is text (it can be searched, read aloud and extracted). Two entries per line when every
+    label fits half the width, else one.
+    """
+    pt = 25.4 / 72  # mm per point
+    sw, sh = LEGEND_SWATCH_MM
+    pdf.set_font(FONT, "", 6.5)
+    pdf.set_text_color(22, 22, 22)
+    labels = [legend_label(kind, territory) for kind in kinds]
+    per_line = 2 if all(pdf.get_string_width(t) <= width / 2 - sw - 4 for t in labels) else 1
+    column = width / per_line
+    for i, (kind, label) in enumerate(zip(kinds, labels, strict=True)):
+        cx = x + (i % per_line) * column
+        cy = y + (i // per_line) * LEGEND_ROW_MM
+        if kind.halo:
+            pdf.set_draw_color(*style.rgb(style.PAPER))
+            pdf.set_line_width(kind.halo_pt * pt)
+            pdf.rect(cx + 0.8, cy + 0.6, sw, sh, style="D")
+        with pdf.local_context(fill_opacity=kind.fill_opacity):
+            if kind.fill:
+                pdf.set_fill_color(*style.rgb(kind.fill))
+                pdf.rect(cx + 0.8, cy + 0.6, sw, sh, style="F")
+        pdf.set_draw_color(*style.rgb(kind.stroke))
+        pdf.set_line_width(kind.width_pt * pt)
+        if kind.dash_pt:
+            dash, gap = kind.dash_pt[:2]
+            pdf.set_dash_pattern(dash=dash * pt, gap=gap * pt)
+        pdf.rect(cx + 0.8, cy + 0.6, sw, sh, style="D")
+        pdf.set_dash_pattern()
+        pdf.set_xy(cx + sw + 2, cy)
+        pdf.cell(column - sw - 3, LEGEND_ROW_MM, label)
+    pdf.set_line_width(0.2)
+    lines = (len(kinds) + per_line - 1) // per_line
+    pdf.set_xy(x, y + lines * LEGEND_ROW_MM + 1)
 
 
 def _section(pdf: _Sheet, title: str, *, x: float | None = None, width: float = 0) -> None:
@@ -488,6 +486,27 @@ def _section(pdf: _Sheet, title: str, *, x: float | None = None, width: float = 
     pdf.set_text_color(*ACCENT)
     pdf.cell(width, 6, title, new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_text_color(22, 22, 22)
+
+
+def _note(pdf: _Sheet, text: str) -> None:
+    pdf.set_font(FONT, "", 7)
+    pdf.set_text_color(64, 64, 64)
+    pdf.multi_cell(0, 3.2, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(22, 22, 22)
+
+
+def _facts_table(pdf: _Sheet, facts: Sequence[Fact], *, x: float, width: float) -> None:
+    """Label, value, and « année et source » of each fact (with its caveat)."""
+    rows = [(f.label, f.text, f.provenance) for f in facts]
+    _table(
+        pdf,
+        rows,
+        widths=(width * 0.28, width * 0.28, width * 0.44),
+        x=x,
+        header=("", "Valeur", "Année et source"),
+        align=("L", "R", "L"),
+        size=8,
+    )
 
 
 def _table(
@@ -532,44 +551,8 @@ def _row(pdf, cells, widths, x, line, align, *, fill: bool, rule: bool = True) -
     pdf.set_xy(x, y + height)
 
 
-def _key_figures(pdf: _Sheet, data: Dataset, code: str, generation: int, *, x: float) -> None:
-    values = quartier_table(data, generation).set_index("code").loc[code]
-    year = values["population_year"]
-    if generation == 2015:
-        pop_source = f"{year}, {SHORT_SOURCES['pop2013']}"
-    else:
-        pop_source = f"année non précisée, {SHORT_SOURCES['indicateurs2024']}"
-    rows = [
-        (_title("population"), _value("population", values), pop_source),
-        (
-            _title("area_ha"),
-            _value("area_ha", values),
-            f"périmètre {generation}, {SHORT_SOURCES[f'qpv{generation}']}",
-        ),
-        (_title("density"), _value("density", values), "population / surface"),
-        (
-            METRIC_BY_KEY["share_of_commune_pct"].label,
-            _value("share_of_commune_pct", values),
-            f"population municipale {latest_population_column(data.communes)[0]} de la (des) "
-            "commune(s), "
-            f"{SHORT_SOURCES['poplegales2023']}",
-        ),
-    ]
-    width = pdf.w - pdf.r_margin - x
-    _section(pdf, "Chiffres clés", x=x, width=width)
-    _table(
-        pdf,
-        rows,
-        widths=(width * 0.30, width * 0.30, width * 0.40),
-        x=x,
-        header=("", "Valeur", "Année et source"),
-        align=("L", "R", "L"),
-        size=8,
-    )
-
-
-def _indicators(pdf: _Sheet, data: Dataset, code24: str, *, shown_code: str) -> None:
-    values = quartier_table(data, 2024).set_index("code").loc[code24]
+def _indicators(pdf: _Sheet, book: _Book, code24: str, *, shown_code: str) -> None:
+    values = book.facts.quartiers(2024).loc[code24]
     title = "Indicateurs 2024"
     if code24 != shown_code:
         title += f" (périmètre 2024 qui lui succède : {code24})"
@@ -610,25 +593,17 @@ def _indicators(pdf: _Sheet, data: Dataset, code24: str, *, shown_code: str) -> 
         align=("L", "R", "L", "R"),
     )
     _table(pdf, [("Taille des ménages", sizes)], widths=(w * 0.32, w * 0.68), x=pdf.l_margin)
-    pdf.set_font(FONT, "", 7)
-    pdf.set_text_color(64, 64, 64)
-    pdf.multi_cell(
-        0,
-        3.2,
-        f"{_sentence(SHORT_SOURCES['indicateurs2024'])}, année de référence non précisée par "
-        f"la source. {METRIC_BY_KEY['indice_jeunesse'].label} : "
-        f"{METRIC_BY_KEY['indice_jeunesse'].help[0].lower()}"
-        f"{METRIC_BY_KEY['indice_jeunesse'].help[1:]}",
-        align="L",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+    youth = METRIC_BY_KEY["indice_jeunesse"]
+    _note(
+        pdf,
+        f"Source : {SHORT_SOURCES['indicateurs2024']}, {NO_YEAR}. "
+        f"{youth.label} : {youth.help[0].lower()}{youth.help[1:]}",
     )
-    pdf.set_text_color(22, 22, 22)
     pdf.ln(2)
 
 
-def _change(pdf: _Sheet, data: Dataset, code: str) -> None:
-    change = change_table(data, code)
+def _change(pdf: _Sheet, book: _Book, code: str) -> None:
+    change = change_table(book.data, code)
     _section(pdf, "Évolution entre les périmètres 2015 et 2024")
     w = pdf.content_width
     rows = [tuple(str(v) for v in r) for r in change.itertuples(index=False)]
@@ -645,24 +620,29 @@ def _change(pdf: _Sheet, data: Dataset, code: str) -> None:
     _table(
         pdf,
         rows,
-        widths=(w * 0.19, w * 0.22, w * 0.22, w * 0.11, w * 0.26),
+        widths=(w * 0.17, w * 0.20, w * 0.20, w * 0.11, w * 0.32),
         x=pdf.l_margin,
         header=("", "Périmètre 2015", "Périmètre 2024", "Évolution", "Remarque"),
         align=("L", "L", "L", "R", "L"),
         size=8,
     )
+    _note(
+        pdf,
+        f"Sources : périmètres {SHORT_SOURCES['qpv']} ; population 2015 : "
+        f"{SHORT_SOURCES['pop2013']} ; population 2024 : {SHORT_SOURCES['indicateurs2024']}, "
+        f"{NO_YEAR}.",
+    )
     pdf.ln(2)
 
 
-def _remarks(pdf: _Sheet, data: Dataset, code: str, code24) -> None:
+def _remarks(pdf: _Sheet, book: _Book, code: str, code24) -> None:
     """Missing and set-aside values of the quartier and of its 2024 counterpart."""
-    generation = int(data.qpv.set_index("code").loc[code, "generation"])
     lines: list[str] = []
-    sheets = [(code, generation)]
+    sheets = [code]
     if isinstance(code24, str) and code24 != code:
-        sheets.append((code24, 2024))
-    for qpv_code, gen in sheets:
-        flags = quartier_table(data, gen).set_index("code").loc[qpv_code, "flags"]
+        sheets.append(code24)
+    for qpv_code in sheets:
+        flags = book.facts.flags(qpv_code)
         lines.extend(f"{qpv_code} – {part}" for part in flags.split("; ") if part)
     if not lines:
         return
@@ -673,14 +653,22 @@ def _remarks(pdf: _Sheet, data: Dataset, code: str, code24) -> None:
     pdf.ln(2)
 
 
-def _sources(pdf: _Sheet) -> None:
-    keys = ("qpv2015", "pop2013", "qpv2024", "indicateurs2024", "poplegales2023")
-    lines = [f"{DATASETS[k].title} : {DATASETS[k].producer}, {DATASETS[k].vintage}." for k in keys]
+def _sources(pdf: _Sheet, data: Dataset) -> None:
+    lines = []
+    for key in SHEET_SOURCES:
+        dataset = DATASETS[key]
+        line = f"{dataset.title} : {dataset.producer}, {dataset.vintage}."
+        if key == "qpv2024" and generations.contours_simplified(data, 2024):
+            line += (
+                " Copie simplifiée des périmètres ; surfaces et densités 2024 : "
+                f"{generations.SIMPLIFIED_NOTE}."
+            )
+        lines.append(line)
     _section(pdf, "Sources et millésimes")
-    pdf.set_font(FONT, "", 6.8)
+    pdf.set_font(FONT, "", 6.6)
     pdf.set_text_color(64, 64, 64)
     for line in lines:
-        pdf.multi_cell(0, 3.1, f"• {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 2.9, f"• {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(22, 22, 22)
 
 
@@ -690,8 +678,3 @@ def _title(key: str) -> str:
 
 def _value(key: str, values: pd.Series) -> str:
     return METRIC_BY_KEY[key].format(values[key])
-
-
-def _sentence(text: str) -> str:
-    """Upper-case the first letter only (``str.capitalize`` would lower "SIG Ville")."""
-    return text[:1].upper() + text[1:]

@@ -1,4 +1,4 @@
-"""French number formats for every user-facing figure (``56 398``, ``12,5 %``).
+"""French number and date formats for every user-facing figure (``56 398``, ``12,5 %``).
 
 Pure functions, shared by the command line and the app. A missing value is shown as an em dash,
 never as zero.
@@ -7,11 +7,16 @@ never as zero.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 # A plain space, as written in the specification ("56 398", "12,5 %"), so that figures can be
 # searched and copied as users type them.
 SEP = " "
 MISSING = "—"
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
 
 
 def _missing(value) -> bool:
@@ -57,3 +62,9 @@ def fr_distance(metres) -> str:
     if float(metres) >= 1_000:
         return f"{fr_number(float(metres) / 1_000, 1)}{SEP}km"
     return f"{fr_int(metres)}{SEP}m"
+
+
+def french_date(day: date) -> str:
+    """``date(2025, 5, 1)`` -> ``"1er mai 2025"``."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS[day.month - 1]} {day.year}"

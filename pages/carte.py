@@ -8,7 +8,7 @@ import math
 
 import streamlit as st
 
-from geo import selection
+from geo import generations, selection
 from geo.format import fr_int, fr_number
 from ui import downloads, mapview, panels, state
 from ui.data import get_dataset
@@ -23,7 +23,29 @@ K_CHOROPLETH = "carte_part"
 K_QPV = "carte_qpv"
 K_COMMUNE_PANEL = "carte_fiche_commune"
 K_COUNTERPART = "carte_autre_contour"
+K_COMMUNE_PICK = "carte_choix_commune"
 POP_STEP = 500
+# The map and its panel share the width (the default margins leave the map ~530 px wide at
+# 1366 px); on a phone, the title and the headline figures shrink so that the map shows in
+# the first screen. Constant CSS, scoped to this page's containers.
+CSS = """
+<style>
+@media (min-width: 641px) {
+  [data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 1.5rem;
+    padding-right: 1.5rem; padding-top: 3.5rem; }
+}
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+  [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem; }
+  .st-key-carte_headline [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.5rem; }
+  .st-key-carte_headline [data-testid="stColumn"] { min-width: calc(50% - 0.5rem) !important;
+    flex: 1 1 calc(50% - 0.5rem) !important; }
+  .st-key-carte_headline [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  .st-key-carte_headline [data-testid="stMetricLabel"] * { white-space: normal; }
+  .st-key-carte_headline [data-testid="stCaptionContainer"] p { font-size: 0.8rem; }
+}
+</style>
+"""
 
 dataset = get_dataset()
 catalogue = state.Catalogue.from_dataset(dataset)
@@ -66,6 +88,14 @@ def close_commune() -> None:
     st.session_state[K_COMMUNE_PANEL] = None
 
 
+def pick_commune() -> None:
+    """« Fiche d'une commune » in the territory's panel."""
+    code = st.session_state[K_COMMUNE_PICK]
+    st.session_state[K_COMMUNE_PICK] = None
+    if code:
+        open_commune(code)
+
+
 def map_clicked(kind: str, code: str) -> None:
     if kind == mapview.KIND_QPV:
         open_qpv(code)
@@ -89,7 +119,7 @@ state.seed_widgets(
 with st.sidebar:
     st.radio(
         "Périmètres",
-        selection.GENERATIONS,
+        generations.ORDER,
         format_func=panels.GENERATION_LABELS.get,
         key=K_GEN,
         on_change=follow_generation,
@@ -137,13 +167,15 @@ summary = selection.summarize(
     selected, dataset.communes, generation=generation, commune_filter=view.communes
 )
 
+st.markdown(CSS, unsafe_allow_html=True)
 st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
 st.markdown(f"**{panels.GENERATION_LABELS[generation]}**")
-panels.render_headline(summary, dataset)
+with st.container(key="carte_headline"):
+    panels.render_headline(summary, dataset)
 if selected.empty:
     st.info("Aucun quartier ne correspond à ces filtres : élargissez la sélection.")
 
-map_column, panel_column = st.columns([3, 2], gap="medium")
+map_column, panel_column = st.columns([5, 3], gap="medium")
 # The map goes first, so that the browser starts loading it first; the panel's toggle (drawn
 # below) is read from the session state.
 counterpart = catalogue.counterpart.get(view.qpv) if st.session_state.get(K_COUNTERPART) else None
@@ -190,9 +222,12 @@ with panel_column:
         elif commune:
             panels.render_commune_panel(dataset, commune, generation, on_open_qpv=open_qpv)
         else:
-            st.markdown(
-                "Cliquez sur un quartier ou sur une commune de la carte, ou choisissez un "
-                "quartier dans la liste, pour afficher sa fiche."
+            panels.render_territory_panel(
+                dataset,
+                selected,
+                generation,
+                commune_picker_key=K_COMMUNE_PICK,
+                on_pick_commune=pick_commune,
             )
 
 st.subheader("Tableau de la sélection", anchor=False)

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from geo import compare
+from geo import compare, generations
 from geo.errors import InputError
 from geo.format import fr_number
 from geo.selection import GENERATIONS, commune_choices
@@ -173,7 +173,7 @@ if "cmp_codes" not in st.session_state:
 left, right = st.columns(2)
 generation = left.radio(
     "Périmètres",
-    GENERATIONS,
+    generations.ORDER,
     format_func=lambda g: f"{g}" + (" (avec les indicateurs 2024)" if g == 2024 else ""),
     horizontal=True,
     key="cmp_generation",

@@ -13,6 +13,10 @@ Real browser (``@pytest.mark.browser``), helpers in ``tests/browser.py``:
 - ``browser_page``: a fresh ``Page`` in its own context (French locale). Requests to any host
   but 127.0.0.1 are aborted, and every URL is kept in ``request_log`` (a ``RequestLog``).
 
+- ``artefact_path(name) -> Path``: where to keep a file a person should look at (a screenshot):
+  the folder ``$QPV_TEST_ARTEFACTS``, else ``artefacts/`` in pytest's temporary folder. Every
+  file kept is listed at the end of the test output.
+
 Nothing is skipped for lack of data or of a browser (``pytest_collection_modifyitems``): when
 the collected tests need the official files and neither the mirror (``QPV_DATA_MIRROR``) nor a
 download can provide them, or need Chromium and it is absent, the run stops before any test
@@ -143,6 +147,43 @@ def browser_page(browser_context, request_log):
     page = browser_context.new_page()
     page.set_default_timeout(20_000)
     return page
+
+
+# --- Artefacts -----------------------------------------------------------------------------
+
+ARTEFACTS_ENV = "QPV_TEST_ARTEFACTS"
+_ARTEFACTS = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def artefacts_dir(tmp_path_factory) -> Path:
+    """``$QPV_TEST_ARTEFACTS`` (created if needed), else ``artefacts/`` under pytest's tmp."""
+    chosen = os.environ.get(ARTEFACTS_ENV)
+    if chosen:
+        path = Path(chosen)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("artefacts", numbered=False)
+
+
+@pytest.fixture
+def artefact_path(artefacts_dir, pytestconfig):
+    """Factory: ``artefact_path("x.png")`` is a path to write; it is listed in the summary."""
+
+    def path_for(name: str) -> Path:
+        path = artefacts_dir / name
+        pytestconfig.stash.setdefault(_ARTEFACTS, []).append(path)
+        return path
+
+    return path_for
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    kept = [p for p in config.stash.get(_ARTEFACTS, []) if p.exists()]
+    if kept:
+        terminalreporter.section("test artefacts kept")
+        for path in kept:
+            terminalreporter.write_line(str(path))
 
 
 # --- Data fixtures --------------------------------------------------------------------------

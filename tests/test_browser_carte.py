@@ -4,9 +4,12 @@
 127.0.0.1 (see ``tests/conftest.py``).
 """
 
-import pytest
-from browser import REPO_ROOT
+import re
 
+import pytest
+from browser import REPO_ROOT, wait_idle
+
+from geo import style
 from ui import leaflet, mapview
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -92,13 +95,13 @@ def test_clicking_a_quartier_opens_its_panel(browser_page, app_url):
 
 def test_the_other_generation_contour_is_drawn_on_request(browser_page, app_url):
     frame = open_map(browser_page, app_url + "/?qpv=QP062025")
-    counterpart = frame.locator(f'path[stroke="{mapview.COUNTERPART_COLOR}"]')
+    counterpart = frame.locator(f'path[stroke="{style.COUNTERPART.stroke}"]')
     assert counterpart.count() == 0
 
     browser_page.get_by_text("Dessiner aussi le périmètre 2024").click()
 
     counterpart.first.wait_for(state="attached")
-    assert counterpart.first.get_attribute("stroke-dasharray") == "10 6"
+    assert counterpart.first.get_attribute("stroke-dasharray") == style.COUNTERPART.dash_svg
     assert frame.locator(QUARTIER).count() == 21  # added to the map, which was not reloaded
 
 
@@ -123,3 +126,141 @@ def test_shared_link_restores_the_view(browser_page, app_url):
     ).is_checked()
     assert "qpv=QP062025" in browser_page.url
     assert "commune=62498" in browser_page.url
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: the map uses the screen, on a laptop and on a phone
+
+LEGEND = f"details.{mapview.CLASS_LEGEND}"
+LABEL = f".{mapview.CLASS_LABEL} span"
+# Boxes of the commune names shown on the map, in the frame's coordinates.
+LABEL_BOXES = f"""
+() => [...document.querySelectorAll('{LABEL}')].map(e => {{
+    const b = e.getBoundingClientRect();
+    return {{text: e.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom}};
+}})
+"""
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["right"] <= b["left"]
+        or b["right"] <= a["left"]
+        or a["bottom"] <= b["top"]
+        or b["bottom"] <= a["top"]
+    )
+
+
+def box_of(locator) -> dict:
+    box = locator.bounding_box()
+    return {"left": box["x"], "top": box["y"], "right": box["x"] + box["width"],
+            "bottom": box["y"] + box["height"]}  # fmt: skip
+
+
+@pytest.fixture
+def screen(chromium):
+    """Factory: a page of the given size (closed at the end of the test)."""
+    contexts = []
+
+    def open_screen(width: int, height: int):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield open_screen
+    for context in contexts:
+        context.close()
+
+
+def test_on_a_laptop_the_map_and_the_territory_panel_share_the_width(
+    screen, app_url, artefact_path
+):
+    page = screen(1366, 768)
+    frame = open_map(page, app_url + "/")
+    page.get_by_role("heading", name="CA de Lens - Liévin", exact=True).wait_for()
+    wait_idle(page)
+    page.screenshot(path=artefact_path("carte-1366x768.png"))
+
+    shown = box_of(page.locator(MAP_IFRAME))
+    panel = box_of(page.get_by_role("heading", name="CA de Lens - Liévin", exact=True))
+    main = box_of(page.get_by_test_id("stMainBlockContainer"))
+    map_width = shown["right"] - shown["left"]
+    assert map_width >= 600
+    assert map_width >= 0.55 * (main["right"] - main["left"])
+    # The panel sits beside the map, with the territory's summary and its exports.
+    assert panel["left"] >= shown["right"] and panel["top"] < shown["bottom"]
+    page.get_by_text("19 communes comptent un quartier du contrat de ville").wait_for()
+    page.get_by_role("button", name=re.compile("Dossier de séance")).wait_for()
+    # The attribution never covers the scale.
+    assert not boxes_overlap(
+        box_of(frame.locator(".leaflet-control-scale")),
+        box_of(frame.locator(".leaflet-control-attribution")),
+    )
+
+
+def test_on_a_phone_the_map_is_in_the_first_screen_and_its_legend_folds(
+    screen, app_url, artefact_path
+):
+    page = screen(390, 844)
+    frame = open_map(page, app_url + "/")
+    wait_idle(page)
+    page.screenshot(path=artefact_path("carte-390x844.png"))
+
+    shown = box_of(page.locator(MAP_IFRAME))
+    assert shown["top"] <= 844 - 300, shown  # at least 300 px of map in the first screen
+    assert shown["right"] <= 390
+
+    legend = frame.locator(LEGEND)
+    row = legend.locator(".qpv-legend-row").first
+    assert not legend.evaluate("details => details.open")  # folded: the map stays visible
+    assert not row.is_visible()
+    legend.locator("summary").click()
+    row.wait_for(state="visible")
+    assert legend.locator(".qpv-legend-row").count() >= 3
+    legend.locator("summary").click()
+    row.wait_for(state="hidden")
+    assert not boxes_overlap(
+        box_of(frame.locator(".leaflet-control-scale")),
+        box_of(frame.locator(".leaflet-control-attribution")),
+    )
+
+
+def test_commune_names_are_written_where_they_fit_and_never_overlap(browser_page, app_url, dataset):
+    frame = open_map(browser_page, app_url + "/")
+    frame.locator(LABEL).first.wait_for(state="attached")
+    inner = next(f for f in browser_page.frames if "st_folium" in f.url)
+
+    def names_shown() -> list[dict]:
+        names = inner.evaluate(LABEL_BOXES)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                assert not boxes_overlap(a, b), (a, b)
+        return names
+
+    overview = {n["text"] for n in names_shown()}
+    assert {"Lens", "Liévin"} <= overview
+    assert len(overview) < 36  # the small communes wait for a closer zoom
+
+    inner.evaluate("() => window.map.setZoom(window.map.getZoom() + 2, {animate: false})")
+    browser_page.wait_for_timeout(500)
+    closer = {n["text"] for n in names_shown()}
+    assert closer <= set(dataset.communes["name"])
+    assert len(closer) > len(overview)
+
+
+def test_the_live_map_draws_the_kinds_of_geo_style(browser_page, app_url):
+    frame = open_map(browser_page, app_url + "/")
+    contract = frame.locator(f"path.{mapview.CLASS_QPV}-QP062025")  # Grande Résidence
+    shared = frame.locator(f"path.{mapview.CLASS_QPV}-QP062045")  # Quartier du Maroc
+    territory = frame.locator(f"path.{mapview.CLASS_TERRITORY}")
+    assert contract.get_attribute("stroke") == style.CONTRACT.stroke
+    assert contract.get_attribute("fill") == style.CONTRACT.fill
+    assert contract.get_attribute("stroke-dasharray") is None
+    assert shared.get_attribute("stroke") == style.SHARED.stroke
+    assert shared.get_attribute("stroke-dasharray") == style.SHARED.dash_svg
+    assert territory.get_attribute("stroke") == style.TERRITORY.stroke
+    rows = frame.locator(f"{LEGEND} .qpv-legend-row")
+    kinds = [rows.nth(i).get_attribute("data-kind") for i in range(rows.count())]
+    assert kinds == [style.CONTRACT.key, style.SHARED.key, style.SELECTED.key, style.TERRITORY.key]

@@ -1,6 +1,7 @@
 """The one-page A4 fact sheet and the PNG maps, checked as files a user would open."""
 
 import io
+import re
 import shutil
 import subprocess
 from datetime import date
@@ -10,8 +11,19 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from geo import style
 from geo.errors import InputError
-from geo.factsheet import SELECTED_FILL, factsheet_pdf, french_date, map_png
+from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf
+from geo.format import french_date
+from geo.mapimage import map_png
+
+# The selected quartier on paper: the yellow of a selection over the vermillion of a contract
+# quartier, over the white of its commune.
+SELECTED_ON_PAPER = style.blend(
+    style.SELECTED.fill,
+    style.SELECTED.fill_opacity,
+    "#{:02X}{:02X}{:02X}".format(*style.blend(style.CONTRACT.fill, style.CONTRACT.fill_opacity)),
+)
 
 A4_PT = (595.28, 841.89)
 MADE_ON = date(2025, 3, 1)
@@ -84,7 +96,7 @@ def test_sheet_renders_as_a_non_blank_a4_image(sheets, tmp_path):
     pixels = np.asarray(image)
     ink = (pixels < 200).any(axis=2).mean()
     assert 0.03 < ink < 0.6, f"{ink:.1%} of the page is drawn"
-    assert _has_colour(pixels, SELECTED_FILL), "the quartier is not drawn on the sheet's map"
+    assert _has_colour(pixels, SELECTED_ON_PAPER), "the quartier is not drawn on the sheet's map"
 
 
 def test_map_png_has_the_requested_size_and_shows_the_selection(dataset):
@@ -98,13 +110,13 @@ def test_map_png_has_the_requested_size_and_shows_the_selection(dataset):
     assert image.size == (640, 480)
     pixels = np.asarray(image.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20  # not blank
-    assert _has_colour(pixels, SELECTED_FILL)
+    assert _has_colour(pixels, SELECTED_ON_PAPER)
 
 
 def test_map_png_of_the_whole_territory_has_no_selected_quartier(dataset):
     pixels = np.asarray(Image.open(io.BytesIO(map_png(dataset, generation=2015))).convert("RGB"))
     assert pixels.shape == (900, 1200, 3)
-    assert not _has_colour(pixels, SELECTED_FILL)
+    assert not _has_colour(pixels, SELECTED_ON_PAPER)
 
 
 @pytest.mark.parametrize(
@@ -130,6 +142,115 @@ def test_french_date():
     assert french_date(date(2024, 12, 28)) == "28 décembre 2024"
 
 
-def _has_colour(pixels: np.ndarray, hex_colour: str, tolerance: int = 40) -> bool:
-    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+def _has_colour(pixels: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 30) -> bool:
+    rgb = np.array(rgb)
     return bool((np.abs(pixels.astype(int) - rgb).sum(axis=2) < tolerance).sum() > 20)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every figure with its year and source; the commune sheet; the dossier de séance
+
+NNBSP = "\u202f"  # the narrow no-break space of French numbers
+
+
+def raw_text(pdf: bytes, page: int = 0) -> str:
+    """A page's text with its line breaks made spaces, no-break spaces kept."""
+    return re.sub(r"[ \n]+", " ", PdfReader(io.BytesIO(pdf)).pages[page].extract_text())
+
+
+def test_numbers_never_break_and_2024_areas_say_they_are_approximate(dataset):
+    pdf = factsheet_pdf(dataset, "QN06225M", made_on=MADE_ON)
+    text = raw_text(pdf)
+
+    assert f"4{NNBSP}643{NNBSP}hab. année non précisée, compilation SIG Ville" in text
+    assert f"83,7{NNBSP}ha 2024, ANCT, périmètres" in text
+    assert f"5{NNBSP}551{NNBSP}hab./km² année non précisée, population / surface" in text
+    assert text.count("calculé sur des contours simplifiés") >= 3  # area, density, sources
+    assert f"49,0{NNBSP}%" in text
+    assert "Source : compilation SIG Ville / Insee, année non précisée." in text
+    # The mirror's 2024 perimeters are a simplified copy: nothing calls them official.
+    assert "officiel" not in text and "pleine résolution" not in text
+    assert re.search(r"\d \d{3}\b", text) is None  # no breakable space inside a number
+
+
+def test_commune_sheet_gives_both_generations_with_years_and_sources(dataset):
+    pdf = commune_sheet_pdf(dataset, "62498", generation=2024, made_on=MADE_ON)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = " ".join(reader.pages[0].extract_text().split())
+
+    assert len(reader.pages) == 1
+    assert text.startswith("Commune – CA de Lens - Liévin Lens Code Insee 62498")
+    assert "Habitants 32 920 2023, Insee, populations légales" in text
+    in_force = text.index("Chiffres clés – 2024 (en vigueur)")
+    before = text.index("Chiffres clés – 2015 (contrat 2015-2023)")
+    assert in_force < before  # the perimeters in force first
+    assert "Part en quartier prioritaire 33,2 % année non précisée et 2023" in text[:before]
+    assert "Part en quartier prioritaire 29,6 % 2013 et 2023, Insee, RP 2013" in text[before:]
+    assert "environ 9 748 2013, Insee, RP 2013 (estimation" in text
+    # Its five 2024 quartiers, each with its population, year and source.
+    listed = text[text.index("Quartiers prioritaires de la commune – périmètres 2024") :]
+    for code in ("QN06224M", "QN06225M", "QN06226M", "QN06227M", "QN06229M"):
+        assert code in listed
+    assert listed.count("année non précisée, compilation SIG Ville / Insee") == 5
+    assert "Sources et millésimes" in text
+    assert "Populations légales des communes, millésime 2023 : Insee" in text
+    assert "Fiche établie le 1er mars 2025" in text
+
+
+def test_commune_without_quartier_has_a_sheet_that_says_so(dataset):
+    pdf = commune_sheet_pdf(dataset, "62001", generation=2015, made_on=MADE_ON)
+    text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "Ablain-Saint-Nazaire" in text
+    assert "Aucun quartier prioritaire du contrat de ville (2015)." in text
+    assert "Quartiers prioritaires 0 2015, ANCT, périmètres 2015" in text
+
+
+def test_unknown_commune_has_no_sheet(dataset):
+    with pytest.raises(InputError, match="'59350'"):
+        commune_sheet_pdf(dataset, "59350")
+
+
+@pytest.fixture(scope="module")
+def dossier(dataset) -> bytes:
+    codes = list(dataset.qpv_of(2015, include_neighbouring=False)["code"])
+    return dossier_pdf(dataset, codes[::-1], generation=2015, made_on=MADE_ON)
+
+
+def test_dossier_has_the_overview_then_one_page_per_quartier_in_the_tour_order(dataset, dossier):
+    reader = PdfReader(io.BytesIO(dossier))
+    assert len(reader.pages) == 22  # the overview, then the 21 quartiers of the contract
+
+    overview = " ".join(reader.pages[0].extract_text().split())
+    assert overview.startswith("Dossier de séance – CA de Lens - Liévin Quartiers prioritaires")
+    assert "Quartiers prioritaires 21 2015, ANCT, périmètres 2015" in overview
+    assert "Communes concernées 19 sur 36" in overview
+    assert "Habitants des quartiers 56 398 2013, Insee, RP 2013" in overview
+    assert "Sommaire" in overview and "p. 2 Camus (QP062002) – Angres" in overview
+
+    codes = []
+    for page in reader.pages[1:]:
+        text = " ".join(page.extract_text().split())
+        found = re.search(r"Code (QP\d{6}) · Périmètres 2015", text)
+        assert found, text[:200]
+        codes.append(found.group(1))
+        assert "Chiffres clés" in text and "Sources et millésimes" in text
+        assert re.search(r"Population [\d ]+ hab\. 2013, Insee, RP 2013", text)
+    contract = set(dataset.qpv_of(2015, include_neighbouring=False)["code"])
+    assert sorted(codes) == sorted(contract)  # each quartier once
+    # Commune by commune, in alphabetical order, as the presentation visits them: Angres
+    # (Camus) first, Wingles (Cité Des Taberneaux) last.
+    assert codes[0] == "QP062002" and codes[-1] == "QP062035"
+    assert codes == list(dossier_order(dataset, contract, 2015))
+    last = " ".join(reader.pages[-1].extract_text().split())
+    assert "Dossier établi le 1er mars 2025" in last and "Page 22/22" in last
+
+
+def test_dossier_of_a_selection_and_of_nothing(dataset):
+    pdf = dossier_pdf(dataset, ["QN06225M", "QN06224M"], generation=2024, made_on=MADE_ON)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 3
+    assert "Code QN06224M" in reader.pages[1].extract_text()  # Cité 12-14 comes first in Lens
+    with pytest.raises(InputError, match="aucun quartier"):
+        dossier_pdf(dataset, [], generation=2024)
+    with pytest.raises(InputError, match="QP062025"):
+        dossier_pdf(dataset, ["QP062025"], generation=2024)

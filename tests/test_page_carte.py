@@ -11,6 +11,7 @@ from apptest import unescape
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+from geo import style
 from geo.store import Dataset
 from ui import mapview
 from ui.state import Catalogue, ViewState, parse_view, to_params
@@ -200,7 +201,9 @@ def test_map_texts_are_escaped_before_reaching_the_html():
     assert "</script>" not in script
     # The tooltip, once the JSON is read by the browser, shows the name as text.
     assert "\\u003cstrong\\u003e\\u0026lt;img src=x onerror=\\u0026quot;alert(1)" in script
-    assert "&lt;img src=x" in mapview.legend_html(HOSTILE, [mapview.CONTRACT])
+    assert "&lt;img src=x" in mapview.legend_html(HOSTILE, [style.CONTRACT, style.TERRITORY])
+    # The communes' names written on the map are HTML too.
+    assert '[["00001", "\\u0026lt;img src=x onerror=\\u0026quot;alert(1)' in script
 
 
 def test_map_styles_quartiers_by_status_and_lists_only_what_is_shown():
@@ -209,15 +212,8 @@ def test_map_styles_quartiers_by_status_and_lists_only_what_is_shown():
 
     assert "qpv-quartier qpv-quartier-QP000001" in script
     assert "qpv-quartier-QP000002" not in script
-    assert mapview.CONTRACT.label in script
-    assert mapview.NEIGHBOURING.label not in script  # not shown, so not in the legend
-
-
-def test_neighbouring_and_shared_quartiers_differ_by_dash_not_only_colour():
-    styles = {mapview.line_style("contrat", False), mapview.line_style("contrat", True),
-              mapview.line_style("voisin", True)}  # fmt: skip
-    assert len({s.dash for s in styles}) == 3
-    assert len({s.color for s in styles}) == 3
+    assert style.CONTRACT.label in script
+    assert style.NEIGHBOURING.label not in script  # not shown, so not in the legend
 
 
 @pytest.mark.parametrize(
@@ -396,4 +392,52 @@ def test_table_has_french_headers_and_a_csv_download(params):
     table = at.dataframe[0].value
     assert list(table.columns[:5]) == ["Code", "Quartier", "Communes", "Statut", "Population"]
     assert len(table) == 21
-    assert at.get("download_button")[0].proto.label == "Télécharger ce tableau (CSV)"
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "Télécharger ce tableau (CSV)" in labels
+
+
+def download_labels(at: AppTest) -> dict[str, str]:
+    """Label -> help text of the download buttons on the page."""
+    return {b.proto.label: b.proto.help for b in at.get("download_button")}
+
+
+def test_before_anything_is_picked_the_panel_shows_the_territory_and_its_dossier():
+    at = open_page()
+
+    assert at.subheader[0].value == "CA de Lens \\- Liévin"
+    text = unescape(text_of(at))
+    assert "19 communes comptent un quartier du contrat de ville" in text
+    assert "Lens (5)" in text and "Liévin (3)" in text
+    downloads = download_labels(at)
+    assert "22 pages" in downloads["Dossier de séance (PDF)"]  # the overview + 21 quartiers
+    assert "Carte (image PNG)" in downloads
+
+    at.selectbox(key="carte_choix_commune").set_value("62510").run()
+    assert at.subheader[0].value == "Liévin"
+    assert "Fiche de la commune (PDF)" in download_labels(at)
+
+
+def test_the_dossier_follows_the_selection():
+    at = open_page(commune="62498")  # Lens: its panel opens, with its own sheet
+    assert "Fiche de la commune (PDF)" in download_labels(at)
+
+    at = open_page(recherche="cité", pop="2000-3000")
+    assert "5 pages" in download_labels(at)["Dossier de séance (PDF)"]
+
+
+def test_a_quartier_panel_offers_its_sheet_and_its_map():
+    at = open_page(qpv="QN06225M")
+
+    downloads = download_labels(at)
+    assert "Fiche du quartier (PDF)" in downloads
+    assert "Carte (image PNG)" in downloads
+    # The 2024 perimeters of the mirror are a simplified copy: its area says so.
+    assert "hab./km² (calculé sur des contours simplifiés)" in text_of(at)
+
+
+def test_the_perimeters_in_force_come_first():
+    at = open_page()
+    assert at.radio(key="carte_gen").options == [
+        "Périmètres 2024, en vigueur depuis le 1er janvier 2024",
+        "Périmètres 2015 (contrat de ville 2015-2023)",
+    ]

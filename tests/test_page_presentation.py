@@ -1,8 +1,16 @@
-"""/presentation driven with AppTest: steps, their URLs, and the figures shown at each step."""
+"""/presentation driven with AppTest: steps, their URLs, jumps, and the figures of each step."""
+
+import html
+import re
 
 import apptest
 import pytest
 from streamlit.testing.v1 import AppTest
+
+FIGURE = re.compile(
+    r'<div class="qpv-figure-value">(.*?)</div><div class="qpv-figure-label">(.*?)</div>'
+    r'<div class="qpv-figure-note">(.*?)</div>'
+)
 
 
 @pytest.fixture
@@ -17,53 +25,79 @@ def title(at: AppTest) -> str:
     return at.title[0].value.replace("\\", "")  # titles are Markdown-escaped
 
 
-def metrics(at: AppTest) -> dict[str, str]:
-    """Label -> value of the metrics, the step's own first (the territory's strip follows)."""
-    shown: dict[str, str] = {}
-    for m in at.metric:
-        shown.setdefault(m.label, m.value)
+def figures(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Label -> (value, year and source) of the step's large figures, as a reader sees them."""
+    shown: dict[str, tuple[str, str]] = {}
+    for block in at.markdown:
+        for value, label, note in FIGURE.findall(block.value):
+            text = html.unescape(re.sub(r"<[^>]+>", "", value))
+            shown[html.unescape(label)] = (text, html.unescape(note))
     return shown
 
 
-def test_overview_shows_the_territory_key_figures(page):
+def value(at: AppTest, label: str) -> str:
+    return figures(at)[label][0]
+
+
+def test_overview_shows_the_territory_key_figures_with_their_years(page):
     at = page()
 
     assert not at.exception
     assert title(at) == "Quartiers prioritaires — CA de Lens - Liévin"
-    shown = metrics(at)
-    assert shown["Quartiers prioritaires"] == "21"
-    assert shown["Communes concernées"] == "19 sur 36"
-    assert shown["Habitants des quartiers en 2013"] == "56 398"
-    assert shown["Part de la population du territoire"] == "23,3 %"
+    shown = figures(at)
+    assert shown["Quartiers prioritaires"] == ("21", "2015, ANCT, périmètres 2015")
+    assert shown["Communes concernées"][0] == "19 sur 36"
+    assert shown["Habitants des quartiers"] == ("56 398", "2013, Insee, RP 2013")
+    assert shown["Part de la population du territoire"][0] == "23,3 %"
+    assert "2013 et 2023" in shown["Part de la population du territoire"][1]
     assert at.button(key="presentation_previous").disabled
+    assert at.button(key="presentation_home").disabled
     assert dict(at.query_params) == {}
 
 
 def test_next_and_previous_step_through_a_commune_and_its_quartiers(page):
     at = page(commune="62498")
     assert title(at) == "Lens"
-    assert metrics(at)["Habitants en 2023"] == "32 920"
+    assert figures(at)["Habitants"] == ("32 920", "2023, Insee, populations légales")
 
     at.button(key="presentation_next").click().run()
     assert title(at) == "Cité 12-14"
     assert at.query_params["commune"] == "62498"
     assert at.query_params["qpv"] == "QP062024"
-    assert metrics(at)["Habitants en 2013"] == "2 215 hab."
+    assert figures(at)["Population"] == ("2 215 hab.", "2013, Insee, RP 2013")
 
     at.button(key="presentation_previous").click().run()
     assert title(at) == "Lens"
     assert "qpv" not in at.query_params
 
+    at.button(key="presentation_home").click().run()
+    assert title(at).startswith("Quartiers prioritaires —")
+    assert dict(at.query_params) == {}
+
 
 def test_a_step_opens_from_its_url_and_switches_perimeters_in_place(page):
     at = page(commune="62498", qpv="QP062025")
     assert title(at) == "Grande Résidence"
-    assert metrics(at)["Habitants en 2013"] == "4 803 hab."
+    assert value(at, "Population") == "4 803 hab."
 
     at.radio(key="presentation_gen").set_value(2024).run()
     assert at.query_params["qpv"] == "QN06225M"
     assert at.query_params["gen"] == "2024"
-    assert metrics(at)["Taux de pauvreté"] == "49,0 %"
+    assert figures(at)["Taux de pauvreté"] == (
+        "49,0 %",
+        "année non précisée, compilation SIG Ville / Insee",
+    )
+    assert figures(at)["Surface"][1] == (
+        "2024, ANCT, périmètres 2024 (calculé sur des contours simplifiés)"
+    )
+
+
+def test_the_perimeters_in_force_are_offered_first(page):
+    at = page()
+    assert at.radio(key="presentation_gen").options == [
+        "2024 (en vigueur)",
+        "2015 (contrat 2015-2023)",
+    ]
 
 
 def test_the_last_step_has_no_next(page):
@@ -77,3 +111,53 @@ def test_an_unknown_commune_falls_back_to_the_overview_with_a_warning(page):
     assert not at.exception
     assert any("99999" in w.value for w in at.warning)
     assert title(at).startswith("Quartiers prioritaires —")
+
+
+def test_a_step_number_opens_that_step_and_the_url_names_it(page):
+    at = page(etape="23")
+    assert title(at) == "Cité 12-14"
+    assert dict(at.query_params) == {"commune": "62498", "qpv": "QP062024"}
+    assert any("étape 23 sur 51" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("raw", ["0", "52", "douze", "-3"])
+def test_a_step_number_out_of_range_is_said_in_french(page, raw):
+    at = page(etape=raw)
+    assert title(at).startswith("Quartiers prioritaires —")
+    assert any(f"Étape inconnue : « {raw}" in w.value.replace("\\", "") for w in at.warning)
+    assert any("de 1 à 51" in w.value for w in at.warning)
+
+
+def test_a_search_without_accents_finds_the_commune_and_its_quartiers(page):
+    at = page()
+    at.text_input(key="presentation_search").input("lievin").run()
+
+    # Several matches: the two lists hold them, accents or not; the step has not changed.
+    assert title(at).startswith("Quartiers prioritaires —")
+    communes = at.selectbox(key="presentation_jump_commune")
+    quartiers = at.selectbox(key="presentation_jump_qpv")
+    assert communes.options == ["Liévin (3 quartiers)"]
+    assert "Les Hauts De Liévin - Résidence Des Provinces - Cités 9-9bis – QP062029" in (
+        quartiers.options
+    )
+
+    communes.set_value("62510").run()
+    assert title(at) == "Liévin"
+    assert dict(at.query_params) == {"commune": "62510"}
+
+
+def test_a_search_with_one_match_goes_straight_there(page):
+    at = page()
+    at.text_input(key="presentation_search").input("ELEU dit").run()
+    assert title(at) == "Éleu-dit-Leauwette"
+    assert dict(at.query_params) == {"commune": "62291"}
+
+    at.text_input(key="presentation_search").input("qp062035").run()
+    assert title(at) == "Cité Des Taberneaux"
+
+
+def test_a_search_matching_nothing_says_so(page):
+    at = page()
+    at.text_input(key="presentation_search").input("Arras").run()
+    assert any("Aucune commune ni aucun quartier" in c.value for c in at.caption)
+    assert at.selectbox(key="presentation_jump_qpv").options == []

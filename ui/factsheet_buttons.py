@@ -1,8 +1,9 @@
-"""Download buttons for a quartier's PDF fact sheet and for a PNG map of a view.
+"""Download buttons for the printable exports: quartier and commune sheets, map, dossier.
 
-Used by the map's fact panel and by the presentation page. The files are made only when the
+Used by the map's panels and by the presentation page. The files are made only when the
 button is clicked (Streamlit's deferred ``data=callable``), then cached for the day: showing the
-buttons costs nothing, and a sheet always carries the date it was made.
+buttons costs nothing, and a file always carries the date it was made. A click does not rerun
+the page (``on_click="ignore"``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from datetime import date
 
 import streamlit as st
 
-from geo.factsheet import factsheet_pdf, map_png
+from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf
+from geo.mapimage import map_png
 from geo.store import Dataset
 
 PNG_SIZE_PX = (1600, 1200)
 PNG_DPI = 200
+PDF_MIME = "application/pdf"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -26,11 +29,23 @@ def _sheet(siren: str, code: str, day: date, *, _dataset: Dataset) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _commune_sheet(siren: str, insee: str, generation: int, day: date, *, _dataset: Dataset):
+    return commune_sheet_pdf(_dataset, insee, generation=generation, made_on=day)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _dossier(siren: str, codes: tuple[str, ...], generation: int, day: date, *, _dataset):
+    return dossier_pdf(_dataset, codes, generation=generation, made_on=day)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def _map(
     siren: str,
     quartiers: tuple[str, ...],
     communes: tuple[str, ...],
+    named: tuple[str, ...],
     generation: int,
+    day: date,
     *,
     _dataset: Dataset,
 ) -> bytes:
@@ -39,78 +54,112 @@ def _map(
         _dataset,
         quartiers=quartiers,
         communes=communes,
+        named=named,
         generation=generation,
         width_px=width,
         height_px=height,
         dpi=PNG_DPI,
+        made_on=day,
     )
 
 
-def factsheet_buttons(
+def quartier_sheet_button(dataset: Dataset, code: str, *, key: str, where=st) -> None:
+    """« Fiche du quartier (PDF) »: one A4 page about quartier ``code``."""
+    if code not in set(dataset.qpv["code"]):
+        raise ValueError(f"unknown QPV code {code!r}")
+    siren = dataset.siren
+    _pdf_button(
+        where,
+        "Fiche du quartier (PDF)",
+        lambda: _sheet(siren, code, date.today(), _dataset=dataset),
+        file_name=f"fiche-quartier-{code}.pdf",
+        key=f"{key}_pdf",
+        tip="Une page A4 : carte, chiffres clés avec leurs années et sources, évolution 2015-2024.",
+    )
+
+
+def commune_sheet_button(
+    dataset: Dataset, insee: str, generation: int, *, key: str, where=st
+) -> None:
+    """« Fiche de la commune (PDF) »: population, quartiers, share living in one."""
+    if insee not in set(dataset.communes["code"]):
+        raise ValueError(f"unknown commune code {insee!r}")
+    siren = dataset.siren
+    _pdf_button(
+        where,
+        "Fiche de la commune (PDF)",
+        lambda: _commune_sheet(siren, insee, generation, date.today(), _dataset=dataset),
+        file_name=f"fiche-commune-{insee}-{generation}.pdf",
+        key=f"{key}_commune_pdf",
+        tip="Une page A4 : la commune, ses quartiers, sa population et la part qui vit en "
+        "quartier prioritaire, avec années et sources.",
+    )
+
+
+def dossier_button(
+    dataset: Dataset, codes: Sequence[str], generation: int, *, key: str, where=st
+) -> None:
+    """« Dossier de séance (PDF) »: the overview, then one page per quartier of ``codes``."""
+    ordered = dossier_order(dataset, codes, generation)
+    siren = dataset.siren
+    _pdf_button(
+        where,
+        "Dossier de séance (PDF)",
+        lambda: _dossier(siren, ordered, generation, date.today(), _dataset=dataset),
+        file_name=f"dossier-de-seance-{siren}-{generation}.pdf",
+        key=f"{key}_dossier",
+        tip=f"Un PDF de {len(ordered) + 1} pages : la vue d'ensemble, puis une page par "
+        "quartier de la sélection, dans l'ordre de la présentation.",
+        icon=":material/menu_book:",
+        disabled=not ordered,
+    )
+
+
+def _pdf_button(where, label: str, data, *, file_name: str, key: str, tip: str, **options) -> None:
+    where.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=PDF_MIME,
+        key=key,
+        help=tip,
+        on_click="ignore",
+        **{"icon": ":material/picture_as_pdf:", **options},
+    )
+
+
+def map_button(
     dataset: Dataset,
     *,
     key: str,
-    code: str | None = None,
-    quartiers: Sequence[str] | None = None,
-    communes: Sequence[str] | None = None,
-    generation: int | None = None,
+    generation: int,
+    quartiers: Sequence[str] = (),
+    communes: Sequence[str] = (),
+    named: Sequence[str] | None = None,
+    where=st,
 ) -> None:
-    """Show "fiche PDF" and "carte PNG" download buttons side by side.
+    """« Carte (image PNG) » of a view: title, perimeters, date, legend and sources framed.
 
-    Parameters
-    ----------
-    dataset
-        The loaded dataset (``ui.data.get_dataset()``).
-    key
-        Prefix of the widget keys; unique on the page.
-    code
-        Quartier (either generation) whose one-page PDF sheet is offered; no PDF button when
-        None.
-    quartiers, communes, generation
-        The view drawn in the PNG. By default: ``code`` in its commune(s), on the perimeters
-        of its generation; with neither ``code`` nor a view, the whole territory.
+    ``quartiers`` are drawn as selected, ``communes`` in focus, ``named`` quartiers labelled
+    (default: the selected ones); with none of them, the whole territory.
     """
-    qpv = dataset.qpv.set_index("code")
-    if code is not None and code not in qpv.index:
-        raise ValueError(f"unknown QPV code {code!r}")
-    if generation is None:
-        generation = int(qpv.loc[code, "generation"]) if code else 2024
-    if quartiers is None:
-        quartiers = (code,) if code else ()
-    if communes is None:
-        known = set(dataset.communes["code"])
-        members = qpv.loc[code, "commune_codes"].split(",") if code else []
-        communes = [c for c in members if c in known]
     quartiers, communes = tuple(quartiers), tuple(communes)
+    named = quartiers if named is None else tuple(named)
     # Checked now rather than when the file is asked for: a wrong view fails in the page.
-    wrong = sorted(set(quartiers) - set(dataset.qpv_of(generation)["code"]))
+    wrong = sorted(set(quartiers + named) - set(dataset.qpv_of(generation)["code"]))
     if wrong:
         raise ValueError(f"quartiers {wrong} are not among the {generation} perimeters")
     siren = dataset.siren
-    png_name = (quartiers or communes or (siren,))[0]
-
-    columns = st.columns(2) if code else [st.container()]
-    if code:
-        with columns[0]:
-            st.download_button(
-                "Fiche du quartier (PDF)",
-                data=lambda: _sheet(siren, code, date.today(), _dataset=dataset),
-                file_name=f"fiche-quartier-{code}.pdf",
-                mime="application/pdf",
-                key=f"{key}_pdf",
-                icon=":material/picture_as_pdf:",
-                help="Une page A4 : carte, chiffres clés avec leurs années et sources, "
-                "évolution 2015-2024.",
-                on_click="ignore",
-            )
-    with columns[-1]:
-        st.download_button(
-            "Carte (image PNG)",
-            data=lambda: _map(siren, quartiers, communes, generation, _dataset=dataset),
-            file_name=f"carte-{png_name}-{generation}.png",
-            mime="image/png",
-            key=f"{key}_png",
-            icon=":material/image:",
-            help="La carte de cette vue, en image, pour un document ou une présentation.",
-            on_click="ignore",
-        )
+    name = (quartiers or communes or (siren,))[0]
+    where.download_button(
+        "Carte (image PNG)",
+        data=lambda: _map(
+            siren, quartiers, communes, named, generation, date.today(), _dataset=dataset
+        ),
+        file_name=f"carte-{name}-{generation}.png",
+        mime="image/png",
+        key=f"{key}_png",
+        icon=":material/image:",
+        help="La carte de cette vue, en image, avec titre, date, légende et sources.",
+        on_click="ignore",
+    )

@@ -6,11 +6,13 @@ The map is two parts:
   selected quartiers, the legend) and fits the view to the selection. Its GeoJSON layers are
   built once per generation and kept for the process (:func:`_layers`): a rerun only filters
   features and renders.
-- :func:`focus_layer` outlines the quartier whose panel is open, and optionally its
+- :func:`focus_layer` draws the quartier whose panel is open, and optionally its
   counterpart in the other generation. It goes to ``st_folium(feature_group_to_add=...)``, which
   adds it to the map in the browser without reloading it: opening a panel keeps the zoom.
 
-Every text that reaches the map's HTML (tooltips, legend) is escaped here.
+Colours, line styles and legend labels come from ``geo.style`` (shared with the PNG and PDF
+maps); what is here is their Leaflet form. Every text that reaches the map's HTML (tooltips,
+legend, commune names) is escaped here.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from folium.map import Layer
 from folium.template import Template
 from streamlit_folium import st_folium
 
+from geo import style
 from geo.format import fr_int, fr_percent
 from geo.selection import status_label
 from geo.store import Dataset
-from geo.territory import STATUS_NEIGHBOURING
 from ui.leaflet import add_layer_control, make_map
 from ui.memory import keep_for_process
 
@@ -46,29 +48,12 @@ KIND_COMMUNE = "commune"
 # ``qpv-commune qpv-commune-62498``; tests and styles can find a shape by its code.
 CLASS_QPV = "qpv-quartier"
 CLASS_COMMUNE = "qpv-commune"
-
-
-@dataclass(frozen=True)
-class LineStyle:
-    """How one kind of quartier is drawn, and how the legend names it."""
-
-    label: str
-    color: str
-    dash: str | None  # SVG dash pattern: status is never told by colour alone
-    fill_opacity: float
-    weight: float = 2.5
-
-
-# Colours told apart with the common colour-vision deficiencies (Okabe-Ito vermillion, a dark
-# reddish purple, grey), and each kind has its own dash pattern as well.
-CONTRACT = LineStyle("Quartier du contrat de ville", "#D55E00", None, 0.45)
-SHARED = LineStyle("Quartier partagé avec un autre EPCI", "#8E3B8E", "9 5", 0.35)
-NEIGHBOURING = LineStyle("Quartier voisin (hors contrat de ville)", "#4D4D4D", "2 5", 0.12)
+CLASS_TERRITORY = "qpv-territoire"
+CLASS_LABEL = "qpv-commune-label"
+CLASS_LEGEND = "qpv-legend"
 DATA_ATTRIBUTION = "Quartiers : ANCT, Insee · Communes : IGN, Insee"
-TERRITORY_COLOR = "#000091"
-COMMUNE_COLOR = "#6A6A6A"
-FOCUS_COLOR = "#161616"
-COUNTERPART_COLOR = "#0072B2"
+# Below this map width (px) the legends start folded: on a phone they would hide the map.
+FOLDED_LEGEND_BELOW_PX = 520
 
 
 @dataclass(frozen=True)
@@ -89,17 +74,18 @@ CHOROPLETH = (
     ShareClass(35.0, None, "#0c2c84", "35 % et plus"),
 )
 NO_QPV_FILL = "#FFFFFF"
-# The open quartier: a dark line over a white halo, visible on any background.
-_HALO = {"color": "#FFFFFF", "weight": 7, "opacity": 0.9, "fill": False}
-_FOCUS = {"color": FOCUS_COLOR, "weight": 3.5, "fill": False}
-_COUNTERPART = {"color": COUNTERPART_COLOR, "weight": 3.5, "dashArray": "10 6", "fill": False}
 
 
-def line_style(status: str, shared: bool) -> LineStyle:
-    """The style of a quartier from its status (``contrat``/``voisin``) and sharing."""
-    if status == STATUS_NEIGHBOURING:
-        return NEIGHBOURING
-    return SHARED if shared else CONTRACT
+def path_style(kind: style.Kind, *, fill: bool = True) -> dict:
+    """Leaflet path options drawing ``kind`` (see ``geo.style``)."""
+    options = {"color": kind.stroke, "weight": kind.width, "opacity": 1.0}
+    if kind.dash_svg:
+        options["dashArray"] = kind.dash_svg
+    if fill and kind.fill:
+        options |= {"fillColor": kind.fill, "fillOpacity": kind.fill_opacity}
+    else:
+        options["fill"] = False
+    return options
 
 
 def share_class(share_pct: float | None) -> ShareClass | None:
@@ -123,6 +109,8 @@ def build_map(
     codes: Sequence[str],
     choropleth: bool = False,
     basemap: str | None = None,
+    legend_selected: bool = True,
+    fill_frame: bool = False,
 ) -> folium.Map:
     """The map of one selection.
 
@@ -140,8 +128,15 @@ def build_map(
     basemap
         Key of the background shown first (``ui.leaflet.BASEMAPS``); default from the
         environment.
+    legend_selected
+        List the selected quartier's style in the legend. The map page always does: a panel
+        opens without rebuilding the map (:func:`focus_layer`), so its legend must already say
+        what the outline means.
+    fill_frame
+        Let the page's CSS decide the map's height (the map fills its frame), instead of
+        :data:`MAP_HEIGHT`.
     """
-    layers = _layers(dataset.siren, _fingerprint(dataset), generation, _dataset=dataset)
+    layers = _layers(dataset.siren, fingerprint(dataset), generation, _dataset=dataset)
     wanted = set(codes)
     shown = [code for code in layers.quartier_json if code in wanted]
     bounds = _union([layers.quartier_bounds[c] for c in shown]) or layers.territory_bounds
@@ -171,14 +166,15 @@ def build_map(
             bounds,
             name="Quartiers prioritaires",
         ).add_to(m)
-    present = {layers.quartier_style[c] for c in shown}
-    styles = [style for style in (CONTRACT, SHARED, NEIGHBOURING) if style in present]
-    legends = {"bottomright": legend_html(dataset.territory_name, styles)}
+    present = [layers.quartier_style[c] for c in shown]
+    kinds = style.legend_kinds(present, selected=legend_selected)
+    legends = {"bottomright": legend_html(dataset.territory_name, kinds)}
     if choropleth:
         legends["bottomleft"] = choropleth_legend_html()
-    _Controls(legends).add_to(m)
+    _Controls(legends, layers.labels_json).add_to(m)
+    m.get_root().header.add_child(_Text(_map_css(fill_frame=fill_frame)), name="qpv_map_css")
     # Keep the selection clear of the legends, which sit in the bottom corners.
-    legend_rows = max(len(styles) + 1, len(CHOROPLETH) + 3 if choropleth else 0)
+    legend_rows = max(len(kinds) + 2, len(CHOROPLETH) + 3 if choropleth else 0)
     m.fit_bounds(
         bounds, padding_top_left=(12, 12), padding_bottom_right=(12, 20 + 17 * legend_rows)
     )
@@ -189,22 +185,26 @@ def build_map(
 def focus_layer(
     dataset: Dataset, code: str, *, counterpart: str | None = None
 ) -> folium.FeatureGroup:
-    """Outline of the quartier ``code`` (thick, dark) and of ``counterpart`` (blue, dashed).
+    """The selected quartier ``code`` (``geo.style.SELECTED``) and its ``counterpart``.
 
-    Neither catches clicks: the quartiers underneath still open their panels.
+    The counterpart, the same quartier in the other generation, is drawn as
+    ``geo.style.COUNTERPART``. Neither catches clicks: the quartiers underneath still open
+    their panels.
     """
     group = folium.FeatureGroup(name="Quartier choisi", control=False)
     display = dataset.qpv_display.set_index("code").geometry
-    shapes = [(code, _HALO), (code, _FOCUS)]
+    selected = style.SELECTED
+    halo = {"color": style.PAPER, "weight": selected.halo, "opacity": 0.9, "fill": False}
+    shapes = [(code, halo), (code, path_style(selected))]
     if counterpart:
-        shapes.append((counterpart, _COUNTERPART))
-    for shape_code, style in shapes:
+        shapes.append((counterpart, path_style(style.COUNTERPART, fill=False)))
+    for shape_code, options in shapes:
         if shape_code not in display.index:
             continue
         geometry = shapely.set_precision(display[shape_code], COORDINATE_GRID_DEG)
         folium.GeoJson(
             {"type": "Feature", "properties": {}, "geometry": geometry.__geo_interface__},
-            style_function=lambda _f, style=style: style,
+            style_function=lambda _f, options=options: options,
             interactive=False,
         ).add_to(group)
     return group
@@ -244,30 +244,57 @@ def show_map(
     )
 
 
-def legend_html(territory_name: str, styles: Iterable[LineStyle]) -> str:
-    """The map's legend: the territory's outline, then each kind of quartier in ``styles``."""
-    territory = f"Limite du territoire ({territory_name})"
-    rows = [_line_swatch(TERRITORY_COLOR, None, 0.0, territory, 3)]
-    rows += [_line_swatch(s.color, s.dash, s.fill_opacity, s.label) for s in styles]
-    return _box(rows)
+def legend_html(territory_name: str, kinds: Iterable[style.Kind]) -> str:
+    """The map's legend, one row per kind (``geo.style.legend_kinds``), foldable.
+
+    The territory's outline is named after the territory.
+    """
+    rows = []
+    for kind in kinds:
+        label = kind.label
+        if kind is style.TERRITORY:
+            label = f"{label} ({territory_name})"
+        rows.append(_line_swatch(kind, label))
+    return _box("Légende", rows)
 
 
 def choropleth_legend_html() -> str:
     """The legend of the communes' colours (share of their population living in a quartier)."""
-    rows = [
-        '<div style="font-weight:600;margin-bottom:2px">Habitants de la commune<br>'
-        "en quartier prioritaire</div>"
-    ]
     classes = [(NO_QPV_FILL, "aucun quartier"), *((c.color, c.label) for c in CHOROPLETH)]
-    rows += [_fill_swatch(color, label) for color, label in classes]
-    return _box(rows)
+    rows = [_fill_swatch(color, label) for color, label in classes]
+    return _box("Habitants de la commune en quartier prioritaire", rows)
 
 
-def _box(rows: Sequence[str]) -> str:
+def _box(title: str, rows: Sequence[str]) -> str:
+    """A legend that folds: a native ``<details>``, opened and closed by keyboard too."""
     return (
-        '<div style="background:#fff;padding:6px 9px;border:1px solid #929292;'
-        'border-radius:4px;font:12px/1.25 sans-serif;color:#161616">' + "".join(rows) + "</div>"
+        f'<details open class="{CLASS_LEGEND}"><summary>{html.escape(title)}</summary>'
+        + "".join(rows)
+        + "</details>"
     )
+
+
+def _map_css(*, fill_frame: bool) -> str:
+    """Styles of the legends and commune names (values from ``geo.style``)."""
+    halo = style.PAPER
+    css = f"""
+    .{CLASS_LEGEND} {{ background: {style.PAPER}; padding: 5px 9px; border-radius: 4px;
+      border: 1px solid {style.LEGEND_BORDER}; font: 12px/1.25 sans-serif; color: {style.TEXT};
+      max-width: 270px; }}
+    .{CLASS_LEGEND} summary {{ cursor: pointer; font-weight: 600; padding: 2px 0; }}
+    .{CLASS_LEGEND} .qpv-legend-row {{ display: flex; align-items: center; gap: 6px;
+      margin: 1px 0; }}
+    .{CLASS_LABEL} span {{ position: absolute; left: 0; top: 0;
+      transform: translate(-50%, -50%); white-space: nowrap; pointer-events: none;
+      font: 600 {style.LABEL_FONT_PX}px/1.1 sans-serif; color: {style.MUTED_TEXT};
+      text-shadow: -1px -1px 0 {halo}, 1px -1px 0 {halo}, -1px 1px 0 {halo}, 1px 1px 0 {halo},
+      0 0 3px {halo}; }}
+    .{CLASS_LABEL} {{ pointer-events: none; }}
+    """
+    if fill_frame:
+        # st_folium sets the map's height in pixels; here the frame's height decides.
+        css += "#map_div { height: 100vh !important; } body { margin: 0; overflow: hidden; }"
+    return f"<style>{css}</style>"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,15 +306,16 @@ class _Layers:
     """One generation's layers as GeoJSON text; bounds are ``[[south, west], [north, east]]``."""
 
     quartier_json: dict[str, str]  # code -> one Feature, in table order
-    quartier_style: dict[str, LineStyle]
+    quartier_style: dict[str, style.Kind]
     quartier_bounds: dict[str, list[list[float]]]
     communes_json: str  # FeatureCollection
     communes_choropleth_json: str
     territory_json: str
     territory_bounds: list[list[float]]
+    labels_json: str  # the communes' names: [code, text (escaped), lat, lon, min zoom]
 
 
-def _fingerprint(dataset: Dataset) -> str:
+def fingerprint(dataset: Dataset) -> str:
     """What identifies a build of the tables (their sources and schema), to key caches."""
     return hashlib.sha256(json.dumps(dataset.manifest, sort_keys=True).encode()).hexdigest()
 
@@ -302,7 +330,7 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
     quartier_json, quartier_style, quartier_bounds = {}, {}, {}
     for row in qpv.itertuples():
         quartier_json[row.code] = _dumps(_quartier_feature(row))
-        quartier_style[row.code] = line_style(row.status, bool(row.shared))
+        quartier_style[row.code] = style.quartier_kind(row.status, bool(row.shared))
         quartier_bounds[row.code] = _bounds_of(row.geometry)
 
     communes = dataset.communes
@@ -325,7 +353,15 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
         coloured.append(_feature(code, shape, {**base, "style": fill}))
 
     outline = dataset.territory.to_crs(4326).geometry.iloc[0]
-    territory = _feature(dataset.siren, _geometry(outline), {"style": _territory_style()})
+    territory = _feature(
+        dataset.siren,
+        _geometry(outline),
+        {"style": {"className": CLASS_TERRITORY, **path_style(style.TERRITORY, fill=False)}},
+    )
+    labels = [
+        [html.escape(label.code), html.escape(label.text), label.lat, label.lon, label.min_zoom]
+        for label in style.commune_labels(communes)
+    ]
     layers = _Layers(
         quartier_json=quartier_json,
         quartier_style=quartier_style,
@@ -334,12 +370,13 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
         communes_choropleth_json=_collection_json(_dumps(f) for f in coloured),
         territory_json=_collection_json([_dumps(territory)]),
         territory_bounds=_bounds_of(outline),
+        labels_json=_dumps(labels),
     )
     return keep_for_process(layers)
 
 
 def _quartier_feature(row) -> dict:
-    style = line_style(row.status, bool(row.shared))
+    kind = style.quartier_kind(row.status, bool(row.shared))
     year = f" en {row.population_year}" if pd.notna(row.population_year) else ""
     tooltip = (
         f"<strong>{html.escape(row.name)}</strong> ({html.escape(row.code)})<br>"
@@ -355,14 +392,7 @@ def _quartier_feature(row) -> dict:
             "kind": KIND_QPV,
             "code": row.code,
             "tooltip": tooltip,
-            "style": {
-                "className": f"{CLASS_QPV} {CLASS_QPV}-{row.code}",
-                "color": style.color,
-                "weight": style.weight,
-                "dashArray": style.dash,
-                "fillColor": style.color,
-                "fillOpacity": style.fill_opacity,
-            },
+            "style": {"className": f"{CLASS_QPV} {CLASS_QPV}-{row.code}", **path_style(kind)},
         },
     )
 
@@ -381,17 +411,14 @@ def _commune_tooltip(
 
 
 def _commune_style(code: str, fill: ShareClass | None) -> dict:
+    # Over map tiles the communes are only outlined (a faint fill keeps them clickable).
     return {
         "className": f"{CLASS_COMMUNE} {CLASS_COMMUNE}-{code}",
-        "color": COMMUNE_COLOR,
-        "weight": 1,
+        **path_style(style.COMMUNE, fill=False),
+        "fill": True,
         "fillColor": fill.color if fill else NO_QPV_FILL,
         "fillOpacity": 0.7 if fill else 0.05,
     }
-
-
-def _territory_style() -> dict:
-    return {"color": TERRITORY_COLOR, "weight": 3, "fill": False}
 
 
 def _geometry(geometry) -> dict:
@@ -492,13 +519,18 @@ class _Text(Element):
 
 
 # ---------------------------------------------------------------------------------------------
-# Legend
+# Controls: scale, legends, commune names
 
 
 class _Controls(MacroElement):
-    """Click-safe focus, a metric scale and the legends (Leaflet only, no other library).
+    """Click-safe focus, a metric scale, the legends and the communes' names (Leaflet only).
 
-    ``legends`` maps a Leaflet corner (``"bottomright"``...) to pre-escaped HTML.
+    ``legends`` maps a Leaflet corner (``"bottomright"``...) to pre-escaped HTML;
+    ``labels_json`` is ``_Layers.labels_json``. The scale goes in the bottom-right corner,
+    where Leaflet stacks controls: it sits above the attribution, never under it, and the
+    legend above both. The rules of where and when a name is written come from
+    ``geo.style.commune_labels``; the script only hides a name that would overlap a larger
+    commune's.
     """
 
     _template = Template(
@@ -516,44 +548,95 @@ class _Controls(MacroElement):
             };
             map.keyboard.enable();
         })({{ this._parent.get_name() }});
-        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        L.control.scale({imperial: false, position: "bottomright"})
+            .addTo({{ this._parent.get_name() }});
         {%- for position, content in this.legends.items() %}
-        (function () {
+        (function (map) {
             var legend = L.control({position: {{ position|tojson }}});
             legend.onAdd = function () {
-                var div = L.DomUtil.create("div", "qpv-legend");
+                var div = L.DomUtil.create("div", "qpv-legend-control");
                 div.innerHTML = {{ content|tojson }};
                 L.DomEvent.disableClickPropagation(div);
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
+            legend.addTo(map);
+            if (map.getSize().x < {{ this.folded_below }}) {
+                legend.getContainer().querySelector("details").open = false;
+            }
+        })({{ this._parent.get_name() }});
         {%- endfor %}
+        (function (map, labels) {
+            // A marker whose icon is the name, centred on its point by CSS: no measuring
+            // before the style sheets have loaded, never a tab stop, never a click target.
+            var names = labels.map(function (label) {
+                var icon = L.divIcon({
+                    className: {{ this.label_class|tojson }}, iconSize: null,
+                    html: '<span data-code="' + label[0] + '">' + label[1] + "</span>"
+                });
+                var marker = L.marker([label[2], label[3]], {
+                    icon: icon, interactive: false, keyboard: false
+                });
+                return {minZoom: label[4], marker: marker};
+            });
+            function apart(a, b) {
+                return a.right + 3 < b.left || b.right + 3 < a.left ||
+                    a.bottom + 1 < b.top || b.bottom + 1 < a.top;
+            }
+            function place() {
+                var zoom = map.getZoom(), placed = [];
+                names.forEach(function (name) {  // largest communes first
+                    if (zoom < name.minZoom) { name.marker.remove(); return; }
+                    if (!map.hasLayer(name.marker)) { name.marker.addTo(map); }
+                    var box = name.marker.getElement().firstChild.getBoundingClientRect();
+                    if (placed.every(function (other) { return apart(box, other); })) {
+                        placed.push(box);
+                    } else {
+                        name.marker.remove();
+                    }
+                });
+            }
+            map.on("zoomend resize", place);
+            map.whenReady(place);
+            window.addEventListener("load", place);
+        })({{ this._parent.get_name() }}, {{ this.labels_json }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, legends: dict[str, str]):
+    def __init__(self, legends: dict[str, str], labels_json: str):
         super().__init__()
         self._name = "Controls"
         self.legends = legends
+        self.labels_json = labels_json
+        self.label_class = CLASS_LABEL
+        self.folded_below = FOLDED_LEGEND_BELOW_PX
 
 
-def _line_swatch(color: str, dash: str | None, fill_opacity: float, label: str, weight=2.5):
-    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+def _line_swatch(kind: style.Kind, label: str) -> str:
+    """A legend row: a small rectangle drawn as ``kind`` (halo included), then its name."""
+    fill = (
+        f' fill="{kind.fill}" fill-opacity="{kind.fill_opacity:g}"' if kind.fill else ' fill="none"'
+    )
+    dash = f' stroke-dasharray="{kind.dash_svg}"' if kind.dash_svg else ""
+    halo = (
+        f'<rect x="4" y="3" width="24" height="10" fill="none" stroke="{style.PAPER}"'
+        f' stroke-width="{kind.halo:g}"/>'
+        if kind.halo
+        else ""
+    )
     return (
-        '<div style="display:flex;align-items:center;gap:6px;margin:1px 0">'
-        f'<svg width="28" height="14" aria-hidden="true"><rect x="2" y="2" width="24" height="10"'
-        f' fill="{color}" fill-opacity="{fill_opacity}" stroke="{color}"'
-        f' stroke-width="{weight}"{dash_attr}/></svg>'
+        f'<div class="qpv-legend-row" data-kind="{kind.key}">'
+        '<svg width="32" height="16" aria-hidden="true">'
+        f'{halo}<rect x="4" y="3" width="24" height="10"{fill} stroke="{kind.stroke}"'
+        f' stroke-width="{kind.width:g}"{dash}/></svg>'
         f"<span>{html.escape(label)}</span></div>"
     )
 
 
 def _fill_swatch(color: str, label: str) -> str:
     return (
-        '<div style="display:flex;align-items:center;gap:6px;margin:1px 0">'
-        f'<svg width="28" height="14" aria-hidden="true"><rect x="2" y="2" width="24" height="10"'
-        f' fill="{color}" stroke="{COMMUNE_COLOR}" stroke-width="1"/></svg>'
+        '<div class="qpv-legend-row">'
+        '<svg width="32" height="16" aria-hidden="true"><rect x="4" y="3" width="24" height="10"'
+        f' fill="{color}" stroke="{style.COMMUNE.stroke}" stroke-width="1"/></svg>'
         f"<span>{html.escape(label)}</span></div>"
     )

@@ -4,6 +4,9 @@
 - :func:`render_qpv_panel`: one quartier (identity, population, area, 2024 indicators with their
   flags, what changed between 2015 and 2024, link to its official page).
 - :func:`render_commune_panel`: one commune (populations, its quartiers, population in QPV).
+- :func:`render_territory_panel`: the territory, until a quartier or a commune is picked.
+
+Each panel offers its printable exports (``ui.factsheet_buttons``).
 
 Every value comes from the processed tables; a missing value is shown as "—" with its flag,
 never as zero. Text from the data is escaped for Markdown before it is displayed.
@@ -18,18 +21,22 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from geo.compare import INDICATOR_KEYS, METRIC_BY_KEY
+from geo import generations, style
+from geo.compare import INDICATOR_KEYS, METRIC_BY_KEY, communes_with_quartiers
 from geo.format import MISSING, fr_int, fr_number, fr_percent
 from geo.selection import Summary, latest_population_column, status_label
 from geo.sources import DATASETS
 from geo.store import Dataset
 from geo.territory import STATUS_NEIGHBOURING
+from ui.factsheet_buttons import (
+    commune_sheet_button,
+    dossier_button,
+    map_button,
+    quartier_sheet_button,
+)
 
-GENERATION_LABELS = {
-    2015: "Périmètres 2015 (contrat de ville 2015-2023)",
-    2024: "Périmètres 2024, en vigueur depuis le 1er janvier 2024",
-}
-"""How the two generations are named everywhere in the app."""
+GENERATION_LABELS = generations.LABELS
+"""How the two generations are named everywhere in the app (in force first)."""
 
 SIG_VILLE_URL = "https://sig.ville.gouv.fr/territoire/{code}"
 NO_YEAR = "année non précisée par la source"
@@ -140,6 +147,12 @@ def render_qpv_panel(
     _status_notes(dataset, row)
     communes = _attributes(dataset.communes)
     st.markdown("\n".join(f"- {line}" for line in _key_facts(dataset, communes, row)))
+    with st.container(horizontal=True, gap="small"):
+        quartier_sheet_button(dataset, code, key=f"panel_{code}")
+        members = [c for c in row["commune_codes"].split(",") if c in communes.index]
+        map_button(
+            dataset, key=f"panel_{code}", generation=generation, quartiers=[code], communes=members
+        )
     st.link_button(
         "Fiche officielle sur le SIG Ville",
         SIG_VILLE_URL.format(code=quote(code, safe="")),
@@ -186,7 +199,12 @@ def _key_facts(dataset: Dataset, communes: pd.DataFrame, row: pd.Series) -> list
         f"**Population** : {fr_int(row['population'])} habitants{when} (source : "
         f"{escape_markdown(row['population_source'])}){_flag_text(dataset, row, 'population')}",
         f"**Superficie** : {fr_number(row['area_ha'], 1)} ha · **Densité** : "
-        f"{fr_int(row['density'])} hab./km²",
+        f"{fr_int(row['density'])} hab./km²"
+        + (
+            f" ({generations.SIMPLIFIED_NOTE})"
+            if generations.contours_simplified(dataset, int(row["generation"]))
+            else ""
+        ),
     ]
     ref_year, column = latest_population_column(communes)
     if all(code in communes.index for code in codes) and pd.notna(row["population"]):
@@ -287,7 +305,10 @@ def _changes(
         for _, o in others.iterrows()
     ]
     st.markdown("\n".join(f"- {line}" for line in lines))
-    st.toggle(f"Dessiner aussi le périmètre {other_generation} (tirets bleus)", key=toggle_key)
+    st.toggle(
+        f"Dessiner aussi le périmètre {other_generation} ({style.COUNTERPART_LOOK})",
+        key=toggle_key,
+    )
     if on_open is not None:
         st.button(
             f"Ouvrir la fiche {other_generation} ({twin})",
@@ -360,6 +381,11 @@ def render_commune_panel(
         for code in codes:
             _quartier_line(qpv.loc[code], code, on_open_qpv)
     _neighbours_of_commune(qpv, insee, generation)
+    with st.container(horizontal=True, gap="small"):
+        commune_sheet_button(dataset, insee, generation, key=f"panel_{insee}")
+        map_button(
+            dataset, key=f"panel_{insee}", generation=generation, communes=[insee], named=codes
+        )
 
 
 def _quartier_line(row: pd.Series, code: str, on_open: Callable[[str], None] | None) -> None:
@@ -382,3 +408,59 @@ def _neighbours_of_commune(qpv: pd.DataFrame, insee: str, generation: int) -> No
             f"Touche aussi le quartier voisin {escape_markdown(name)} ({code}), hors contrat de "
             "ville de ce territoire."
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Territory panel
+
+
+def render_territory_panel(
+    dataset: Dataset,
+    selected: pd.DataFrame,
+    generation: int,
+    *,
+    commune_picker_key: str,
+    on_pick_commune: Callable[[], None],
+) -> None:
+    """The territory's panel, shown until a quartier or a commune is picked.
+
+    Parameters
+    ----------
+    selected
+        The quartiers of the current view (``geo.selection.select_qpv``): the dossier has one
+        page for each, and the map image shows them.
+    commune_picker_key
+        Widget key of the « Fiche d'une commune » list; ``on_pick_commune`` reads it.
+    """
+    st.subheader(escape_markdown(dataset.territory_name), anchor=False)
+    st.caption(
+        f"Territoire (EPCI, SIREN {dataset.siren}) · {len(dataset.communes)} communes · "
+        f"{GENERATION_LABELS[generation]}"
+    )
+    holding = communes_with_quartiers(dataset, generation)
+    listed = ", ".join(
+        f"{escape_markdown(name)} ({n})"
+        for name, n in zip(holding["name"], holding["n_qpv"], strict=True)
+    )
+    st.markdown(
+        f"**{len(holding)} communes comptent un quartier du contrat de ville** (nombre de "
+        f"quartiers, périmètres {generation}) : {listed}."
+    )
+    st.selectbox(
+        "Fiche d'une commune",
+        list(holding["code"]),
+        format_func=dict(zip(holding["code"], holding["name"], strict=True)).get,
+        index=None,
+        placeholder="Choisir une commune…",
+        key=commune_picker_key,
+        on_change=on_pick_commune,
+    )
+    codes = list(selected["code"])
+    with st.container(horizontal=True, gap="small"):
+        dossier_button(dataset, codes, generation, key="panel_territory")
+        map_button(dataset, key="panel_territory", generation=generation)
+    st.caption(
+        "Cliquez sur un quartier ou sur une commune de la carte, ou choisissez un quartier dans "
+        "la liste, pour afficher sa fiche. Le dossier de séance compte une page de vue "
+        "d'ensemble, puis une page par quartier affiché."
+    )

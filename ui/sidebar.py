@@ -11,6 +11,6 @@ def render_sidebar() -> None:
             "Communauté d'agglomération de Lens-Liévin"
         )
         st.caption(
-            "Périmètres officiels 2015 et 2024, populations Insee. "
+            "Périmètres 2024 (en vigueur) et 2015 (ANCT), populations Insee. "
             "Détail des sources et des limites : page « Sources et limites »."
         )
