@@ -37,24 +37,13 @@ from geo.answer import (
 )
 from geo.batch import GENERATION_NAMES, GENERATIONS, bands_sentence, describe_verdict
 from geo.build import LAMBERT93
-from geo.factsheet import (
-    ACCENT,
-    COMMUNE_EDGE,
-    COMMUNE_FILL,
-    FONT,
-    FONT_BOLD,
-    FONT_REGULAR,
-    OTHER_EDGE,
-    OTHER_FILL,
-    SELECTED_EDGE,
-    SELECTED_FILL,
-    TEXT,
-)
+from geo.factsheet import ACCENT, FONT, FONT_BOLD, FONT_REGULAR
 from geo.format import fr_distance
 from geo.geocode import SERVICE_NAME, base_url
 from geo.locate import BAND_FAR_M, BAND_NEAR_M
 from geo.sources import DATASETS
 from geo.store import Dataset
+from geo.style import COMMUNE, CONTRACT, PAPER_COMMUNE_FILL, SELECTED, TEXT
 
 MARGIN_MM = 14.0
 FOOTER_MM = 14.0
@@ -280,17 +269,19 @@ def answer_map_png(dataset: Dataset, answer: PointAnswer) -> bytes:
     communes = dataset.communes.to_crs(LAMBERT93)
     communes = communes[communes.intersects(view)]
     if not communes.empty:
-        communes.plot(ax=ax, facecolor=COMMUNE_FILL, edgecolor=COMMUNE_EDGE, linewidth=0.6)
+        communes.plot(ax=ax, facecolor=PAPER_COMMUNE_FILL, edgecolor=COMMUNE.stroke, linewidth=0.6)
     concerned = {m.code for v in answer.verdicts.values() for m in v.qpv}
     q24 = dataset.qpv_of(2024)
     q24 = q24[q24.intersects(view)]
     mine = q24[q24["code"].isin(concerned)]
     others = q24[~q24["code"].isin(concerned)]
     if not others.empty:
-        others.plot(ax=ax, facecolor=OTHER_FILL, edgecolor=OTHER_EDGE, linewidth=0.8, alpha=0.55)
+        others.plot(
+            ax=ax, facecolor=CONTRACT.fill, edgecolor=CONTRACT.stroke, linewidth=0.8, alpha=0.55
+        )
     if not mine.empty:
         mine.plot(
-            ax=ax, facecolor=SELECTED_FILL, edgecolor=SELECTED_EDGE, linewidth=1.2, alpha=0.75
+            ax=ax, facecolor=SELECTED.fill, edgecolor=SELECTED.stroke, linewidth=1.2, alpha=0.75
         )
     q15 = dataset.qpv_of(2015)
     q15 = q15[q15.intersects(view)]
@@ -313,8 +304,15 @@ def answer_map_png(dataset: Dataset, answer: PointAnswer) -> bytes:
     ax.legend(
         handles=[
             Line2D([], [], marker="o", color=POINT_COLOUR, linestyle="", label="Point vérifié"),
-            Patch(facecolor=SELECTED_FILL, edgecolor=SELECTED_EDGE, label="Quartier 2024 du point"),
-            Patch(facecolor=OTHER_FILL, edgecolor=OTHER_EDGE, alpha=0.55, label="Quartiers 2024"),
+            Patch(
+                facecolor=SELECTED.fill, edgecolor=SELECTED.stroke, label="Quartier 2024 du point"
+            ),
+            Patch(
+                facecolor=CONTRACT.fill,
+                edgecolor=CONTRACT.stroke,
+                alpha=0.55,
+                label="Quartiers 2024",
+            ),
             Line2D([], [], color=PERIMETERS_2015, linestyle="--", label="Quartiers 2015"),
         ],
         loc="upper left",
