@@ -1,7 +1,9 @@
 """The hostile inputs through the app's pages (AppTest), one visitor after another, measured.
 
 Run by ``tests/hostile/test_hostile_page.py`` in a child process capped in memory
-(``capped.run_capped``): ``python tests/hostile/page_runner.py OUT.json``. One visitor opens
+(``capped.run_capped``): ``python tests/hostile/page_runner.py OUT.json FILES_DIR``, where
+``FILES_DIR`` holds every hostile file, built beforehand by the test (``<key>/<file name>``) so
+that the memory cap measures the page, not the building of its inputs. One visitor opens
 ``/fichier`` and uploads every hostile file in turn, then an ordinary file (the session must
 still work); then links with hostile query strings open the map and the comparison. For each
 case it writes what the page showed (errors, warnings, Python exceptions), the time the run took
@@ -22,7 +24,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import apptest  # noqa: E402
 from apptest import unescape  # noqa: E402
 
-from bench.hostile_files import FILES  # noqa: E402
+from support.hostile_files import FILES  # noqa: E402
 
 UPLOADER = "fichier_televerse"
 RUN_TIMEOUT_S = 10.0
@@ -70,12 +72,13 @@ def upload(at, name: str, data: bytes) -> dict:
     return {"seconds": time.perf_counter() - start, **shown(at), **memory()}
 
 
-def main(out: Path) -> None:
+def main(out: Path, files: Path) -> None:
     results = {"start": memory()}
     at = apptest.open_page("pages/fichier.py")
     results["opened"] = memory()
     for hostile in FILES:
-        results[hostile.key] = upload(at, hostile.filename, hostile.data())
+        data = (files / hostile.key / hostile.filename).read_bytes()
+        results[hostile.key] = upload(at, hostile.filename, data)
     results["ordinary-after"] = upload(at, *ORDINARY)
     for key, (page, params) in LINKS.items():
         start = time.perf_counter()
@@ -85,4 +88,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -1,10 +1,11 @@
 """Every hostile file uploaded on ``/fichier``, and hostile links, in a capped AppTest process.
 
-``page_runner.py`` plays one visitor uploading every file of ``bench/hostile_files.py`` in
+``page_runner.py`` plays one visitor uploading every file of ``support/hostile_files.py`` in
 turn, then an ordinary file, then links with hostile query strings; it runs once for the module,
-its address space capped at 1 GB. Each upload must end within 10 s in the page's French error
-(no Python exception, no « Vérifier » button), the ordinary file must still be read afterwards,
-and the process's peak memory must stay under 1 GB.
+its address space capped at 1 GB (the files are built beforehand, outside the cap). Each upload
+must end within 10 s in the page's French error (no Python exception, no « Vérifier » button),
+the ordinary file must still be read afterwards, and the process's peak memory must stay under
+1 GB.
 """
 
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from capped import PEAK_LIMIT_MB, TIME_LIMIT_S, run_capped
 
-from bench.hostile_files import FILES
+from support.hostile_files import FILES
 
 RUNNER = Path(__file__).with_name("page_runner.py")
 
@@ -23,9 +24,13 @@ pytestmark = [pytest.mark.mirror, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="module")
 def visits(processed, tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("page") / "visits.json"
+    folder = tmp_path_factory.mktemp("page")
+    for hostile in FILES:  # built here: the capped process only reads them, as a visitor sends
+        (folder / hostile.key).mkdir()
+        (folder / hostile.key / hostile.filename).write_bytes(hostile.data())
+    out = folder / "visits.json"
     done = run_capped(
-        [sys.executable, str(RUNNER), str(out)],
+        [sys.executable, str(RUNNER), str(out), str(folder)],
         address_space_mb=PEAK_LIMIT_MB,
         timeout=240,
         env={"QPV_BASEMAP": "aucun"},
