@@ -1,11 +1,16 @@
-"""Carte des quartiers prioritaires de la CA de Lens-Liévin: page config, sidebar, navigation."""
+"""Carte des quartiers prioritaires: page config, sidebar, navigation.
+
+The territory shown is the one of ``QPV_TERRITORY`` (the CA de Lens-Liévin by default): its name
+comes from the prepared data, and the titles stay neutral until the data is prepared.
+"""
 
 from pathlib import Path
 
 import streamlit as st
 
-from ui.data import mark_app_navigation
+from ui.data import territory_name
 from ui.errors import unexpected_errors_in_french
+from ui.navigation import mark_app_navigation
 from ui.sidebar import render_sidebar
 
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
@@ -28,14 +33,16 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+territory = territory_name()
 # After st.navigation: called before it, Streamlit 1.67 forgets the wide layout when a page other
 # than the default one is opened directly by its URL.
 st.set_page_config(
-    page_title=f"{navigation.title} – Quartiers prioritaires de Lens-Liévin",
+    page_title=f"{navigation.title} – Quartiers prioritaires"
+    + (f" de la {territory}" if territory else ""),
     page_icon=str(FAVICON),  # served by the app itself
     layout="wide",
 )
 mark_app_navigation()
-render_sidebar()
+render_sidebar(territory)
 with unexpected_errors_in_french(navigation.title):
     navigation.run()

@@ -18,124 +18,28 @@ lookup part runs without it).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import numpy as np
 import pyproj
 import shapely
-from browser import CHROMIUM, free_port, launch_chromium, stop_process, streamlit_command
 
-from bench._common import mirror_dir, report
+from bench._common import report, streamlit_server
+from bench._journey import MAP_IFRAME, QUARTIER
+from support import default_mirror
+from support.browser import CHROMIUM, launch_chromium, offline_context
+from support.server import START_TIMEOUT_S
 
 REPO = Path(__file__).resolve().parent.parent
 
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-QUARTIER = "path.leaflet-interactive.qpv-quartier"
 TRIVIAL_TEXT = "Bonjour, application minimale"
 TRIVIAL_SCRIPT = f'import streamlit as st\n\nst.write("{TRIVIAL_TEXT}")\n'
-START_TIMEOUT_S = 180.0
-
-
-# --------------------------------------------------------------------------------------------
-# A streamlit server whose start is timed (shared with bench/load.py)
-
-
-class Server:
-    """A ``streamlit run`` subprocess on 127.0.0.1; ``started`` is its ``perf_counter`` start."""
-
-    def __init__(self, process: subprocess.Popen, url: str, started: float, log: Path):
-        self.process = process
-        self.url = url
-        self.started = started
-        self.log = log
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def wait_answering(self, path: str = "/", timeout: float = START_TIMEOUT_S) -> float:
-        """Seconds from the start until ``path`` answers HTTP 200 (health checked first)."""
-        deadline = time.monotonic() + timeout
-        for probe in ("/_stcore/health", path):
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"streamlit exited with code {self.process.returncode}:\n{self.tail()}"
-                    )
-                try:
-                    with urllib.request.urlopen(self.url + probe, timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.url}{probe} not answering:\n{self.tail()}")
-                time.sleep(0.02)
-        return time.perf_counter() - self.started
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-
-@contextmanager
-def streamlit_server(
-    script: Path, *, env: dict[str, str] | None = None, cwd: Path = REPO, launcher: bool = True
-) -> Iterator[Server]:
-    """Serve ``script`` on a free port as users start the app (``streamlit run serve.py``).
-
-    ``launcher=False``: plain ``streamlit run script`` (no TCP_NODELAY, no French shell). The
-    server is stopped on exit, whatever happened.
-    """
-    port = free_port()
-    child_env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
-    command = streamlit_command(
-        script, port, launcher=launcher, options=("--server.fileWatcherType", "none")
-    )
-    with tempfile.TemporaryDirectory(prefix="bench-streamlit-") as tmp:
-        log_path = Path(tmp) / "streamlit.log"
-        with open(log_path, "wb") as log:
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                command, cwd=cwd, env=child_env, stdout=log, stderr=subprocess.STDOUT
-            )
-            try:
-                yield Server(process, f"http://127.0.0.1:{port}", started, log_path)
-            finally:
-                stop_process(process)
-
-
-def offline_context(browser):
-    """A browser context that cannot reach beyond 127.0.0.1 (no basemap tiles, no CDN)."""
-    from browser import is_local
-
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="fr-FR")
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if is_local(route.request.url)
-            else route.abort("internetdisconnected")
-        ),
-    )
-    return context
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,7 +89,7 @@ def cold_start(repeat: int, *, first_build: bool) -> list[dict]:
         return []
     from playwright.sync_api import sync_playwright
 
-    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(mirror_dir())}
+    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(default_mirror())}
     app_answer, app_drawn, base_answer, base_shown = [], [], [], []
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -205,35 +109,24 @@ def cold_start(repeat: int, *, first_build: bool) -> list[dict]:
         finally:
             browser.close()
     med = statistics.median
-    results = [
-        report(
-            "cold start: `/` answering (app.py)",
-            med(app_answer),
-            "s",
-            baseline=med(base_answer),
-            baseline_name="trivial Streamlit script",
-            target="< 5 s",
-        ),
-        report(
+    trivial, shown = "trivial Streamlit script", "trivial Streamlit script, text shown"
+    figures = [
+        ("cold start: `/` answering (app.py)", med(app_answer), med(base_answer), trivial, "5"),
+        (
             "cold start: map drawn in Chromium (app.py, tables built)",
             med(app_drawn),
-            "s",
-            baseline=med(base_shown),
-            baseline_name="trivial Streamlit script, text shown",
-            target="< 10 s",
+            med(base_shown),
+            shown,
+            "10",
         ),
     ]
     if first is not None:
-        results.append(
-            report(
-                "first start: map drawn, tables built from the mirror on the way",
-                first[1],
-                "s",
-                baseline=med(base_shown),
-                baseline_name="trivial Streamlit script, text shown",
-                target="< 30 s",
-            )
-        )
+        name = "first start: map drawn, tables built from the mirror on the way"
+        figures.append((name, first[1], med(base_shown), shown, "30"))
+    results = [
+        report(name, value, "s", baseline=baseline, baseline_name=base, target=f"< {limit} s")
+        for name, value, baseline, base, limit in figures
+    ]
     return results
 
 
@@ -243,7 +136,7 @@ def cold_start(repeat: int, *, first_build: bool) -> list[dict]:
 
 def lookup_latency(points: int) -> list[dict]:
     """p50/p99 of ``Locator.locate`` against a plain shapely per-point lookup."""
-    from geo.batch import build_locator
+    from geo.locate import build_locator
     from geo.store import load_dataset
 
     dataset = load_dataset()

@@ -16,10 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import geopandas as gpd
 import pandas as pd
 
-from bench._common import mirror_dir, report, timed
+from bench._common import report, timed
 from geo.build import build
 from geo.store import load_dataset
 from geo.territory import DEFAULT_TERRITORY
+from support import default_mirror
 
 CALL = DEFAULT_TERRITORY
 
@@ -33,7 +34,7 @@ def read_raw(mirror: Path) -> None:
 
 
 def main() -> list[dict]:
-    mirror = mirror_dir()
+    mirror = default_mirror()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

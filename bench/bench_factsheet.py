@@ -17,11 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import mirror_dir, report, timed
+from bench._common import report, timed
 from geo.build import ensure_built
 from geo.factsheet import dossier_pdf, factsheet_pdf
 from geo.store import load_dataset
 from geo.territory import DEFAULT_TERRITORY
+from support import default_mirror
 
 GENERATION = 2015  # the map's default view
 MADE_ON = date(2026, 1, 5)
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     args = parser.parse_args(argv)
 
-    ensure_built(DEFAULT_TERRITORY, mirror=mirror_dir(), allow_download=False)
+    ensure_built(DEFAULT_TERRITORY, mirror=default_mirror(), allow_download=False)
     data = load_dataset(DEFAULT_TERRITORY)
     codes = list(data.qpv_of(GENERATION, include_neighbouring=False)["code"])
     first = codes[0]

@@ -1,8 +1,8 @@
 """Benchmark: a 10 000-row address file checked end to end, against a local stand-in.
 
 The file (CSV bytes, ``;``-separated, as a user would upload it) goes through
-:func:`geo.tabular.read_table` then :func:`geo.batch.check_table`: bulk geocoding through the
-``/search/csv`` endpoint of the Géoplateforme stand-in (``tests/fake_geoplateforme.py``) and both
+:func:`geo.tabular.read_table` then :func:`geo.checkfile.check_table`: bulk geocoding through the
+``/search/csv`` endpoint of the Géoplateforme stand-in (``support/fake_geoplateforme.py``) and both
 generations of perimeters. The stand-in answers with a realistic delay: a fixed latency per request
 (``--latency``, default 50 ms) plus a time per address (``--per-row-ms``, default 0.2 ms, about
 what the public bulk endpoint takes).
@@ -23,15 +23,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_geoplateforme import FakeGeoplateforme, load_addresses
-
-from bench._common import mirror_dir, report
-from geo import geocode
-from geo.batch import GENERATIONS, build_locator, check_table
+from bench._common import report
+from geo import generations, geocode
+from geo.checkfile import check_table
+from geo.locate import build_locator
 from geo.store import load_dataset
 from geo.tabular import Limits, read_table
+from support import default_mirror
+from support.fake_geoplateforme import FakeGeoplateforme, load_addresses
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     dataset = load_dataset()
     locator = build_locator(dataset)
-    addresses = load_addresses(mirror_dir())
+    addresses = load_addresses(default_mirror())
     data = address_file(addresses, args.rows)
     print(
         f"{args.rows} rows ({len(data) / 1e6:.2f} MB), stand-in latency {args.latency * 1000:g} ms"
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         pipeline_s = time.perf_counter() - start
         requests_made = service.count()
         located = result.located
-        statuses = result.rows[f"qpv_{GENERATIONS[-1]}_statut"].value_counts().to_dict()
+        statuses = result.rows[f"qpv_{generations.PREVIOUS}_statut"].value_counts().to_dict()
         print(f"pipeline: {located}/{result.total} rows located; 2015 statuses {statuses}")
         assert located == args.rows, f"only {located} of {args.rows} rows were located"
 
@@ -110,10 +110,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 best = answer.best
                 verdicts = {
                     g: locator.locate(best.lon, best.lat, generation=g, result_type=best.type)
-                    for g in GENERATIONS
+                    for g in generations.ORDER
                 }
-                expected = result.rows.iloc[i][f"qpv_{GENERATIONS[-1]}_code"]
-                got = verdicts[GENERATIONS[-1]].codes
+                expected = result.rows.iloc[i][f"qpv_{generations.PREVIOUS}_code"]
+                got = verdicts[generations.PREVIOUS].codes
                 agree += (expected in got) if isinstance(expected, str) else not got
         finally:
             session.close()

@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from bench._common import mirror_dir, report, timed
+from bench._common import report, timed
 from geo.errors import QPVError
 from geo.locate import Locator
 from geo.territory import DEFAULT_TERRITORY
+from support import default_mirror
 
 CALL = DEFAULT_TERRITORY
 # Used only when the processed tables are not available (direct read of the mirror files).
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             qpv, territory, tolerance, source = load_from_store()
         except (ImportError, OSError, QPVError) as exc:
             print(f"processed tables unavailable ({type(exc).__name__}): reading the mirror")
-            qpv, territory, tolerance, source = load_from_mirror(mirror_dir())
+            qpv, territory, tolerance, source = load_from_mirror(default_mirror())
     else:
         qpv, territory, tolerance, source = load_from_mirror(args.mirror)
     n = args.points

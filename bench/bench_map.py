@@ -11,7 +11,7 @@ Each figure is printed with its baseline, measured in the same run, and the targ
    as JSON), against the same layers at full resolution with unrounded coordinates. Target:
    under 300 KB.
 3. Browser (Chromium, no network, no basemap): from opening ``/`` to the quartiers drawn,
-   against the same for the one-square smoke app of ``tests/apps``, on a first visit and on
+   against the same for the one-square smoke app of ``support/apps``, on a first visit and on
    a visit with the browser cache. Target: under 2 s.
 
 Run from the repository root: ``python bench/bench_map.py [--runs N] [--no-browser]``; also run
@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
 from bench._common import report  # noqa: E402 (needs the repository on the path)
 
@@ -132,8 +132,9 @@ def draw_times(base_url: str, shape: str, runs: int) -> tuple[float, float]:
 
     One warm-up load comes first: a fresh server checks its data once.
     """
-    from browser import launch_chromium, record_requests
     from playwright.sync_api import sync_playwright
+
+    from support.browser import launch_chromium, record_requests
 
     def new_context(browser):
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
@@ -157,8 +158,7 @@ def draw_times(base_url: str, shape: str, runs: int) -> tuple[float, float]:
 
 
 def bench_browser(runs: int) -> list[dict]:
-    from browser import APPS_DIR, run_streamlit
-
+    from support.server import APPS_DIR, run_streamlit
     from ui.mapview import CLASS_QPV
 
     env = {"QPV_BASEMAP": "aucun"}
@@ -172,7 +172,7 @@ def bench_browser(runs: int) -> list[dict]:
             page[i],
             "s",
             baseline=smoke[i],
-            baseline_name="one-square st_folium app (tests/apps/leaflet_smoke.py)",
+            baseline_name="one-square st_folium app (support/apps/leaflet_smoke.py)",
             target=DRAW_TARGET,
         )
         for i, visit in enumerate(("first visit", "browser cache"))

@@ -8,7 +8,7 @@ Measured in the same run, each figure with its baseline:
    client's delayed ACK). Target: under 10 ms.
 2. First visit: from opening ``/`` in a new Chromium context (empty cache, no network, no
    basemap) to the first quartier drawn, against the same for a one-line Streamlit page (its
-   text shown) and the one-square ``st_folium`` app of ``tests/apps`` (its square drawn). All
+   text shown) and the one-square ``st_folium`` app of ``support/apps`` (its square drawn). All
    three are served by ``streamlit run serve.py`` and visited in turn, so that the load of the
    machine weighs on each alike; one visit of each comes first and is not counted (the app reads
    its tables on its first visit). Target for the app: at most 1,3 × the one-line page. The app
@@ -30,9 +30,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO))
 
-from bench._common import mirror_dir, report  # noqa: E402 (needs the repository on the path)
+from bench._common import report  # noqa: E402 (needs the repository on the path)
+from support import default_mirror  # noqa: E402
 
 ONE_LINE_TEXT = "Bonjour, application minimale"
 ONE_LINE_SCRIPT = f'import streamlit as st\n\nst.write("{ONE_LINE_TEXT}")\n'
@@ -43,7 +44,7 @@ FIRST_VISIT_TARGET = "ratio <= 1.3"  # to the one-line page (issue 14): read the
 
 def keep_alive(one_line: Path, requests: int) -> list[dict]:
     """Median keep-alive response time, with and without the launcher (same page)."""
-    from browser import keep_alive_times, run_streamlit
+    from support.server import keep_alive_times, run_streamlit
 
     medians = {}
     with ExitStack() as stack:
@@ -79,9 +80,10 @@ def first_visit(context, url: str, wait: Callable) -> float:
 
 def first_visits(one_line: Path, visits: int) -> list[dict]:
     """First visit of `/` against the one-line page and the one-square st_folium app."""
-    from browser import APPS_DIR, launch_chromium, record_requests, run_streamlit
     from playwright.sync_api import sync_playwright
 
+    from support.browser import launch_chromium, record_requests
+    from support.server import APPS_DIR, run_streamlit
     from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
     from ui.mapview import CLASS_QPV
 
@@ -96,7 +98,7 @@ def first_visits(one_line: Path, visits: int) -> list[dict]:
     def text_shown(page) -> None:
         page.get_by_text(ONE_LINE_TEXT).wait_for(state="visible", timeout=120_000)
 
-    env = {BASEMAP_ENV_VAR: NO_BASEMAP.key, "QPV_DATA_MIRROR": str(mirror_dir())}
+    env = {BASEMAP_ENV_VAR: NO_BASEMAP.key, "QPV_DATA_MIRROR": str(default_mirror())}
     apps = {  # name: (script, served by serve.py, what to wait for)
         "app": (REPO / "app.py", True, drawn(f"path.{CLASS_QPV}")),
         "one-line": (one_line, True, text_shown),
@@ -141,7 +143,7 @@ def first_visits(one_line: Path, visits: int) -> list[dict]:
             median["app"],
             "s",
             baseline=median["one-square"],
-            baseline_name="one-square st_folium app (tests/apps/leaflet_smoke.py), square drawn",
+            baseline_name="one-square st_folium app (support/apps/leaflet_smoke.py), square drawn",
         ),
         report(
             f"first visit: `/` served by serve.py ({what})",

@@ -1,6 +1,6 @@
 """Benchmark: address suggestions on ``/adresse``, from the last keystroke to the list shown.
 
-Measured in the same run, against the Géoplateforme stand-in (``tests/fake_geoplateforme.py``)
+Measured in the same run, against the Géoplateforme stand-in (``support/fake_geoplateforme.py``)
 answering every request after a set latency (``--latency``, default 80 ms):
 
 * round trip, in Chromium: the time from the last keystroke of a query (a ``keydown`` listener)
@@ -26,13 +26,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import CHROMIUM, launch_chromium, run_streamlit, wait_idle
-from fake_geoplateforme import FakeGeoplateforme, load_addresses
-
-from bench._common import mirror_dir, report
+from bench._common import report
 from geo.geocode import SearchArea, suggest_addresses
+from support import default_mirror
+from support.browser import CHROMIUM, launch_chromium, wait_idle
+from support.fake_geoplateforme import FakeGeoplateforme, load_addresses
+from support.server import run_streamlit
 from ui.adresse import DEBOUNCE_MS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     area = SearchArea.from_communes(
         communes["code"], communes["name"], communes["postal_codes"], (centre.x, centre.y)
     )
-    addresses = load_addresses(mirror_dir())
+    addresses = load_addresses(default_mirror())
     print(
         f"{trials} trials, stand-in latency {args.latency * 1000:g} ms, debounce {DEBOUNCE_MS} ms"
     )

@@ -6,7 +6,7 @@ then replayed by N virtual sessions without a browser), in two phases of ``--ram
 
 1. the N sessions alone: their step times are the baseline;
 2. the same N sessions while one more visitor uploads, on ``/fichier``, every file of
-   ``bench/hostile_files.py`` in turn (an .xlsx whose only cell is XFD1048576, a header of
+   ``support/hostile_files.py`` in turn (an .xlsx whose only cell is XFD1048576, a header of
    300 000 columns, damaged workbooks, a file mixing two encodings...), as a browser does it:
    it asks the file's upload URL on its websocket (``file_urls_request``), sends the file with
    ``PUT /_stcore/upload_file/…`` and the XSRF token, reruns the page with the uploader's new
@@ -44,9 +44,9 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.Common_pb2 import FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench import load, load_server
+from bench import _common, _journey, load_server
 from bench._common import report, unescape_markdown
-from bench.hostile_files import FILES, HostileFile
+from support.hostile_files import FILES, HostileFile
 
 PAGE = "fichier"  # url path of the file page
 TARGET_RATIO = 2.0
@@ -213,7 +213,7 @@ async def phases(args, url: str, pid: int) -> dict:
 
 def worst_p95(run: dict) -> tuple[str, float]:
     """The step with the highest p95 in a phase, and that p95."""
-    p95 = {s: load.percentile(t, 95) for s, t in run["tally"].times.items() if t}
+    p95 = {s: _common.percentile(t, 95) for s, t in run["tally"].times.items() if t}
     step = max(p95, key=p95.get)
     return step, p95[step]
 
@@ -222,16 +222,16 @@ def summarize(args, outcome: dict) -> list[dict]:
     quiet, hostile, uploads = outcome["quiet"], outcome["hostile"], outcome["uploads"]
     prefix = f"hostile load, {args.sessions} sessions"
     results = []
-    for step in load.STEPS:
+    for step in _journey.STEPS:
         before = quiet["tally"].times.get(step, [])
         during = hostile["tally"].times.get(step, [])
         if before and during:
             results.append(
                 report(
                     f"{prefix}: {load_server.step_label(step)}, p95 with the uploader",
-                    load.percentile(during, 95),
+                    _common.percentile(during, 95),
                     "s",
-                    baseline=load.percentile(before, 95),
+                    baseline=_common.percentile(before, 95),
                     baseline_name="the same sessions without the uploader, p95",
                 )
             )

@@ -70,24 +70,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser import CHROMIUM
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench import load
-from bench._common import mirror_dir, report
-from bench.bench_app import streamlit_server
-
-REPO = Path(__file__).resolve().parent.parent
+from bench import _common, _journey
+from bench._common import report, streamlit_server
+from support import REPO_ROOT, default_mirror
+from support.browser import CHROMIUM
 
 STREAM = "/_stcore/stream"
 QUIET_S = 1.0  # a recorded step ends after this long without a frame sent, page idle
 QUIET_TIMEOUT_S = 60.0
 SETTLE_S = 3.0  # pause after a level, before reading the server's memory
-TARGET_P95_S = load.TARGET_P95_S
+TARGET_P95_S = _journey.TARGET_P95_S
 KEPT_UP = 0.9  # a level where the server served less than this share of the reruns asked for
 FINISHED = (
     ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
@@ -105,7 +102,7 @@ class Step:
     """One step of the recorded journey: the reruns the browser sent while it ran."""
 
     name: str
-    errand: load.Errand
+    errand: _journey.Errand
     new_connection: bool = False  # the browser opened a websocket during this step
     reruns: list[ClientState] = field(default_factory=list)
 
@@ -131,7 +128,7 @@ class Recorder:
         self.dropped: Counter = Counter()
         self.last_frame = 0.0
 
-    def begin(self, name: str, errand: load.Errand) -> None:
+    def begin(self, name: str, errand: _journey.Errand) -> None:
         self.steps.append(Step(name, errand))
 
     def on_websocket(self, ws) -> None:
@@ -152,7 +149,7 @@ class Recorder:
         """Wait until the page is idle and has sent nothing for ``QUIET_S``."""
         deadline = time.monotonic() + QUIET_TIMEOUT_S
         while True:
-            await load.settle(page)
+            await _journey.settle(page)
             idle = time.monotonic() - self.last_frame
             if idle >= QUIET_S:
                 return
@@ -161,38 +158,38 @@ class Recorder:
             await asyncio.sleep(QUIET_S - idle)
 
 
-def recorded_errands(count: int) -> list[load.Errand]:
+def recorded_errands(count: int) -> list[_journey.Errand]:
     """``count`` errands spread over ``bench/load.py``'s plan (different communes)."""
-    plan = load.errands()
+    plan = _journey.errands()
     count = max(1, min(count, len(plan)))
     return [plan[k * len(plan) // count] for k in range(count)]
 
 
-async def record(url: str, errands: list[load.Errand]) -> Recording:
+async def record(url: str, errands: list[_journey.Errand]) -> Recording:
     """Run ``bench/load.py``'s journey once in Chromium, keeping what the page sends."""
     from playwright.async_api import async_playwright
 
     recorder = Recorder()
     async with async_playwright() as playwright:
-        browser = await load.launch_browser(playwright)
+        browser = await _journey.launch_browser(playwright)
         try:
-            context = await load.new_context(browser)
+            context = await _journey.new_context(browser)
             page = await context.new_page()
             page.on("websocket", recorder.on_websocket)
             for number, errand in enumerate(errands):
-                for name in load.STEPS if number == 0 else load.ERRAND_STEPS:
+                for name in _journey.STEPS if number == 0 else _journey.ERRAND_STEPS:
                     recorder.begin(name, errand)
-                    await load.JOURNEY[name](page, url, errand)
-                    await load.check_no_exception(page, name)
+                    await _journey.JOURNEY[name](page, url, errand)
+                    await _journey.check_no_exception(page, name)
                     await recorder.quiet(page)
         finally:
             await browser.close()
-    return split_recording(recorder, len(load.STEPS) - len(load.ERRAND_STEPS))
+    return split_recording(recorder, len(_journey.STEPS) - len(_journey.ERRAND_STEPS))
 
 
 def split_recording(recorder: Recorder, opening: int) -> Recording:
     steps = recorder.steps
-    size = len(load.ERRAND_STEPS)
+    size = len(_journey.ERRAND_STEPS)
     rest = steps[opening:]
     errands = [rest[k : k + size] for k in range(0, len(rest), size)]
     return Recording(steps[:opening], errands, recorder.dropped)
@@ -324,7 +321,7 @@ class Connection:
 
 
 @dataclass
-class Tally(load.Results):
+class Tally(_journey.Results):
     """``bench/load.py``'s results, plus what only the protocol shows."""
 
     reruns: int = 0
@@ -422,14 +419,14 @@ def steps_per_pass(recording: Recording) -> int:
 async def baseline(args, url: str, pid: int, recording: Recording) -> Tally:
     """One session alone, ``--solo-journeys`` passes over the recording; also the check."""
     tally = Tally()
-    cpu_start = load.cpu_seconds(pid)
+    cpu_start = _common.cpu_seconds(pid)
     for _ in range(args.solo_journeys):
         await run_session(
             0, url, recording, tally, deadline=time.monotonic() + args.timeout * 20,
             think=args.solo_think, timeout=args.timeout, max_steps=steps_per_pass(recording),
         )  # fmt: skip
     tally.journeys = args.solo_journeys
-    tally.cpu_per_rerun = (load.cpu_seconds(pid) - cpu_start) / max(1, tally.reruns)
+    tally.cpu_per_rerun = (_common.cpu_seconds(pid) - cpu_start) / max(1, tally.reruns)
     return tally
 
 
@@ -454,12 +451,12 @@ async def steady_window(pid: int, ramp: float, duration: float) -> dict:
     """CPU used by the server, the machine and this process from the ramp's end to the
     deadline, when every session is running."""
     await asyncio.sleep(ramp)
-    cpu, jiffies, own = load.cpu_seconds(pid), load.machine_jiffies(), time.process_time()
+    cpu, jiffies, own = _common.cpu_seconds(pid), _common.machine_jiffies(), time.process_time()
     start = time.monotonic()
     await asyncio.sleep(duration)
     end = time.monotonic()
-    busy, total = (b - a for a, b in zip(jiffies, load.machine_jiffies(), strict=True))
-    server_cpu = load.cpu_seconds(pid) - cpu
+    busy, total = (b - a for a, b in zip(jiffies, _common.machine_jiffies(), strict=True))
+    server_cpu = _common.cpu_seconds(pid) - cpu
     return {
         "window": (start, end),
         "server_cpu": server_cpu,
@@ -474,8 +471,8 @@ async def level(args, sessions: int, url: str, pid: int, recording: Recording) -
     tally = Tally()
     samples: list[tuple[float, float]] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(load.sample_memory(pid, samples, stop))
-    rss_before = load.rss_mb(pid)
+    sampler = asyncio.create_task(_common.sample_memory(pid, samples, stop))
+    rss_before = _common.rss_mb(pid)
     window = asyncio.create_task(steady_window(pid, args.ramp, args.duration))
     deadline = time.monotonic() + args.ramp + args.duration
 
@@ -499,15 +496,15 @@ async def level(args, sessions: int, url: str, pid: int, recording: Recording) -
     await sampler
     outcome["rss_peak"] = max((rss for _, rss in samples), default=rss_before)
     await asyncio.sleep(SETTLE_S)
-    outcome["rss_after"] = load.rss_mb(pid)
+    outcome["rss_after"] = _common.rss_mb(pid)
     return outcome
 
 
 async def load_test(args, url: str, pid: int) -> dict:
-    rss_start, start = load.rss_mb(pid), time.monotonic()
+    rss_start, start = _common.rss_mb(pid), time.monotonic()
     recording = await record(url, recorded_errands(args.errands))
     print(f"recorded in {time.monotonic() - start:.0f} s: {describe(recording)}", flush=True)
-    rss_warm, start = load.rss_mb(pid), time.monotonic()
+    rss_warm, start = _common.rss_mb(pid), time.monotonic()
     solo = await baseline(args, url, pid, recording)
     check_replay(recording, solo)
     print(f"baseline (one session alone) in {time.monotonic() - start:.0f} s", flush=True)
@@ -522,7 +519,7 @@ async def load_test(args, url: str, pid: int) -> dict:
         "levels": levels,
         "rss_start": rss_start,
         "rss_warm": rss_warm,
-        "data_loads": load.data_loads(url),
+        "data_loads": _common.data_loads(url),
     }
 
 
@@ -540,13 +537,13 @@ def offered_rate(args, sessions: int, recording: Recording, solo: Tally) -> floa
 
 def step_label(step: str) -> str:
     """``bench/load.py``'s label without what the browser waits for (here: the server's run)."""
-    return load.STEP_LABELS[step].split(" (")[0] + ", rerun to script_finished"
+    return _journey.STEP_LABELS[step].split(" (")[0] + ", rerun to script_finished"
 
 
 def level_figures(args, outcome: dict, run: dict) -> list[dict]:
     sessions, tally, solo = run["sessions"], run["tally"], outcome["solo"]
     prefix = f"server load, {sessions} sessions"
-    results = load.step_figures(prefix, tally, solo, step_label)
+    results = _journey.step_figures(prefix, tally, solo, step_label)
     results.append(report(f"{prefix}: errors ({sum(map(len, tally.times.values()))} steps)",
                           len(tally.errors), "errors", target="0"))  # fmt: skip
     results.append(
@@ -578,7 +575,7 @@ def level_figures(args, outcome: dict, run: dict) -> list[dict]:
         )
     )
     growth = (run["rss_peak"] - run["rss_before"]) / sessions
-    results.append(load.memory_figure(prefix, growth, outcome))
+    results.append(_journey.memory_figure(prefix, growth, outcome))
     print(
         f"  {tally.reruns} reruns on {tally.connections} websockets, {run['steady_reruns']} "
         f"of them in the {args.duration:g} s after the ramp; "
@@ -600,7 +597,7 @@ def summarize(args, outcome: dict) -> list[dict]:
         results += level_figures(args, outcome, run)
     opened = outcome["solo"].connections + sum(r["tally"].connections for r in outcome["levels"])
     opened += sum(s.new_connection for s in all_steps(outcome["recording"]))
-    results.append(load.loads_figure("server load", outcome["data_loads"], opened, "websocket"))
+    results.append(_journey.loads_figure("server load", outcome["data_loads"], opened, "websocket"))
     best = max(r["throughput"] for r in outcome["levels"])
     results.append(
         report(
@@ -648,7 +645,7 @@ def all_steps(recording: Recording) -> list[Step]:
 def held(run: dict) -> bool:
     """No error and every step's p95 under the target."""
     tally = run["tally"]
-    p95 = [load.percentile(t, 95) for t in tally.times.values() if t]
+    p95 = [_common.percentile(t, 95) for t in tally.times.values() if t]
     return not tally.errors and bool(p95) and max(p95) < TARGET_P95_S
 
 
@@ -680,7 +677,7 @@ def capacity(outcome: dict) -> str:
 
 def markdown(args, outcome: dict) -> str:
     """A paragraph for docs/PERFORMANCE.md (the figures themselves go in its table)."""
-    steps = ", ".join(load.STEP_LABELS[s] for s in load.STEPS)
+    steps = ", ".join(_journey.STEP_LABELS[s] for s in _journey.STEPS)
     runs = "; ".join(
         f"{r['sessions']} sessions: {r['tally'].reruns} reruns, {len(r['tally'].errors)} "
         f"error(s), CPU after the ramp: server {r['server_cores']:.2f} core(s), load "
@@ -726,8 +723,8 @@ def as_json(outcome: dict, results: list[dict]) -> dict:
 def replay_on_app(run: Callable[[str, int], Awaitable[dict]], deadline: float) -> dict:
     """Start ``streamlit run app.py`` (offline mirror, no basemap) and await ``run(url, pid)``,
     stopped after ``deadline`` seconds; a replay that is not the journey ends the program."""
-    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(mirror_dir())}
-    with streamlit_server(REPO / "app.py", env=env) as server:
+    env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(default_mirror())}
+    with streamlit_server(REPO_ROOT / "app.py", env=env) as server:
         server.wait_answering()
         try:
             return asyncio.run(asyncio.wait_for(run(server.url, server.pid), timeout=deadline))

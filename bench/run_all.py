@@ -36,9 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench._common import mirror_dir
+from support import default_mirror
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "docs" / "PERFORMANCE.md"
@@ -336,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
-    os.environ.setdefault("QPV_DATA_MIRROR", str(mirror_dir()))
+    os.environ.setdefault("QPV_DATA_MIRROR", str(default_mirror()))
 
     started = dt.datetime.now()
     load_before = os.getloadavg()

@@ -5,9 +5,8 @@ address service, a map click or typed coordinates), its verdict for each generat
 perimeters, the nearest address when a reverse look-up found one, and when the check was made.
 From it:
 
-* :func:`headline` is the one-line answer, perimeters in force first: « Oui, dans le quartier
-  prioritaire X », « Non, hors quartier prioritaire (à 250 m de X) », « Incertain : … »; a
-  neighbour's quartier names its contract (« …, du contrat de ville de la CA d'Hénin-Carvin »);
+* its verdicts are said with ``geo.verdict`` (:func:`geo.verdict.headline`: « Oui, dans le
+  quartier prioritaire X », « Non, hors quartier prioritaire (à 250 m de X) », « Incertain : … »);
 * :func:`uncertainty` says why an « Incertain » cannot be settled here and what to do, with
   :func:`geoportail_url` (the only place that URL is built) to look at the spot on the official
   maps.
@@ -19,18 +18,14 @@ from __future__ import annotations
 
 import math
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from geo.batch import contract_clause
-from geo.factsheet import french_date
-from geo.format import fr_distance, fr_number
+from geo.format import fr_distance, fr_number, french_date
 from geo.geocode import SERVICE_NAME, GeocodeResult
-from geo.locate import TYPE_LEVEL_FR, Verdict
-from geo.store import Dataset
+from geo.verdict import REASON_LABELS, TYPE_LEVEL_FR, Verdict
 
 SOURCE_ADDRESS = "adresse"
 SOURCE_MAP = "carte"
@@ -42,7 +37,6 @@ TYPE_PRECISION_FR = {
     "locality": "au lieu-dit seulement",
     "municipality": "à la commune seulement",
 }
-SIG_VILLE_URL = "https://sig.ville.gouv.fr"
 GEOPORTAIL_MAP_URL = "https://www.geoportail.gouv.fr/carte"
 GEOPORTAIL_LAYER = "GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2::GEOPORTAIL:OGC:WMTS(1)"  # Plan IGN
 GEOPORTAIL_ZOOM = 17  # a few streets around the point
@@ -98,71 +92,6 @@ class PointAnswer:
         return PointAnswer(self.point, self.verdicts, result, self.checked_at)
 
 
-def perimeters_simplified(dataset: Dataset, generation: int) -> bool:
-    """The perimeters of ``generation`` are the simplified copy, not the official outlines."""
-    source = dataset.report.get("sources", {}).get(f"qpv{generation}", {}).get("source", "")
-    return str(source).endswith("_simplified")
-
-
-# ---------------------------------------------------------------------------------------------
-# Saying it
-
-
-def _plain(generation: int, code: str, name: str) -> str:
-    return f"{name} ({code})"
-
-
-def headline(
-    verdict: Verdict,
-    *,
-    territory_name: str,
-    quartier: Callable[[int, str, str], str] = _plain,
-    escape: Callable[[str], str] = str,
-) -> str:
-    """The one-line answer: « Oui, dans … », « Non, hors … (à N m de X) », « Incertain : … ».
-
-    Parameters
-    ----------
-    quartier : callable, optional
-        ``quartier(generation, code, name)`` -> how a quartier is named (the page passes a
-        Markdown link); every other text from the data goes through ``escape``.
-    """
-    g = verdict.generation
-
-    def named(ref: Any) -> str:
-        return quartier(g, ref.code, ref.name) + contract_clause(ref, escape=escape)
-
-    if verdict.status == "in":
-        names = [named(m) for m in verdict.qpv]
-        if len(names) == 1:
-            return f"Oui, dans le quartier prioritaire {names[0]}"
-        return f"Oui, dans les quartiers prioritaires {', '.join(names[:-1])} et {names[-1]}"
-    if verdict.status == "out":
-        where = f" (à {fr_distance(verdict.distance_m)} de {named(verdict.nearest)})"
-        return "Non, hors quartier prioritaire" + (where if verdict.nearest else "")
-    if verdict.status == "outside_territory":
-        return f"Hors du territoire couvert ({escape(territory_name)})"
-    return f"Incertain : {short_reason(verdict, quartier=quartier, escape=escape)}"
-
-
-def short_reason(
-    verdict: Verdict,
-    *,
-    quartier: Callable[[int, str, str], str] = _plain,
-    escape: Callable[[str], str] = str,
-) -> str:
-    """Why a verdict is uncertain, in a few words (the headline's second half)."""
-    g = verdict.generation
-    if not math.isfinite(verdict.tolerance_m):
-        return "adresse localisée seulement à la rue, au lieu-dit ou à la commune"
-    if verdict.nearest is not None and verdict.distance_m <= verdict.tolerance_m:
-        where = quartier(g, verdict.nearest.code, verdict.nearest.name)
-        if verdict.qpv:
-            return f"le point est dans {where}, à {fr_distance(verdict.distance_m)} de sa limite"
-        return f"limite du quartier {where} à {fr_distance(verdict.distance_m)}"
-    return "à la limite du territoire couvert par les données"
-
-
 @dataclass(frozen=True)
 class Uncertainty:
     """Why an answer is uncertain and what to do about it."""
@@ -199,7 +128,7 @@ def uncertainty(verdict: Verdict, point: LocatedPoint, *, simplified: bool) -> U
                 "des contours officiels"
             )
     else:
-        reasons.append("le point est à la limite du territoire couvert par les données")
+        reasons.append(f"le point est {REASON_LABELS['territory_edge']}")
     if not math.isfinite(verdict.tolerance_m):
         advice = (
             "Précisez le numéro dans la voie, ou placez le point exact sur la carte. Pour "

@@ -8,12 +8,10 @@ dropped or "fixed". The tables are described in ``docs/ARCHITECTURE.md``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,8 +20,24 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo import fetch, sources
-from geo.errors import DatasetUnavailableError, FolderNotWritableError, SchemaError, os_reason_fr
+from geo import fetch, generations, sources
+from geo.coordinates import LAMBERT93, WGS84
+from geo.errors import DataError, DatasetUnavailableError, SchemaError
+from geo.format import fr_distance
+from geo.store import (
+    BuildReport,
+    FlaggedValue,
+    GenerationReport,
+    Repair,
+    SourceUsed,
+    TerritoryReport,
+    damaged_outputs,
+    latest_population_column,
+    manifest_for,
+    processed_dir,
+    stale_reason,
+    write_tables,
+)
 from geo.territory import (
     DEFAULT_TERRITORY,
     STATUS_CONTRACT,
@@ -34,11 +48,6 @@ from geo.territory import (
     load_territory,
 )
 
-SCHEMA_VERSION = 4  # 3: the manifest records every output's SHA-256; 4: contract columns
-LAMBERT93 = "EPSG:2154"
-WGS84 = "EPSG:4326"
-REPO_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_PROCESSED_ROOT = REPO_DIR / "data" / "processed"
 # Display copies: simplification tolerance (metres, Lambert-93) and coordinate grid (degrees).
 DISPLAY_TOLERANCE_M = 4.0
 DISPLAY_GRID_DEG = 1e-6
@@ -76,47 +85,7 @@ INDICATORS = {
     "RSA_socle": "rsa_socle",
 }
 PERCENT_INDICATORS = tuple(c for c in INDICATORS.values() if c.startswith(("part_", "taux_")))
-TABLES = (
-    "qpv.parquet",
-    "qpv_display.parquet",
-    "communes.parquet",
-    "territory.parquet",
-    "correspondence.parquet",
-    "flags.parquet",
-)
-OUTPUTS = (*TABLES, "report.json")  # every file the manifest vouches for, by SHA-256
-PROCESSED_ENV = "QPV_PROCESSED_DIR"
-
-
-@dataclass
-class Report:
-    """What the build did, for the command line and the sources page."""
-
-    territory: dict = field(default_factory=dict)
-    sources: dict = field(default_factory=dict)
-    counts: dict = field(default_factory=dict)
-    repaired: list = field(default_factory=list)
-    flags: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    tolerances_m: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "territory": self.territory,
-            "sources": self.sources,
-            "counts": self.counts,
-            "repaired": self.repaired,
-            "flags": self.flags,
-            "notes": self.notes,
-            "tolerances_m": self.tolerances_m,
-        }
-
-
-def processed_dir(territory: str = DEFAULT_TERRITORY, root: Path | None = None) -> Path:
-    """Folder of the processed tables of one territory (``QPV_PROCESSED_DIR`` overrides root)."""
-    base = root or Path(os.environ.get(PROCESSED_ENV) or DEFAULT_PROCESSED_ROOT)
-    return Path(base) / territory
+_CENSUS_COLUMN = re.compile(r"^population_municipale_(\d{4})$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +109,9 @@ def ensure_lambert93(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     return gdf.set_crs(LAMBERT93, allow_override=True)
 
 
-def repair_geometries(gdf: gpd.GeoDataFrame, report: Report, generation: int) -> gpd.GeoDataFrame:
+def repair_geometries(
+    gdf: gpd.GeoDataFrame, report: BuildReport, generation: int
+) -> gpd.GeoDataFrame:
     """Repair invalid polygons with ``make_valid``, keep polygonal parts, record each repair."""
     gdf = gdf.copy()
     invalid = ~gdf.geometry.is_valid
@@ -150,13 +121,13 @@ def repair_geometries(gdf: gpd.GeoDataFrame, report: Report, generation: int) ->
         fixed = _polygonal(shapely.make_valid(before))
         gdf.at[idx, "geometry"] = fixed
         report.repaired.append(
-            {
-                "code": gdf.at[idx, "code"],
-                "generation": generation,
-                "reason": reason,
-                "area_before_m2": round(float(before.area), 1),
-                "area_after_m2": round(float(fixed.area), 1),
-            }
+            Repair(
+                code=str(gdf.at[idx, "code"]),
+                generation=generation,
+                reason=str(reason),
+                area_before_m2=round(float(before.area), 1),
+                area_after_m2=round(float(fixed.area), 1),
+            )
         )
     return gdf
 
@@ -210,10 +181,22 @@ def read_qpv2015(shp: Path) -> gpd.GeoDataFrame:
 
 
 def read_pop2013(path: Path) -> pd.DataFrame:
-    """Read INSEE 2013 population per 2015 QPV, with the EPCI attribution."""
+    """Read INSEE's census population per 2015 QPV, with the EPCI attribution.
+
+    The census year is read from the population column's name (``population_municipale_2013``)
+    into ``population_year``: it is the file's, never typed here.
+    """
     df = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8")
-    _require(df, {"qp", "epci1", "epci2", "population_municipale_2013"}, path.name)
-    df["population"] = pd.to_numeric(df["population_municipale_2013"]).astype("Int64")
+    _require(df, {"qp", "epci1", "epci2"}, path.name)
+    found = [(c, m.group(1)) for c in df.columns if (m := _CENSUS_COLUMN.match(c))]
+    if len(found) != 1:
+        raise SchemaError(
+            f"{path.name}: une colonne population_municipale_<année> attendue "
+            f"(colonnes lues : {list(df.columns)})"
+        )
+    column, year = found[0]
+    df["population"] = pd.to_numeric(df[column]).astype("Int64")
+    df["population_year"] = int(year)
     return df
 
 
@@ -227,7 +210,7 @@ def read_qpv2024(path: Path) -> gpd.GeoDataFrame:
     return gdf.to_crs(LAMBERT93).rename(columns={"code_qp": "code", "lib_qp": "name"})
 
 
-def read_indicators(path: Path, report: Report) -> pd.DataFrame:
+def read_indicators(path: Path, report: BuildReport) -> pd.DataFrame:
     """Read the per-QPV indicator compilation, one row per QPV (it repeats rows per commune)."""
     df = pd.read_csv(path, dtype=str)
     _require(df, {"codeQPV", "popMuniQPV", *INDICATORS}, path.name)
@@ -281,7 +264,7 @@ def build_qpv2015(
     pop: pd.DataFrame,
     territory: Territory,
     resolver: CommuneNameResolver,
-    report: Report,
+    report: BuildReport,
 ) -> gpd.GeoDataFrame:
     """QPVs of 2015 attributed to the territory's EPCI by INSEE (principal or secondary)."""
     attributed = pop[(pop["epci1"] == territory.siren) | (pop["epci2"] == territory.siren)]
@@ -290,9 +273,11 @@ def build_qpv2015(
     if missing:
         raise SchemaError(f"QPV 2015 attribués à l'EPCI mais absents des périmètres : {missing}")
     gdf = gdf.merge(
-        attributed[["qp", "epci1", "epci2", "population"]], left_on="code", right_on="qp"
+        attributed[["qp", "epci1", "epci2", "population", "population_year"]],
+        left_on="code",
+        right_on="qp",
     )
-    gdf = repair_geometries(gdf, report, 2015)
+    gdf = repair_geometries(gdf, report, generations.PREVIOUS)
     codes, names = [], []
     for code, raw_names in zip(gdf["code"], gdf["communes_raw"], strict=True):
         pairs = resolver.resolve_list(
@@ -308,13 +293,16 @@ def build_qpv2015(
         {
             "code": gdf["code"],
             "name": gdf["name"].str.strip(),
-            "generation": 2015,
+            "generation": generations.PREVIOUS,
             "epci_sirens": epcis,
             "commune_codes": codes,
             "commune_names": names,
             "population": gdf["population"].astype("Int64"),
-            "population_year": pd.array([2013] * len(gdf), "Int64"),
-            "population_source": "Insee, population municipale des QPV 2015 (RP 2013)",
+            "population_year": gdf["population_year"].astype("Int64"),
+            "population_source": [
+                f"Insee, population municipale des QPV {generations.PREVIOUS} (RP {year})"
+                for year in gdf["population_year"]
+            ],
         },
         geometry=gdf.geometry.map(_to_multipolygon),
         crs=LAMBERT93,
@@ -322,12 +310,12 @@ def build_qpv2015(
 
 
 def build_qpv2024(
-    raw: gpd.GeoDataFrame, indicators: pd.DataFrame, territory: Territory, report: Report
+    raw: gpd.GeoDataFrame, indicators: pd.DataFrame, territory: Territory, report: BuildReport
 ) -> gpd.GeoDataFrame:
     """QPVs of 2024 whose ``siren_epci`` lists the territory's EPCI, joined to indicators."""
     sirens = raw["siren_epci"].fillna("").map(_split_list)
     gdf = raw[sirens.map(lambda s: territory.siren in s)].copy()
-    gdf = repair_geometries(gdf, report, 2024)
+    gdf = repair_geometries(gdf, report, generations.IN_FORCE)
     codes = gdf["insee_com"].fillna("").map(_split_list)
     names = gdf["lib_com"].fillna("").map(_split_list)
     for code, c, n in zip(gdf["code"], codes, names, strict=True):
@@ -341,13 +329,15 @@ def build_qpv2024(
         {
             "code": gdf["code"].to_numpy(),
             "name": gdf["name"].str.strip().to_numpy(),
-            "generation": 2024,
+            "generation": generations.IN_FORCE,
             "epci_sirens": sirens[gdf.index].map(",".join).to_numpy(),
             "commune_codes": codes.map(",".join).to_numpy(),
             "commune_names": names.map(", ".join).to_numpy(),
             "population": ind["population"].to_numpy(),
+            # The compilation gives no year for its populations.
             "population_year": pd.array([pd.NA] * len(gdf), "Int64"),
-            "population_source": "Compilation SIG Ville / Insee (analyse_qpv), année non précisée",
+            "population_source": "Compilation SIG Ville / Insee (analyse_qpv), "
+            + generations.NO_YEAR,
         },
         geometry=gdf.geometry.map(_to_multipolygon).to_numpy(),
         crs=LAMBERT93,
@@ -397,7 +387,7 @@ def attach_succession(qpv: gpd.GeoDataFrame, corr: pd.DataFrame) -> gpd.GeoDataF
     pred = best24.set_index("code_2024")["code_2015"]
     change15 = best15.set_index("code_2015")["area_change_pct"]
     change24 = best24.set_index("code_2024")["area_change_pct"]
-    is15 = qpv["generation"] == 2015
+    is15 = qpv["generation"] == generations.PREVIOUS
     qpv["successor"] = qpv["code"].map(succ).where(is15)
     qpv["predecessor"] = qpv["code"].map(pred).where(~is15)
     qpv["area_change_pct"] = np.where(
@@ -406,11 +396,14 @@ def attach_succession(qpv: gpd.GeoDataFrame, corr: pd.DataFrame) -> gpd.GeoDataF
     return qpv
 
 
-def assign_status(qpv: gpd.GeoDataFrame, territory: Territory, report: Report) -> gpd.GeoDataFrame:
+def assign_status(
+    qpv: gpd.GeoDataFrame, territory: Territory, report: BuildReport
+) -> gpd.GeoDataFrame:
     """Mark each QPV as in the contract or neighbouring, and shared with another EPCI or not."""
     qpv = qpv.copy()
     neighbouring = set(territory.neighbouring)
-    unknown = sorted(neighbouring - set(qpv.loc[qpv["generation"] == 2015, "code"]))
+    previous = qpv["generation"] == generations.PREVIOUS
+    unknown = sorted(neighbouring - set(qpv.loc[previous, "code"]))
     if unknown:
         raise SchemaError(f"QPV voisins déclarés pour {territory.siren} mais inconnus : {unknown}")
     # A neighbouring 2015 QPV's 2024 successor is neighbouring too.
@@ -478,7 +471,7 @@ def build_communes(
         df["pmun_2021"] = pd.array([pd.NA] * len(df), "Int64")
     gdf = gpd.GeoDataFrame(df, geometry=shapes.geometry.to_numpy(), crs=contours.crs)
     metric = gdf.to_crs(LAMBERT93)
-    for gen in (2015, 2024):
+    for gen in generations.ORDER:
         in_contract = qpv[(qpv["generation"] == gen) & (qpv["status"] == STATUS_CONTRACT)]
         counts, pops, lists, estimated = _commune_qpv_figures(metric, in_contract)
         gdf[f"n_qpv_{gen}"] = counts
@@ -539,7 +532,7 @@ def flag_values(qpv: gpd.GeoDataFrame) -> pd.DataFrame:
     for row in qpv.itertuples():
         if pd.isna(row.population):
             rows.append((row.code, row.generation, "population", None, "valeur manquante"))
-        if row.generation != 2024:
+        if not generations.has_indicators(row.generation):
             continue
         for col in INDICATORS.values():
             value = getattr(row, col)
@@ -569,7 +562,7 @@ class BuildResult:
     """Where the tables were written, the report, and how long it took."""
 
     out_dir: Path
-    report: dict
+    report: BuildReport
     seconds: float
 
 
@@ -605,23 +598,24 @@ def build(
     )
     tables, report = build_tables(territory, files, log=log)
     out_dir = processed_dir(territory, out_root)
-    write_tables(out_dir, tables, report, manifest=manifest_for(territory, files))
-    return BuildResult(out_dir, report.to_dict(), time.perf_counter() - start)
+    inputs = {key: f.sha256 for key, f in files.items()}
+    write_tables(out_dir, tables, report, manifest=manifest_for(territory, inputs))
+    return BuildResult(out_dir, report, time.perf_counter() - start)
 
 
 def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     """Build every table in memory from fetched files; returns ``(tables, report)``."""
-    report = Report()
+    report = BuildReport()
     path = {k: f.path for k, f in files.items()}
     epci = read_communes_json(path["epci"], "epci.json")
     communes_json = read_communes_json(path["communes"], "communes.json")
     territory = load_territory(territory_siren, epci)
-    report.territory = {
-        "siren": territory.siren,
-        "name": territory.name,
-        "contract": territory.contract,
-        "neighbouring": territory.neighbouring,
-    }
+    report.territory = TerritoryReport(
+        siren=territory.siren,
+        name=territory.name,
+        contract=territory.contract,
+        neighbouring=dict(territory.neighbouring),
+    )
     resolver = CommuneNameResolver(communes_json)
     log("Périmètres 2015…")
     q15 = build_qpv2015(
@@ -674,23 +668,33 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     )
     display, shift = display_copy(qpv)
     flags = flag_values(qpv)
-    report.flags = flags.replace({np.nan: None}).to_dict("records")
-    qpv24_source = files["qpv2024"].key
-    report.tolerances_m = {
-        "2015": sources.SOURCES["qpv2015_shp"].boundary_error_m,
-        "2024": sources.SOURCES[qpv24_source].boundary_error_m,
-        "display_max_shift_m": round(shift, 2),
-        "territory": sources.SOURCES["contours_communes"].boundary_error_m,
-    }
-    if qpv24_source == "qpv2024_simplified":
-        report.notes.append(
-            "Périmètres 2024 : copie simplifiée (écart jusqu'à environ 120 m) ; "
-            "les réponses près d'une limite sont données comme incertaines."
-        )
-    report.counts = _counts(qpv, communes, territory)
+    report.flags = [
+        FlaggedValue(str(f.code), int(f.generation), str(f.column), _optional(f.value), f.reason)
+        for f in flags.itertuples()
+    ]
     report.sources = {
-        k: {"path": f.path.name, "origin": f.origin, "sha256": f.sha256, "source": f.key}
+        k: SourceUsed(path=f.path.name, origin=f.origin, sha256=f.sha256, source=f.key)
         for k, f in sorted(files.items())
+    }
+    perimeters = {
+        generations.PREVIOUS: sources.SOURCES["qpv2015_shp"],
+        generations.IN_FORCE: sources.SOURCES[files["qpv2024"].key],
+    }
+    for generation, source in perimeters.items():
+        if source.simplified:
+            report.notes.append(
+                f"Périmètres {generation} : copie simplifiée (écart jusqu'à environ "
+                f"{fr_distance(source.boundary_error_m)}) ; les réponses près d'une limite sont "
+                "données comme incertaines."
+            )
+    report.display_max_shift_m = round(shift, 2)
+    report.territory_tolerance_m = float(sources.SOURCES["contours_communes"].boundary_error_m or 0)
+    report.communes = len(communes)
+    report.population_year, column = latest_population_column(communes)
+    report.population = int(communes[column].sum())
+    report.generations = {
+        generation: _generation_report(qpv, generation, source, territory)
+        for generation, source in perimeters.items()
     }
     tables = {
         "qpv.parquet": qpv,
@@ -704,25 +708,33 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
     return tables, report
 
 
-def _counts(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, territory: Territory) -> dict:
-    counts = {"communes": len(communes), "population_2023": int(communes["pmun_2023"].sum())}
-    for gen in (2015, 2024):
-        g = qpv[qpv["generation"] == gen]
-        c = g[g["status"] == STATUS_CONTRACT]
-        member_codes = {x for codes in c["commune_codes"] for x in codes.split(",")}
-        counts[str(gen)] = {
-            "attributed": len(g),
-            "contract": len(c),
-            "neighbouring": int((g["status"] == STATUS_NEIGHBOURING).sum()),
-            "shared": int(c["shared"].sum()),
-            "communes_with_qpv": len(member_codes & territory.commune_codes),
-            "population": int(c["population"].sum()),
-            "population_year": 2013 if gen == 2015 else None,
-        }
-    return counts
+def _generation_report(
+    qpv: gpd.GeoDataFrame, generation: int, source: sources.Source, territory: Territory
+) -> GenerationReport:
+    """The counts of one generation, its source file and how precise its perimeters are."""
+    g = qpv[qpv["generation"] == generation]
+    c = g[g["status"] == STATUS_CONTRACT]
+    member_codes = {x for codes in c["commune_codes"] for x in codes.split(",")}
+    years = c["population_year"].dropna().unique()
+    return GenerationReport(
+        source=source.key,
+        simplified=source.simplified,
+        tolerance_m=float(source.boundary_error_m or 0.0),
+        attributed=len(g),
+        contract=len(c),
+        neighbouring=int((g["status"] == STATUS_NEIGHBOURING).sum()),
+        shared=int(c["shared"].sum()),
+        communes_with_qpv=len(member_codes & territory.commune_codes),
+        population=int(c["population"].sum()),
+        population_year=int(years[0]) if len(years) == 1 else None,
+    )
 
 
-def _validate(tables: dict, report: Report) -> None:
+def _optional(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _validate(tables: dict, report: BuildReport) -> None:
     qpv = tables["qpv.parquet"]
     if qpv.empty:
         raise SchemaError("aucun QPV pour ce territoire")
@@ -734,66 +746,6 @@ def _validate(tables: dict, report: Report) -> None:
         raise SchemaError("géométries invalides après réparation")
     if (qpv["commune_codes"] == "").any():
         raise SchemaError("QPV sans commune")
-
-
-def manifest_for(territory: str, files: dict) -> dict:
-    """What identifies a build: schema version, territory and the SHA-256 of every input."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "territory": territory,
-        "inputs": {k: f.sha256 for k, f in sorted(files.items())},
-    }
-
-
-def write_tables(out_dir: Path, tables: dict, report: Report, *, manifest: dict) -> None:
-    """Write all tables into a temporary sibling folder, then swap it in atomically.
-
-    The manifest is written last, with the SHA-256 of every output (``outputs``): a table torn or
-    altered afterwards no longer matches it, and :func:`geo.store.stale_reason` says so.
-
-    Raises
-    ------
-    FolderNotWritableError
-        When the folder cannot be created or written (French reason, ``QPV_PROCESSED_DIR`` named).
-    """
-    out_dir = Path(out_dir)
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    except OSError as exc:
-        raise _not_writable(out_dir.parent, exc) from exc
-    try:
-        for name, table in tables.items():
-            if isinstance(table, gpd.GeoDataFrame):
-                table.to_parquet(tmp / name, index=False, write_covering_bbox=False)
-            else:
-                table.to_parquet(tmp / name, index=False)
-        _write_json(tmp / "report.json", report.to_dict())
-        outputs = {name: fetch.sha256_file(tmp / name) for name in sorted([*tables, "report.json"])}
-        # Written last: its presence marks a whole build, its hashes vouch for every output.
-        _write_json(tmp / "manifest.json", {**manifest, "outputs": outputs})
-        old = out_dir.with_name(f".{out_dir.name}-old")
-        if out_dir.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:  # disk full, folder made read-only meanwhile...
-        raise _not_writable(out_dir, exc) from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _not_writable(folder: Path, exc: OSError) -> FolderNotWritableError:
-    return FolderNotWritableError(
-        f"impossible d'écrire les données préparées dans {folder} ({os_reason_fr(exc)}) : "
-        f"indiquez un dossier accessible en écriture avec {PROCESSED_ENV}",
-        env=PROCESSED_ENV,
-    )
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), "utf-8")
 
 
 def ensure_built(
@@ -811,9 +763,6 @@ def ensure_built(
     download) and compared with the manifest; when none can be found, an existing build is kept.
     Returns the reason for rebuilding (French), or None when the tables were current.
     """
-    from geo.errors import DataError
-    from geo.store import damaged_outputs, stale_reason
-
     out_dir = processed_dir(territory, out_root)
     try:
         local = fetch.fetch_all(INPUTS, mirror=mirror, allow_download=False)

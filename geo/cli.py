@@ -12,15 +12,18 @@ import json
 import sys
 from pathlib import Path
 
-from geo import batch, fetch
+from geo import fetch, generations
 from geo.build import build
+from geo.checkfile import check_table
+from geo.coordinates import parse_degrees
 from geo.errors import GeocoderError, InputError, QPVError, os_reason_fr
 from geo.export import excel_cut_note, to_csv_fr, to_excel
 from geo.files import check_output, write_atomically
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
+from geo.locate import build_locator, locate_point
 from geo.sources import DATASETS
-from geo.store import load_dataset
+from geo.store import BuildReport, load_dataset
 from geo.tabular import (
     COMMAND_LINE_LIMITS,
     check_size,
@@ -29,6 +32,7 @@ from geo.tabular import (
     load_table,
 )
 from geo.territory import DEFAULT_TERRITORY
+from geo.verdict import STATUS_ORDER, describe_verdict
 
 HELP = {
     "build": "construire les tables préparées (data/processed)",
@@ -43,6 +47,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--territory", default=DEFAULT_TERRITORY, metavar="SIREN",
         help=f"SIREN de l'EPCI (défaut : {DEFAULT_TERRITORY}, CA de Lens-Liévin)",
     )  # fmt: skip
+
+
+def _in_order() -> str:
+    """``"2024 (en vigueur) puis 2015"``: the generations in display order."""
+    first, *others = generations.ORDER
+    return " puis ".join([f"{first} (en vigueur)", *map(str, others)])
 
 
 def add_build(parser: argparse.ArgumentParser) -> None:
@@ -86,49 +96,53 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(data.report, ensure_ascii=False, indent=1))
+        print(json.dumps(data.report.to_json(), ensure_ascii=False, indent=1))
         return 0
     print(format_report(data.report))
     print("\nMillésimes des sources :")
-    used = {v["source"] for v in data.report["sources"].values()}
+    used = {v.source for v in data.report.sources.values()}
     for ds in DATASETS.values():
         if any(src.startswith(ds.key) or src == ds.key for src in used) or ds.key in used:
             print(f"- {ds.title} : {ds.vintage} ({ds.producer})")
     return 0
 
 
-def format_report(report: dict) -> str:
+def format_report(report: BuildReport) -> str:
     """The build report as French text: headline figures, repairs, flags, notes."""
-    t, c = report["territory"], report["counts"]
-    c15, c24 = c["2015"], c["2024"]
+    t = report.territory
     lines = [
-        f"Territoire : {t['name']} (SIREN {t['siren']})",
-        f"Communes : {c['communes']} (population municipale 2023 : {fr_int(c['population_2023'])})",
-        f"QPV 2015 du contrat : {c15['contract']} dans {c15['communes_with_qpv']} communes, "
-        f"{fr_int(c15['population'])} habitants en {c15['population_year']} "
-        f"({c15['attributed']} attribués par l'Insee, {c15['neighbouring']} voisin(s), "
-        f"{c15['shared']} partagé(s) avec un autre EPCI)",
-        f"QPV 2024 : {c24['contract']} dans {c24['communes_with_qpv']} communes, "
-        f"{fr_int(c24['population'])} habitants (année non précisée par la source) "
-        f"({c24['attributed']} attribués, {c24['neighbouring']} voisin(s), "
-        f"{c24['shared']} partagé(s))",
-        f"Géométries réparées : {len(report['repaired'])}",
+        f"Territoire : {t.name} (SIREN {t.siren})",
+        f"Communes : {report.communes} (population municipale {report.population_year} : "
+        f"{fr_int(report.population)})",
     ]
-    lines += [f"  - {r['code']} ({r['generation']}) : {r['reason']}" for r in report["repaired"]]
-    lines.append(f"Valeurs signalées (manquantes ou implausibles) : {len(report['flags'])}")
+    for generation in (generations.PREVIOUS, generations.IN_FORCE):
+        c = report.generations[generation]
+        year = (
+            f"en {c.population_year}"
+            if c.population_year
+            else f"({generations.NO_YEAR} par la source)"
+        )
+        lines.append(
+            f"QPV {generation} du contrat : {c.contract} dans {c.communes_with_qpv} communes, "
+            f"{fr_int(c.population)} habitants {year} ({c.attributed} attribués par l'Insee, "
+            f"{c.neighbouring} voisin(s), {c.shared} partagé(s) avec un autre EPCI)"
+        )
+    lines.append(f"Géométries réparées : {len(report.repaired)}")
+    lines += [f"  - {r.code} ({r.generation}) : {r.reason}" for r in report.repaired]
+    lines.append(f"Valeurs signalées (manquantes ou implausibles) : {len(report.flags)}")
     lines += [
-        f"  - {f['code']} {f['column']} : {f['reason']}"
-        + ("" if f["value"] is None else f" ({fr_number(f['value'], 2)})")
-        for f in report["flags"]
+        f"  - {f.code} {f.column} : {f.reason}"
+        + ("" if f.value is None else f" ({fr_number(f.value, 2)})")
+        for f in report.flags
     ]
-    lines += [f"Note : {n}" for n in report["notes"]]
+    lines += [f"Note : {n}" for n in report.notes]
     return "\n".join(lines)
 
 
 def add_locate(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.description = (
-        "Verdict d'un point pour les périmètres 2024 (en vigueur) puis 2015. Avec --json : une "
+        f"Verdict d'un point pour les périmètres {_in_order()}. Avec --json : une "
         "liste JSON, un objet par génération (generation, status parmi in, out, uncertain, "
         "outside_territory, qpv, contract : l'EPCI d'un quartier qui relève du contrat de ville "
         "d'un voisin, nearest, distance_m, tolerance_m, within_300m, within_500m, reason, lon, "
@@ -137,18 +151,18 @@ def add_locate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("lon", metavar="LON", help="longitude en degrés (ex. 2,8378 ou 2.8378)")
     parser.add_argument("lat", metavar="LAT", help="latitude en degrés (ex. 50,45)")
     parser.add_argument(
-        "--generation", choices=("2015", "2024", "both"), default="both",
+        "--generation", choices=(*map(str, generations.ORDER), "both"), default="both",
         help="périmètres à utiliser (défaut : les deux)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="sortie JSON (une liste)")
 
 
 def run_locate(args: argparse.Namespace) -> int:
-    generations = batch.GENERATIONS if args.generation == "both" else (int(args.generation),)
+    shown = generations.ORDER if args.generation == "both" else (int(args.generation),)
     try:
-        lon, lat = _degrees(args.lon, "longitude"), _degrees(args.lat, "latitude")
-        locator = batch.build_locator(load_dataset(args.territory))
-        verdicts = batch.locate_point(locator, lon, lat, generations=generations)
+        lon, lat = parse_degrees(args.lon, "longitude"), parse_degrees(args.lat, "latitude")
+        locator = build_locator(load_dataset(args.territory))
+        verdicts = locate_point(locator, lon, lat, generations=shown)
     except QPVError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 1
@@ -157,23 +171,16 @@ def run_locate(args: argparse.Namespace) -> int:
         print(json.dumps(objects, ensure_ascii=False, indent=1))
         return 0
     for generation, verdict in verdicts.items():
-        print(f"{batch.GENERATION_NAMES[generation]} : {' '.join(batch.describe_verdict(verdict))}")
+        print(f"{generations.NAMES[generation]} : {' '.join(describe_verdict(verdict))}")
     return 0
-
-
-def _degrees(text: str, what: str) -> float:
-    try:
-        return float(text.strip().replace(",", "."))
-    except ValueError:
-        raise InputError(f"La {what} doit être un nombre en degrés, pas {text!r}.") from None
 
 
 def add_check(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.description = (
         "Ajoute à chaque ligne lon, lat, geocodage_score, geocodage_type, geocodage_label et, "
-        "pour 2024 puis 2015, qpv_<G>_statut (dans, hors, incertain, hors territoire, non "
-        "localisée), qpv_<G>_code, qpv_<G>_nom, qpv_<G>_distance_m, qpv_<G>_remarque. Sans "
+        f"pour {_in_order()}, qpv_<G>_statut ({', '.join(STATUS_ORDER)}), qpv_<G>_code, "
+        "qpv_<G>_nom, qpv_<G>_distance_m, qpv_<G>_remarque. Sans "
         "--address-columns ni --lonlat-columns, les colonnes sont devinées (coordonnées "
         "d'abord). Les adresses sont envoyées au service d'adresses de la Géoplateforme (IGN) "
         "($QPV_GEOCODER_URL, par défaut https://data.geopf.fr/geocodage)."
@@ -209,8 +216,8 @@ def run_check(args: argparse.Namespace) -> int:
         for note in user_table.notes:
             print(f"Attention : {note}", file=sys.stderr)
         settings = _check_columns(args, list(user_table.frame.columns))
-        locator = batch.build_locator(load_dataset(args.territory))
-        result = batch.check_table(
+        locator = build_locator(load_dataset(args.territory))
+        result = check_table(
             user_table.frame, locator, on_progress=_progress_line(sys.stderr), **settings
         )
         content = to_csv_fr(result.rows) if suffix == ".csv" else to_excel(result.rows)

@@ -8,7 +8,7 @@ missing or implausible in the sources stays NA (never zero) and is explained, ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -16,17 +16,18 @@ import numpy as np
 import pandas as pd
 
 from geo import generations
-from geo.build import LAMBERT93
+from geo.coordinates import LAMBERT93
 from geo.errors import InputError
 from geo.format import fr_number
-from geo.selection import GENERATIONS, Filters, latest_population_column, select_qpv, summarize
-from geo.store import Dataset
-from geo.territory import normalize_name
+from geo.metrics import METRIC_BY_KEY, METRICS, Metric, metrics_for
+from geo.quartier import COLUMNS, KIND, quartier_table, quartier_values
+from geo.selection import Filters, select_qpv, summarize
+from geo.store import Dataset, latest_population_column
 
 MIN_QUARTIERS = 2
 MAX_QUARTIERS = 8
 
-KIND_QUARTIER = "quartier"
+KIND_QUARTIER = KIND
 KIND_COMMUNE = "commune"
 KIND_TERRITORY = "territoire"
 KIND_MEDIAN = "mediane"
@@ -37,80 +38,6 @@ KIND_LABELS = {
     KIND_MEDIAN: "Médiane des quartiers",
 }
 
-
-_UNITS_IN_TITLE = ("%", "ha", "hab./km²")
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A compared figure: column, French label, unit and how to print it."""
-
-    key: str
-    label: str
-    unit: str  # "%" for percentages (already x100), "" for ratios
-    decimals: int
-    only_2024: bool = False  # published for the 2024 quartiers only
-    help: str = ""
-
-    def format(self, value) -> str:
-        """The value in French format with its unit (``"45,0 %"``), or ``"—"`` when missing."""
-        text = fr_number(value, self.decimals)
-        if text == fr_number(None) or not self.unit:
-            return text
-        return f"{text} {self.unit}"
-
-    @property
-    def title(self) -> str:
-        """Label with its unit when the label does not say it (``"Surface (ha)"``)."""
-        return f"{self.label} ({self.unit})" if self.unit in _UNITS_IN_TITLE else self.label
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric("population", "Population", "hab.", 0),
-    Metric("area_ha", "Surface", "ha", 1),
-    Metric("density", "Densité", "hab./km²", 0),
-    Metric(
-        "share_of_commune_pct",
-        "Part de la population communale",
-        "%",
-        1,
-        help="Pour un quartier : sa population rapportée à celle de sa (ses) commune(s). "
-        "Pour une commune ou le territoire : part de sa population vivant en quartier "
-        "prioritaire.",
-    ),
-    Metric(
-        "taux_pauvrete",
-        "Taux de pauvreté",
-        "%",
-        1,
-        True,
-        help="Part des habitants vivant sous le seuil de pauvreté (60 % du niveau de vie médian).",
-    ),
-    Metric(
-        "taux_emploi", "Taux d'emploi", "%", 1, True, help="Part des 15-64 ans ayant un emploi."
-    ),
-    Metric(
-        "indice_jeunesse",
-        "Indice de jeunesse",
-        "",
-        1,
-        True,
-        help="Nombre de moins de 20 ans pour une personne de 60 ans ou plus.",
-    ),
-    Metric("nombre_logements_sociaux", "Logements sociaux", "logements", 0, True),
-    Metric("taux_logements_sociaux", "Part de logements sociaux", "%", 1, True),
-    Metric("nombre_menages", "Ménages", "ménages", 0, True),
-    Metric("part_men_1p", "Ménages d'une personne", "%", 1, True),
-    Metric("part_men_2p", "Ménages de deux personnes", "%", 1, True),
-    Metric("part_men_3p", "Ménages de trois personnes", "%", 1, True),
-    Metric("part_men_45p", "Ménages de quatre ou cinq personnes", "%", 1, True),
-    Metric("part_men_6pp", "Ménages de six personnes ou plus", "%", 1, True),
-    Metric("personnes_couvertes_caf", "Personnes couvertes par la CAF", "pers.", 0, True),
-    Metric("allocataires_caf", "Allocataires de la CAF", "allocataires", 0, True),
-    Metric("rsa_socle", "Allocataires du RSA socle", "allocataires", 0, True),
-)
-METRIC_BY_KEY = {m.key: m for m in METRICS}
-INDICATOR_KEYS = tuple(m.key for m in METRICS if m.only_2024)
 
 _NOTES = (
     "Population des quartiers : recensement {year_2015} pour les périmètres 2015 ; année non "
@@ -130,17 +57,15 @@ _NOTES = (
 
 def notes(data: Dataset) -> tuple[str, ...]:
     """What a reader of the comparison must know about its figures (French)."""
-    years = data.qpv_of(2015)["population_year"].dropna().unique()
-    year_2015 = ", ".join(str(int(y)) for y in sorted(years)) or "année non précisée"
+    year_2015 = generations.year_text(generations.population_year(data, generations.PREVIOUS))
     commune_year, _ = latest_population_column(data.communes)
     out = [n.format(year_2015=year_2015, commune_year=commune_year) for n in _NOTES]
-    if generations.contours_simplified(data, 2024):
-        out.insert(2, f"Surface et densité des quartiers 2024 : {generations.SIMPLIFIED_NOTE}.")
+    for generation in generations.ORDER:
+        if generations.contours_simplified(data, generation):
+            out.insert(
+                2, f"Surface et densité des quartiers {generation} : {generations.SIMPLIFIED_NOTE}."
+            )
     return tuple(out)
-
-
-_IDENTITY = ["kind", "code", "name", "communes", "generation", "population_year"]
-COLUMNS = [*_IDENTITY, *(m.key for m in METRICS), "flags"]
 
 
 @dataclass(frozen=True)
@@ -161,12 +86,6 @@ class Comparison:
         return metrics_for(self.generation)
 
 
-def metrics_for(generation: int) -> tuple[Metric, ...]:
-    """Metrics published for one generation of perimeters."""
-    _check_generation(generation)
-    return tuple(m for m in METRICS if generation == 2024 or not m.only_2024)
-
-
 # ---------------------------------------------------------------------------------------------
 # Selection helpers
 
@@ -182,7 +101,7 @@ def resolve_codes(data: Dataset, codes: Iterable[str], generation: int) -> tuple
     InputError
         For an unknown code, or one with no counterpart in ``generation`` (French message).
     """
-    _check_generation(generation)
+    generations.check(generation)
     table = data.qpv.set_index("code")
     out: list[str] = []
     for raw in codes:
@@ -193,9 +112,8 @@ def resolve_codes(data: Dataset, codes: Iterable[str], generation: int) -> tuple
             raise InputError(f"code de quartier inconnu : {raw!r}")
         row = table.loc[code]
         if row["generation"] != generation:
-            link = "successor" if generation == 2024 else "predecessor"
-            other = row[link]
-            if pd.isna(other):
+            other = generations.counterpart(data, code)
+            if other is None:
                 raise InputError(
                     f"le quartier {code} n'a pas d'équivalent dans les périmètres {generation}"
                 )
@@ -205,176 +123,13 @@ def resolve_codes(data: Dataset, codes: Iterable[str], generation: int) -> tuple
     return tuple(out)
 
 
-def quartiers_of_commune(
-    data: Dataset, commune_code: str, generation: int, *, include_neighbouring: bool = False
-) -> tuple[str, ...]:
-    """Codes of the quartiers of ``generation`` lying (partly) in a commune, by name."""
-    qpv = data.qpv_of(generation, include_neighbouring=include_neighbouring)
-    inside = qpv["commune_codes"].str.split(",").map(lambda codes: commune_code in codes)
-    return tuple(sort_by_name(qpv[inside])["code"])
-
-
-def communes_with_quartiers(data: Dataset, generation: int) -> pd.DataFrame:
-    """Communes of the territory holding at least one quartier of the contract, by name.
-
-    Columns ``code``, ``name``, ``n_qpv`` and ``qpv_codes`` (tuple, quartiers sorted by name).
-    """
-    _check_generation(generation)
-    communes = data.communes[data.communes[f"n_qpv_{generation}"] > 0]
-    out = pd.DataFrame({"code": communes["code"], "name": communes["name"]})
-    out["qpv_codes"] = [quartiers_of_commune(data, c, generation) for c in out["code"]]
-    out["n_qpv"] = out["qpv_codes"].map(len)
-    return sort_by_name(out).reset_index(drop=True)
-
-
-def sort_by_name(frame: pd.DataFrame, column: str = "name") -> pd.DataFrame:
-    """Rows in French alphabetical order of ``column`` (accents and case ignored)."""
-    return frame.sort_values(column, key=lambda names: names.map(normalize_name))
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a guided tour: the territory, a commune, or a quartier within a commune."""
-
-    commune: str | None = None
-    qpv: str | None = None
-
-
-def tour(data: Dataset, generation: int) -> tuple[Step, ...]:
-    """The territory, then each commune holding a quartier (by name) followed by its quartiers.
-
-    A quartier over several communes comes back under each of them.
-    """
-    steps = [Step()]
-    for row in communes_with_quartiers(data, generation).itertuples():
-        steps.append(Step(commune=row.code))
-        steps.extend(Step(commune=row.code, qpv=code) for code in row.qpv_codes)
-    return tuple(steps)
-
-
-def matching(query: str, names: Mapping[str, str]) -> tuple[str, ...]:
-    """Codes whose name or code contains ``query``, ignoring case and accents, by name.
-
-    ``matching("lievin", {"62510": "Liévin"})`` gives ``("62510",)``; an empty query matches
-    everything.
-    """
-    wanted = normalize_name(query)
-    found = [code for code, name in names.items() if wanted in normalize_name(f"{name} {code}")]
-    return tuple(sorted(found, key=lambda code: normalize_name(names[code])))
-
-
-def find_step(steps: Sequence[Step], *, commune: str | None, qpv: str | None) -> int:
-    """Index of the step showing ``commune``/``qpv``; the best partial match, else 0.
-
-    A quartier without a commune goes to its first commune's step; an unknown commune or a
-    quartier not in that commune is ignored.
-    """
-    for i, step in enumerate(steps):
-        if step == Step(commune, qpv):
-            return i
-    if qpv:
-        for i, step in enumerate(steps):
-            if step.qpv == qpv:
-                return i
-    if commune:
-        for i, step in enumerate(steps):
-            if step == Step(commune):
-                return i
-    return 0
-
-
 # ---------------------------------------------------------------------------------------------
 # Tables
 
 
-def quartier_table(data: Dataset, generation: int) -> pd.DataFrame:
-    """Every quartier of ``generation`` (neighbouring ones included), columns ``COLUMNS``.
-
-    Implausible values (flagged by the build) are set to NA; each row's ``flags`` says which
-    values are missing or were set aside, and why.
-    """
-    table, flags = _quartier_values(data, generation)
-    table["flags"] = ["; ".join(text for _, text in flags.get(code, [])) for code in table["code"]]
-    return table[COLUMNS]
-
-
-def _quartier_values(
-    data: Dataset, generation: int
-) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
-    """Quartier rows without ``flags``, and the flags as ``{code: [(metric key, text)]}``."""
-    _check_generation(generation)
-    qpv = data.qpv_of(generation).sort_values("code")
-    _, column = latest_population_column(data.communes)
-    pmun = {
-        code: float(value)
-        for code, value in zip(data.communes["code"], data.communes[column], strict=True)
-        if pd.notna(value)
-    }
-    df = pd.DataFrame(
-        {
-            "kind": KIND_QUARTIER,
-            "code": qpv["code"].to_numpy(),
-            "name": qpv["name"].to_numpy(),
-            "communes": qpv["commune_names"].to_numpy(),
-            "generation": generation,
-            "population_year": pd.array(qpv["population_year"], dtype="Int64"),
-            "population": qpv["population"].astype("Float64").astype(float).to_numpy(),
-            "area_ha": qpv["area_ha"].to_numpy(dtype=float),
-            "density": qpv["density"].to_numpy(dtype=float),
-        }
-    )
-    for key in INDICATOR_KEYS:
-        df[key] = qpv[key].to_numpy(dtype=float) if generation == 2024 else np.nan
-    flags: dict[str, list[tuple[str, str]]] = {}
-    share = METRIC_BY_KEY["share_of_commune_pct"]
-    shares = []
-    for code, population, codes in zip(
-        df["code"], df["population"], qpv["commune_codes"], strict=True
-    ):
-        members = codes.split(",")
-        if any(c not in pmun for c in members):
-            shares.append(np.nan)
-            flags.setdefault(code, []).append(
-                (
-                    share.key,
-                    f"{share.label} : non calculée, une partie du quartier est dans une "
-                    "commune hors du territoire",
-                )
-            )
-        else:
-            shares.append(population / sum(pmun[c] for c in members) * 100)
-    df["share_of_commune_pct"] = np.round(np.asarray(shares, dtype=float), 2)
-    _apply_build_flags(df, data.flags, generation, flags)
-    return df, flags
-
-
-def _apply_build_flags(
-    df: pd.DataFrame,
-    build_flags: pd.DataFrame,
-    generation: int,
-    flags: dict[str, list[tuple[str, str]]],
-) -> None:
-    """Blank the values the build found implausible and explain every flagged value."""
-    position = {code: i for i, code in enumerate(df["code"])}
-    shown = {m.key: m for m in metrics_for(generation)}
-    rows = build_flags[build_flags["generation"] == generation].sort_values(["code", "column"])
-    for row in rows.itertuples():
-        metric = shown.get(row.column)
-        if row.code not in position or metric is None:
-            continue
-        if pd.isna(row.value):
-            text = f"{metric.label} : {row.reason}"
-        else:
-            df.at[position[row.code], metric.key] = np.nan
-            # Two decimals: the published value exactly as the source gives it.
-            published = f"{fr_number(row.value, 2)} {metric.unit}".rstrip()
-            text = f"{metric.label} : valeur publiée {published} écartée, {row.reason}"
-        flags.setdefault(row.code, []).append((metric.key, text))
-
-
 def commune_table(data: Dataset, commune_codes: Sequence[str], generation: int) -> pd.DataFrame:
     """Reference rows for communes of the territory (population, area, density, QPV share)."""
-    _check_generation(generation)
+    generations.check(generation)
     communes = data.communes.set_index("code")
     unknown = [c for c in commune_codes if c not in communes.index]
     if unknown:
@@ -413,7 +168,7 @@ def territory_row(data: Dataset, generation: int) -> pd.DataFrame:
     Its QPV share is the map's headline figure (:func:`geo.selection.summarize`), so that both
     pages give the same number.
     """
-    _check_generation(generation)
+    generations.check(generation)
     summary = summarize(
         select_qpv(data.qpv, Filters(generation=generation)), data.communes, generation=generation
     )
@@ -474,7 +229,9 @@ def median_row(data: Dataset, generation: int) -> pd.DataFrame:
     return _with_all_columns(df)
 
 
-def compare(data: Dataset, codes: Iterable[str], *, generation: int = 2024) -> Comparison:
+def compare(
+    data: Dataset, codes: Iterable[str], *, generation: int = generations.DEFAULT
+) -> Comparison:
     """Compare 2 to 8 quartiers with their communes, the territory and the quartiers' median.
 
     Parameters
@@ -525,7 +282,11 @@ def compare(data: Dataset, codes: Iterable[str], *, generation: int = 2024) -> C
 
 
 def ranking(
-    data: Dataset, metric: str, *, generation: int = 2024, include_neighbouring: bool = False
+    data: Dataset,
+    metric: str,
+    *,
+    generation: int = generations.DEFAULT,
+    include_neighbouring: bool = False,
 ) -> pd.DataFrame:
     """Every quartier ranked on one metric, highest value first; NA values last, unranked.
 
@@ -533,12 +294,12 @@ def ranking(
     ``communes``, ``value`` and ``flags`` (about this metric only).
     """
     chosen = _metric(metric, generation)
-    table, flags_by_code = _quartier_values(data, generation)
+    table, flags_by_code = quartier_values(data, generation)
     if not include_neighbouring:
         contract = data.qpv_of(generation, include_neighbouring=False)["code"]
         table = table[table["code"].isin(contract)]
     flags = table["code"].map(
-        lambda code: "; ".join(t for key, t in flags_by_code.get(code, []) if key == chosen.key)
+        lambda code: "; ".join(f.text for f in flags_by_code.get(code, []) if f.key == chosen.key)
     )
     out = pd.DataFrame(
         {
@@ -564,11 +325,11 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
     table = data.qpv.set_index("code")
     if code not in table.index:
         raise InputError(f"code de quartier inconnu : {code!r}")
-    row = table.loc[code]
-    if row["generation"] == 2015:
-        code15, code24 = code, row["successor"]
+    twin = generations.counterpart(data, code)
+    if int(table.loc[code, "generation"]) == generations.PREVIOUS:
+        code15, code24 = code, twin
     else:
-        code15, code24 = row["predecessor"], code
+        code15, code24 = twin, code
     r15 = table.loc[code15] if isinstance(code15, str) else None
     r24 = table.loc[code24] if isinstance(code24, str) else None
 
@@ -585,11 +346,12 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
     area = METRIC_BY_KEY["area_ha"]
     pop = METRIC_BY_KEY["population"]
     dens = METRIC_BY_KEY["density"]
-    year15 = get(r15, "population_year")
-    shape_note = (
-        f"2024 : {generations.SIMPLIFIED_NOTE}"
-        if generations.contours_simplified(data, 2024)
-        else ""
+    year15 = generations.year_text(get(r15, "population_year"))
+    year24 = generations.year_text(get(r24, "population_year"))
+    shape_note = "; ".join(
+        f"{g} : {generations.SIMPLIFIED_NOTE}"
+        for g in (generations.PREVIOUS, generations.IN_FORCE)
+        if generations.contours_simplified(data, g)
     )
     rows = [
         ("Code", code15 if r15 is not None else "—", code24 if r24 is not None else "—", "", ""),
@@ -606,8 +368,7 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
             pop.format(get(r15, "population")),
             pop.format(get(r24, "population")),
             pct(get(r15, "population"), get(r24, "population")),
-            f"{year15 if year15 is not None and pd.notna(year15) else 'année non précisée'} "
-            "puis année non précisée : périmètres et sources différents",
+            f"{year15} puis {year24} : périmètres et sources différents",
         ),
         (
             dens.title,
@@ -673,8 +434,3 @@ def _metric(key: str, generation: int) -> Metric:
             f"(disponibles : {', '.join(available)})"
         )
     return available[key]
-
-
-def _check_generation(generation: int) -> None:
-    if generation not in GENERATIONS:
-        raise InputError(f"génération de périmètres inconnue : {generation!r} (2015 ou 2024)")

@@ -15,39 +15,37 @@ thousands together with narrow no-break spaces.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
-import matplotlib
 import pandas as pd
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from geo import generations, style
-from geo.compare import METRIC_BY_KEY, change_table, tour
+from geo._pdf import A4_MM, ACCENT, FONT, INK, MUTED, A4Page, draw_legend, note, section, table
+from geo.compare import change_table
 from geo.errors import InputError
-from geo.facts import NO_YEAR, SHORT_SOURCES, Fact, FactBook
+from geo.facts import FactBook
 from geo.format import french_date
-from geo.mapimage import MapCanvas, MapLayers, View, check_view, legend_label
+from geo.mapimage import MapCanvas, MapLayers, View, check_view
+from geo.metrics import METRIC_BY_KEY
+from geo.quartier import (
+    HEADLINE,
+    NO_YEAR,
+    SHORT_SOURCES,
+    Fact,
+    Quartier,
+    population_source,
+    status_notes,
+)
+from geo.selection import tour
 from geo.sources import DATASETS
 from geo.store import Dataset
-from geo.territory import STATUS_NEIGHBOURING
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-FONT_REGULAR = FONT_DIR / "DejaVuSans.ttf"
-FONT_BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
-FONT = "DejaVu"
-ACCENT = (0, 0, 145)  # "bleu France" of the app's theme
-# French typography's narrow no-break space, in numbers (« 56 398 ») and before a unit. fpdf
-# keeps it as is (a plain no-break space it prints as a space), so it can be read back.
-NO_BREAK = "\u202f"
 # The datasets a sheet names, perimeters in force first.
 SHEET_SOURCES = ("qpv2024", "indicateurs2024", "qpv2015", "pop2013", "poplegales2023")
 
-A4_MM = (210.0, 297.0)
 MARGIN_MM = 12.0
 SHEET_MAP_MM = (88.0, 72.0)
 OVERVIEW_MAP_MM = (186.0, 112.0)
@@ -68,14 +66,18 @@ def factsheet_pdf(data: Dataset, code: str, *, made_on: date | None = None) -> b
         For an unknown code.
     """
     book = _Book(data, made_on)
-    generation = book.facts.generation_of(code)
+    generation = book.facts.quartiers.generation_of(code)
     pdf = book.new_pdf(f"Fiche du quartier {book.qpv_name(code)} ({code})", "Fiche établie")
     _quartier_page(pdf, book, code, generation)
     return bytes(pdf.output())
 
 
 def commune_sheet_pdf(
-    data: Dataset, insee: str, *, generation: int = 2024, made_on: date | None = None
+    data: Dataset,
+    insee: str,
+    *,
+    generation: int = generations.DEFAULT,
+    made_on: date | None = None,
 ) -> bytes:
     """The one-page A4 sheet of a commune: population, quartiers, share living in one.
 
@@ -152,9 +154,10 @@ class _Book:
         self.communes = data.communes.set_index("code")
         self._qpv = pd.DataFrame(data.qpv.drop(columns="geometry")).set_index("code")
 
-    def new_pdf(self, title: str, made: str) -> _Sheet:
-        pdf = _Sheet(self.made_on, f"{self.data.territory_name} (SIREN {self.data.siren})", made)
-        pdf.set_title(title)
+    def new_pdf(self, title: str, made: str) -> A4Page:
+        territory = f"{self.data.territory_name} (SIREN {self.data.siren})"
+        pdf = _new_sheet(self.made_on, territory, made, title)
+        pdf.footer_right = "Page {page}/{nb}"
         return pdf
 
     def qpv(self, code: str) -> pd.Series:
@@ -187,88 +190,55 @@ class _Book:
         return self.canvases[key].render(replace(view, legend=False))
 
 
-_DIGIT_GROUP = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
-_DIGIT_UNIT = re.compile(
-    r"(?<=\d) (?=(%|€|ha\b|hab\.|m\b|km\b|logements|ménages|pers\.|allocataires))"
-)
-
-
-def nonbreaking(text: str) -> str:
-    """``"56 398 hab."`` with no-break spaces inside the number and before its unit."""
-    return _DIGIT_UNIT.sub(NO_BREAK, _DIGIT_GROUP.sub(NO_BREAK, text))
-
-
-class _Sheet(FPDF):
-    """A4 portrait with the DejaVu fonts and a footer carrying the date and page mark."""
-
-    def __init__(self, made_on: date, territory: str, made: str = "Fiche établie"):
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.made_on = made_on
-        self.territory = territory
-        self.made = made
-        self.add_font(FONT, "", str(FONT_REGULAR))
-        self.add_font(FONT, "B", str(FONT_BOLD))
-        self.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
-        # Content running into the footer starts another page: the tests count pages.
-        self.set_auto_page_break(True, margin=FOOTER_MM)
-        self.set_lang("fr-FR")
-        self.set_creator("Carte des quartiers prioritaires – Lens-Liévin")
-
-    def normalize_text(self, text: str) -> str:
-        # Every string printed goes through here: thousands and units never break apart.
-        return super().normalize_text(nonbreaking(text))
-
-    @property
-    def content_width(self) -> float:
-        return self.w - self.l_margin - self.r_margin
-
-    def footer(self) -> None:
-        self.set_y(-FOOTER_MM + 4)
-        self.set_draw_color(*ACCENT)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.set_font(FONT, "", 7.5)
-        self.set_text_color(64, 64, 64)
-        self.cell(0, 5, f"{self.made} le {french_date(self.made_on)} · {self.territory}", align="L")
-        self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="R")
+def _new_sheet(made_on: date, territory: str, made: str, title: str) -> A4Page:
+    """An A4 page whose footer carries the date it was made, the territory and the page mark."""
+    pdf = A4Page(
+        title=title,
+        creator=f"Carte des quartiers prioritaires – {territory}",
+        margin_mm=MARGIN_MM,
+        footer_mm=FOOTER_MM,
+    )
+    pdf.footer_left = f"{made} le {french_date(made_on)} · {territory}"
+    return pdf
 
 
 # ---------------------------------------------------------------------------------------------
 # Pages
 
 
-def _quartier_page(pdf: _Sheet, book: _Book, code: str, generation: int) -> None:
+def _quartier_page(pdf: A4Page, book: _Book, code: str, generation: int) -> None:
     data = book.data
-    row = book.qpv(code)
+    quartier = book.facts.quartier(code)
     pdf.add_page()
-    status = _status_lines(data, code, row)
     _header(
         pdf,
         f"Quartier prioritaire de la politique de la ville – {data.territory_name}",
-        str(row["name"]),
-        f"Code {code} · {generations.LABELS[generation]} · {row['commune_names']}",
-        status,
+        quartier.name,
+        f"Code {code} · {generations.LABELS[generation]} · {', '.join(quartier.commune_names)}",
+        status_notes(quartier),
     )
-    members = tuple(c for c in row["commune_codes"].split(",") if c in book.communes.index)
+    members = tuple(c for c in quartier.commune_codes if c not in quartier.outside_territory)
     # The title names the quartier: a label on the map would hide a small one.
     view = View(quartiers=(code,), communes=members, generation=generation)
     right_x, width, map_bottom = _map_beside(
-        pdf, book, view, alt=f"Carte du quartier {row['name']} dans sa commune"
+        pdf, book, view, alt=f"Carte du quartier {quartier.name} dans sa commune"
     )
-    _section(pdf, "Chiffres clés", x=right_x, width=width)
-    _facts_table(pdf, book.facts.quartier(code, _SHEET_KEYS), x=right_x, width=width)
+    section(pdf, "Chiffres clés", x=right_x, width=width)
+    _facts_table(pdf, tuple(quartier.facts[k] for k in HEADLINE), x=right_x, width=width)
     pdf.set_y(max(pdf.get_y(), map_bottom) + 3)
-    code24 = code if generation == 2024 else row["successor"]
-    if isinstance(code24, str):
-        _indicators(pdf, book, code24, shown_code=code)
+    # The indicators are published for the perimeters in force: a previous quartier shows
+    # those of its successor.
+    with_indicators = quartier if quartier.indicators else None
+    if with_indicators is None and quartier.counterpart:
+        with_indicators = book.facts.quartier(quartier.counterpart)
+    if with_indicators is not None:
+        _indicators(pdf, with_indicators, shown_code=code)
     _change(pdf, book, code)
-    _remarks(pdf, book, code, code24)
+    _remarks(pdf, quartier, with_indicators)
     _sources(pdf, data)
 
 
-_SHEET_KEYS = ("population", "area_ha", "density", "share_of_commune_pct")
-
-
-def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None:
+def _commune_page(pdf: A4Page, book: _Book, insee: str, generation: int) -> None:
     data, facts = book.data, book.facts
     commune = book.communes.loc[insee]
     codes = facts.commune_quartiers(insee, generation)
@@ -287,7 +257,7 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
         pdf, book, view, alt=f"Carte de la commune {commune['name']} et de ses quartiers"
     )
     for shown in generations.ORDER:
-        _section(pdf, f"Chiffres clés – {generations.SHORT_LABELS[shown]}", x=right_x, width=width)
+        section(pdf, f"Chiffres clés – {generations.SHORT_LABELS[shown]}", x=right_x, width=width)
         rows = facts.commune(insee, shown)
         if shown != generations.ORDER[0]:
             rows = rows[1:]  # the commune's population, given once
@@ -296,7 +266,7 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
     pdf.set_y(max(pdf.get_y(), map_bottom) + 3)
 
     w = pdf.content_width
-    _section(pdf, f"Quartiers prioritaires de la commune – périmètres {generation}")
+    section(pdf, f"Quartiers prioritaires de la commune – périmètres {generation}")
     if not codes:
         pdf.set_font(FONT, "", 8.5)
         pdf.multi_cell(
@@ -307,10 +277,10 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
             new_y=YPos.NEXT,
         )
     else:
-        rows = []
+        lines = []
         for code in codes:
-            population, area = facts.quartier(code, ("population", "area_ha"))
-            rows.append(
+            population, area = facts.quartiers.facts(code, ("population", "area_ha"))
+            lines.append(
                 (
                     f"{code} – {book.qpv_name(code)}",
                     book.qpv(code)["commune_names"],
@@ -319,9 +289,9 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
                     area.text,
                 )
             )
-        _table(
+        table(
             pdf,
-            rows,
+            lines,
             widths=(w * 0.30, w * 0.22, w * 0.12, w * 0.24, w * 0.12),
             x=pdf.l_margin,
             header=("Quartier", "Commune(s)", "Population", "Année et source", "Surface"),
@@ -333,7 +303,7 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
             if generations.contours_simplified(data, generation)
             else ""
         )
-        _note(
+        note(
             pdf,
             "La population d'un quartier sur plusieurs communes est celle du quartier "
             f"entier. Surfaces : périmètres {generation}, {SHORT_SOURCES['qpv']}{area_note}.",
@@ -342,7 +312,7 @@ def _commune_page(pdf: _Sheet, book: _Book, insee: str, generation: int) -> None
     _sources(pdf, data)
 
 
-def _overview_page(pdf: _Sheet, book: _Book, generation: int, codes: Sequence[str]) -> None:
+def _overview_page(pdf: A4Page, book: _Book, generation: int, codes: Sequence[str]) -> None:
     data = book.data
     pdf.add_page()
     _header(
@@ -364,10 +334,10 @@ def _overview_page(pdf: _Sheet, book: _Book, generation: int, codes: Sequence[st
         y=top,
         alt=f"Carte des quartiers prioritaires de {data.territory_name}",
     )
-    _section(pdf, "Chiffres clés du territoire")
+    section(pdf, "Chiffres clés du territoire")
     _facts_table(pdf, book.facts.territory(generation), x=pdf.l_margin, width=pdf.content_width)
     pdf.ln(2)
-    _section(pdf, "Sommaire")
+    section(pdf, "Sommaire")
     w = pdf.content_width
     entries = [
         (f"p. {page}", f"{book.qpv_name(code)} ({code}) – {book.qpv(code)['commune_names']}")
@@ -376,43 +346,29 @@ def _overview_page(pdf: _Sheet, book: _Book, generation: int, codes: Sequence[st
     half = (len(entries) + 1) // 2
     left, right = entries[:half], entries[half:]
     rows = [(*a, *(right[i] if i < len(right) else ("", ""))) for i, a in enumerate(left)]
-    _table(pdf, rows, widths=(w * 0.07, w * 0.43, w * 0.07, w * 0.43), x=pdf.l_margin, size=7)
+    table(pdf, rows, widths=(w * 0.07, w * 0.43, w * 0.07, w * 0.43), x=pdf.l_margin, size=7)
 
 
-def _header(pdf: _Sheet, kicker: str, title: str, subtitle: str, notes: list[str]) -> None:
+def _header(pdf: A4Page, kicker: str, title: str, subtitle: str, notes: list[str]) -> None:
     pdf.set_fill_color(*ACCENT)
     pdf.rect(0, 0, A4_MM[0], 4, style="F")
     pdf.set_y(MARGIN_MM - 2)
     pdf.set_font(FONT, "", 9)
     pdf.set_text_color(*ACCENT)
     pdf.cell(0, 5, kicker, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_text_color(22, 22, 22)
+    pdf.set_text_color(*INK)
     pdf.set_font(FONT, "B", 18)
     pdf.multi_cell(0, 8, title, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 10)
     pdf.multi_cell(0, 5, subtitle, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if notes:
         pdf.set_font(FONT, "", 8.5)
-        pdf.set_text_color(64, 64, 64)
+        pdf.set_text_color(*MUTED)
         pdf.multi_cell(0, 4, " ".join(notes), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_text_color(22, 22, 22)
+        pdf.set_text_color(*INK)
 
 
-def _status_lines(data: Dataset, code: str, row: pd.Series) -> list[str]:
-    lines = []
-    if row["status"] == STATUS_NEIGHBOURING:
-        reasons = data.report.get("territory", {}).get("neighbouring", {})
-        predecessor = row["predecessor"] if int(row["generation"]) == 2024 else code
-        lines.append(
-            "Quartier voisin, hors du contrat de ville du territoire. "
-            + reasons.get(predecessor, "")
-        )
-    if bool(row["shared"]):
-        lines.append("Quartier partagé avec un autre EPCI.")
-    return lines
-
-
-def _map_beside(pdf: _Sheet, book: _Book, view: View, *, alt: str) -> tuple[float, float, float]:
+def _map_beside(pdf: A4Page, book: _Book, view: View, *, alt: str) -> tuple[float, float, float]:
     """A sheet's map on the left, under the header; the cursor goes to the right column.
 
     Returns the right column's left edge and width, and the bottom of the map's legend.
@@ -425,7 +381,7 @@ def _map_beside(pdf: _Sheet, book: _Book, view: View, *, alt: str) -> tuple[floa
     return right_x, pdf.w - pdf.r_margin - right_x, map_bottom
 
 
-def _map(pdf: _Sheet, book: _Book, view: View, size_mm, *, x: float, y: float, alt: str) -> None:
+def _map(pdf: A4Page, book: _Book, view: View, size_mm, *, x: float, y: float, alt: str) -> None:
     """The map image at (x, y), its legend drawn below it; the cursor ends under the legend."""
     png, kinds = book.map_image(view, size_mm)
     pdf.image(io.BytesIO(png), x=x, y=y, w=size_mm[0], h=size_mm[1], alt_text=alt)
@@ -434,71 +390,10 @@ def _map(pdf: _Sheet, book: _Book, view: View, size_mm, *, x: float, y: float, a
     )
 
 
-LEGEND_ROW_MM = 3.8
-LEGEND_SWATCH_MM = (7.0, 3.0)
-
-
-def draw_legend(
-    pdf: FPDF, kinds: Sequence[style.Kind], *, territory: str, x: float, y: float, width: float
-) -> None:
-    """A legend in vector form under a PDF map, in ``geo.style``'s styles.
-
-    Each swatch is a rectangle filled, stroked and dashed like the kind on the map; the label
-    is text (it can be searched, read aloud and extracted). Two entries per line when every
-    label fits half the width, else one.
-    """
-    pt = 25.4 / 72  # mm per point
-    sw, sh = LEGEND_SWATCH_MM
-    pdf.set_font(FONT, "", 6.5)
-    pdf.set_text_color(22, 22, 22)
-    labels = [legend_label(kind, territory) for kind in kinds]
-    per_line = 2 if all(pdf.get_string_width(t) <= width / 2 - sw - 4 for t in labels) else 1
-    column = width / per_line
-    for i, (kind, label) in enumerate(zip(kinds, labels, strict=True)):
-        cx = x + (i % per_line) * column
-        cy = y + (i // per_line) * LEGEND_ROW_MM
-        if kind.halo:
-            pdf.set_draw_color(*style.rgb(style.PAPER))
-            pdf.set_line_width(kind.halo_pt * pt)
-            pdf.rect(cx + 0.8, cy + 0.6, sw, sh, style="D")
-        with pdf.local_context(fill_opacity=kind.fill_opacity):
-            if kind.fill:
-                pdf.set_fill_color(*style.rgb(kind.fill))
-                pdf.rect(cx + 0.8, cy + 0.6, sw, sh, style="F")
-        pdf.set_draw_color(*style.rgb(kind.stroke))
-        pdf.set_line_width(kind.width_pt * pt)
-        if kind.dash_pt:
-            dash, gap = kind.dash_pt[:2]
-            pdf.set_dash_pattern(dash=dash * pt, gap=gap * pt)
-        pdf.rect(cx + 0.8, cy + 0.6, sw, sh, style="D")
-        pdf.set_dash_pattern()
-        pdf.set_xy(cx + sw + 2, cy)
-        pdf.cell(column - sw - 3, LEGEND_ROW_MM, label)
-    pdf.set_line_width(0.2)
-    lines = (len(kinds) + per_line - 1) // per_line
-    pdf.set_xy(x, y + lines * LEGEND_ROW_MM + 1)
-
-
-def _section(pdf: _Sheet, title: str, *, x: float | None = None, width: float = 0) -> None:
-    if x is not None:
-        pdf.set_x(x)
-    pdf.set_font(FONT, "B", 11)
-    pdf.set_text_color(*ACCENT)
-    pdf.cell(width, 6, title, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_text_color(22, 22, 22)
-
-
-def _note(pdf: _Sheet, text: str) -> None:
-    pdf.set_font(FONT, "", 7)
-    pdf.set_text_color(64, 64, 64)
-    pdf.multi_cell(0, 3.2, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_text_color(22, 22, 22)
-
-
-def _facts_table(pdf: _Sheet, facts: Sequence[Fact], *, x: float, width: float) -> None:
+def _facts_table(pdf: A4Page, facts: Sequence[Fact], *, x: float, width: float) -> None:
     """Label, value, and « année et source » of each fact (with its caveat)."""
     rows = [(f.label, f.text, f.provenance) for f in facts]
-    _table(
+    table(
         pdf,
         rows,
         widths=(width * 0.28, width * 0.28, width * 0.44),
@@ -509,54 +404,13 @@ def _facts_table(pdf: _Sheet, facts: Sequence[Fact], *, x: float, width: float) 
     )
 
 
-def _table(
-    pdf: _Sheet,
-    rows: list[tuple[str, ...]],
-    *,
-    widths: tuple[float, ...],
-    x: float,
-    header: tuple[str, ...] | None = None,
-    size: float = 8.5,
-    align: tuple[str, ...] | None = None,
-) -> None:
-    """Rows of plain text in fixed-width columns, wrapping within each cell."""
-    align = align or ("L",) * len(widths)
-    line = size * 0.45
-    if header:
-        pdf.set_font(FONT, "B", size - 0.5)
-        _row(pdf, header, widths, x, line, align, fill=True)
-    pdf.set_font(FONT, "", size)
-    for i, row in enumerate(rows):
-        _row(pdf, row, widths, x, line, align, fill=False, rule=i > 0 or header is None)
-
-
-def _row(pdf, cells, widths, x, line, align, *, fill: bool, rule: bool = True) -> None:
-    heights = [
-        len(pdf.multi_cell(w - 1.5, line, text, dry_run=True, output="LINES")) * line
-        for w, text in zip(widths, cells, strict=True)
-    ]
-    height = max(heights) + 1.6
-    y = pdf.get_y()
-    if fill:
-        pdf.set_fill_color(230, 230, 242)
-        pdf.rect(x, y, sum(widths), height, style="F")
-    elif rule:
-        pdf.set_draw_color(200, 200, 200)
-        pdf.line(x, y, x + sum(widths), y)
-    cx = x
-    for w, text, a in zip(widths, cells, align, strict=True):
-        pdf.set_xy(cx + 0.75, y + 0.8)
-        pdf.multi_cell(w - 1.5, line, text, align=a)
-        cx += w
-    pdf.set_xy(x, y + height)
-
-
-def _indicators(pdf: _Sheet, book: _Book, code24: str, *, shown_code: str) -> None:
-    values = book.facts.quartiers(2024).loc[code24]
-    title = "Indicateurs 2024"
-    if code24 != shown_code:
-        title += f" (périmètre 2024 qui lui succède : {code24})"
-    _section(pdf, title)
+def _indicators(pdf: A4Page, quartier: Quartier, *, shown_code: str) -> None:
+    values = quartier.facts
+    generation = quartier.generation
+    title = f"Indicateurs {generation}"
+    if quartier.code != shown_code:
+        title += f" (périmètre {generation} qui lui succède : {quartier.code})"
+    section(pdf, title)
     pairs = [
         ("taux_pauvrete", "taux_emploi"),
         ("indice_jeunesse", "nombre_menages"),
@@ -585,16 +439,16 @@ def _indicators(pdf: _Sheet, book: _Book, code24: str, *, shown_code: str) -> No
         )
     )
     w = pdf.content_width
-    _table(
+    table(
         pdf,
         rows,
         widths=(w * 0.32, w * 0.16, w * 0.34, w * 0.18),
         x=pdf.l_margin,
         align=("L", "R", "L", "R"),
     )
-    _table(pdf, [("Taille des ménages", sizes)], widths=(w * 0.32, w * 0.68), x=pdf.l_margin)
+    table(pdf, [("Taille des ménages", sizes)], widths=(w * 0.32, w * 0.68), x=pdf.l_margin)
     youth = METRIC_BY_KEY["indice_jeunesse"]
-    _note(
+    note(
         pdf,
         f"Source : {SHORT_SOURCES['indicateurs2024']}, {NO_YEAR}. "
         f"{youth.label} : {youth.help[0].lower()}{youth.help[1:]}",
@@ -602,9 +456,9 @@ def _indicators(pdf: _Sheet, book: _Book, code24: str, *, shown_code: str) -> No
     pdf.ln(2)
 
 
-def _change(pdf: _Sheet, book: _Book, code: str) -> None:
+def _change(pdf: A4Page, book: _Book, code: str) -> None:
     change = change_table(book.data, code)
-    _section(pdf, "Évolution entre les périmètres 2015 et 2024")
+    section(pdf, "Évolution entre les périmètres 2015 et 2024")
     w = pdf.content_width
     rows = [tuple(str(v) for v in r) for r in change.itertuples(index=False)]
     # Code and name on one row: "QP062045 – Quartier Du Maroc".
@@ -617,7 +471,7 @@ def _change(pdf: _Sheet, book: _Book, code: str) -> None:
             *rest,
         )
     ]
-    _table(
+    table(
         pdf,
         rows,
         widths=(w * 0.17, w * 0.20, w * 0.20, w * 0.11, w * 0.32),
@@ -626,55 +480,57 @@ def _change(pdf: _Sheet, book: _Book, code: str) -> None:
         align=("L", "L", "L", "R", "L"),
         size=8,
     )
-    _note(
+    note(
         pdf,
-        f"Sources : périmètres {SHORT_SOURCES['qpv']} ; population 2015 : "
-        f"{SHORT_SOURCES['pop2013']} ; population 2024 : {SHORT_SOURCES['indicateurs2024']}, "
-        f"{NO_YEAR}.",
+        f"Sources : périmètres {SHORT_SOURCES['qpv']} ; "
+        + " ; ".join(
+            f"population {g} : {population_source(book.data, g)}"
+            + ("" if generations.population_year(book.data, g) else f", {NO_YEAR}")
+            for g in (generations.PREVIOUS, generations.IN_FORCE)
+        )
+        + ".",
     )
     pdf.ln(2)
 
 
-def _remarks(pdf: _Sheet, book: _Book, code: str, code24) -> None:
-    """Missing and set-aside values of the quartier and of its 2024 counterpart."""
-    lines: list[str] = []
-    sheets = [code]
-    if isinstance(code24, str) and code24 != code:
-        sheets.append(code24)
-    for qpv_code in sheets:
-        flags = book.facts.flags(qpv_code)
-        lines.extend(f"{qpv_code} – {part}" for part in flags.split("; ") if part)
+def _remarks(pdf: A4Page, quartier: Quartier, with_indicators: Quartier | None) -> None:
+    """Missing and set-aside values of the quartier and of the one whose indicators it shows."""
+    shown = [quartier]
+    if with_indicators is not None and with_indicators.code != quartier.code:
+        shown.append(with_indicators)
+    lines = [f"{q.code} – {flag.text}" for q in shown for flag in q.flags]
     if not lines:
         return
-    _section(pdf, "Valeurs manquantes ou écartées")
+    section(pdf, "Valeurs manquantes ou écartées")
     pdf.set_font(FONT, "", 7.5)
     for line in lines:
         pdf.multi_cell(0, 3.5, f"• {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
 
 
-def _sources(pdf: _Sheet, data: Dataset) -> None:
+def _sources(pdf: A4Page, data: Dataset) -> None:
     lines = []
     for key in SHEET_SOURCES:
         dataset = DATASETS[key]
         line = f"{dataset.title} : {dataset.producer}, {dataset.vintage}."
-        if key == "qpv2024" and generations.contours_simplified(data, 2024):
+        simplified = [g for g in generations.ORDER if generations.contours_simplified(data, g)]
+        if key in {f"qpv{g}" for g in simplified}:
             line += (
-                " Copie simplifiée des périmètres ; surfaces et densités 2024 : "
+                f" Copie simplifiée des périmètres ; surfaces et densités {key[3:]} : "
                 f"{generations.SIMPLIFIED_NOTE}."
             )
         lines.append(line)
-    _section(pdf, "Sources et millésimes")
+    section(pdf, "Sources et millésimes")
     pdf.set_font(FONT, "", 6.6)
-    pdf.set_text_color(64, 64, 64)
+    pdf.set_text_color(*MUTED)
     for line in lines:
         pdf.multi_cell(0, 2.9, f"• {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_text_color(22, 22, 22)
+    pdf.set_text_color(*INK)
 
 
 def _title(key: str) -> str:
     return METRIC_BY_KEY[key].label
 
 
-def _value(key: str, values: pd.Series) -> str:
-    return METRIC_BY_KEY[key].format(values[key])
+def _value(key: str, values) -> str:
+    return values[key].text

@@ -49,7 +49,7 @@ from geo.errors import (
     FolderNotWritableError,
     os_reason_fr,
 )
-from geo.sources import ALTERNATIVES, DATAGOUV_QPV, DATASETS, OPTIONAL, SOURCES, Dataset, Source
+from geo.sources import ALTERNATIVES, DATAGOUV_QPV, DATASETS, OPTIONAL, SOURCES, Publication, Source
 
 MIRROR_ENV = "QPV_DATA_MIRROR"
 CACHE_ENV = "QPV_CACHE_DIR"
@@ -165,7 +165,7 @@ def fetch_source(
     allow_download: bool = True,
     session: requests.Session | None = None,
     progress: Progress | None = None,
-    datasets: Mapping[str, Dataset] = DATASETS,
+    datasets: Mapping[str, Publication] = DATASETS,
     datagouv_api: str | None = None,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     policy: RetryPolicy = DEFAULT_POLICY,
@@ -206,7 +206,7 @@ def fetch(
     progress: Progress | None = None,
     sources: Mapping[str, Source] = SOURCES,
     alternatives: Mapping[str, tuple[str, ...]] = ALTERNATIVES,
-    datasets: Mapping[str, Dataset] = DATASETS,
+    datasets: Mapping[str, Publication] = DATASETS,
     datagouv_api: str | None = None,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     policy: RetryPolicy = DEFAULT_POLICY,
@@ -248,7 +248,7 @@ def fetch_all(
     progress: Progress | None = None,
     sources: Mapping[str, Source] = SOURCES,
     alternatives: Mapping[str, tuple[str, ...]] = ALTERNATIVES,
-    datasets: Mapping[str, Dataset] = DATASETS,
+    datasets: Mapping[str, Publication] = DATASETS,
     optional: frozenset[str] = OPTIONAL,
     datagouv_api: str | None = None,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
@@ -442,7 +442,7 @@ class _Run:
         self._resources: dict[str, list[dict] | _Failed] = {}
         self._archives: dict[str, Path | _Failed] = {}
         self.failures: list[_Failure] = []
-        self.datasets: Mapping[str, Dataset] = DATASETS
+        self.datasets: Mapping[str, Publication] = DATASETS
 
     def __enter__(self) -> _Run:
         return self
@@ -461,7 +461,7 @@ class _Run:
 
     # -- one logical input ------------------------------------------------------------------------
     def fetch_input(
-        self, key: str, candidates: list[Source], datasets: Mapping[str, Dataset]
+        self, key: str, candidates: list[Source], datasets: Mapping[str, Publication]
     ) -> Fetched:
         self.failures = []
         self.datasets = datasets
@@ -765,7 +765,7 @@ class _Run:
 
     # -- the final error -----------------------------------------------------------------------
     def _error(
-        self, key: str, candidates: list[Source], datasets: Mapping[str, Dataset]
+        self, key: str, candidates: list[Source], datasets: Mapping[str, Publication]
     ) -> DatasetUnavailableError | ChecksumError:
         dataset = datasets.get(candidates[0].dataset)
         title = dataset.title if dataset else candidates[0].dataset

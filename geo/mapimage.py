@@ -1,10 +1,11 @@
 """Maps as images, with no browser: a view of the territory drawn with matplotlib.
 
 :func:`map_png` is the map a user downloads: framed with its title, the perimeters shown, the
-date, a legend and a line of sources. :class:`MapCanvas` is the engine, shared with the PDF
-sheets (``geo.factsheet``): it draws the communes, the territory and the quartiers once, then
-each view only moves the frame and adds its own layer (selection, names, scale, legend), which is
-what makes a 21-page dossier cheap.
+date, a legend and a line of sources. :func:`point_map_png` is the extract around one point of
+the printed answer of the address page (``geo.answersheet``). :class:`MapCanvas` is the engine,
+shared with the PDF sheets (``geo.factsheet``): it draws the communes, the territory and the
+quartiers once, then each view only moves the frame and adds its own layer (selection, names,
+scale, legend), which is what makes a 21-page dossier cheap.
 
 Drawn with matplotlib's object API (``Figure``, no pyplot: safe in a server thread) from the
 Lambert-93 geometries, in the colours and line styles of ``geo.style``, shared with the live map.
@@ -23,14 +24,16 @@ import shapely
 from matplotlib import patheffects
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from geo import generations, style
-from geo.build import LAMBERT93
+from geo.coordinates import LAMBERT93
 from geo.errors import InputError
-from geo.facts import SHORT_SOURCES
 from geo.format import french_date
+from geo.quartier import SHORT_SOURCES
 from geo.store import Dataset
+from geo.verdict import BAND_FAR_M, BAND_NEAR_M
 
 SCALE_STEPS_M = (100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000)
 # Frame of a downloaded map: bands above and below the map, in inches of the figure.
@@ -425,17 +428,12 @@ def _north_arrow(ax, xmax, ymax, width) -> None:
     )
 
 
-def legend_label(kind: style.Kind, territory: str) -> str:
-    """A legend row's text: the kind's label, the territory's outline named after it."""
-    return f"{kind.label} ({territory})" if kind is style.TERRITORY else kind.label
-
-
 def _legend(ax, kinds: Sequence[style.Kind], *, territory: str) -> None:
     handles = []
     for kind in kinds:
         face = to_rgba(kind.fill, kind.fill_opacity) if kind.fill else "none"
         handles.append(
-            Patch(facecolor=face, label=legend_label(kind, territory), **_mpl_line(kind))
+            Patch(facecolor=face, label=style.legend_label(kind, territory), **_mpl_line(kind))
         )
     legend = ax.legend(
         handles=handles,
@@ -448,3 +446,87 @@ def _legend(ax, kinds: Sequence[style.Kind], *, territory: str) -> None:
     legend.set_zorder(9)
     for text in legend.get_texts():
         text.set_color(style.TEXT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Around one point
+
+
+def point_map_png(
+    layers: MapLayers,
+    x: float,
+    y: float,
+    *,
+    concerned: Sequence[str],
+    half_side_m: float,
+    size_px: int,
+    dpi: int,
+) -> bytes:
+    """The quartiers around a Lambert-93 point, with the 300 m and 500 m circles (square PNG).
+
+    The quartiers in force are drawn by kind, those in ``concerned`` (the point's) as selected;
+    the previous perimeters as the counterpart's dashed outline; a scale bar and a legend.
+    """
+    previous, in_force = generations.PREVIOUS, generations.IN_FORCE
+    fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi, facecolor=style.PAPER)
+    ax = fig.add_axes((0, 0, 1, 1))
+    xmin, ymin, xmax, ymax = x - half_side_m, y - half_side_m, x + half_side_m, y + half_side_m
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    view = shapely.box(xmin, ymin, xmax, ymax)
+    communes = layers.communes[layers.communes.intersects(view)]
+    if not communes.empty:
+        _plot(ax, communes.geometry, style.COMMUNE, zorder=1, fill=style.PAPER_COMMUNE_FILL)
+    quartiers = layers.quartiers(in_force)
+    quartiers = quartiers[quartiers.intersects(view)]
+    mine = quartiers["code"].isin(list(concerned))
+    for kind in (style.NEIGHBOURING, style.SHARED, style.CONTRACT):
+        group = quartiers[~mine & (quartiers["kind"] == kind)]
+        if not group.empty:
+            _plot(ax, group.geometry, kind, zorder=4)
+    if mine.any():
+        _selected(ax, quartiers[mine].geometry)
+    before = layers.quartiers(previous)
+    before = before[before.intersects(view)]
+    if not before.empty:
+        _outline(ax, before.boundary, style.COUNTERPART, zorder=6)
+    for radius, kind in ((BAND_NEAR_M, style.NEAR_RING), (BAND_FAR_M, style.FAR_RING)):
+        ring = shapely.Point(x, y).buffer(radius, quad_segs=32).exterior
+        _outline(ax, gpd.GeoSeries([ring]), kind, zorder=7)
+        ax.annotate(
+            f"{int(radius)} m",
+            (x, y + radius),
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color=style.TEXT,
+            zorder=8,
+            path_effects=[patheffects.withStroke(linewidth=2, foreground=style.PAPER)],
+        )
+    point = style.POINT
+    ax.plot([x], [y], marker="o", markersize=8, color=point.fill, markeredgecolor=point.stroke,
+            markeredgewidth=point.width_pt, zorder=9)  # fmt: skip
+    handles = [
+        Line2D([], [], marker="o", color=point.fill, linestyle="", label=point.label),
+        Patch(
+            facecolor=to_rgba(style.SELECTED.fill or "none", style.SELECTED.fill_opacity),
+            label=f"Quartier {in_force} du point",
+            **_mpl_line(style.SELECTED),
+        ),
+        Patch(
+            facecolor=to_rgba(style.CONTRACT.fill or "none", style.CONTRACT.fill_opacity),
+            label=f"Quartiers {in_force}",
+            **_mpl_line(style.CONTRACT),
+        ),
+        Patch(facecolor="none", label=f"Quartiers {previous}", **_mpl_line(style.COUNTERPART)),
+    ]
+    ax.legend(handles=handles, loc="upper left", fontsize=5.5, framealpha=0.9,
+              edgecolor=style.LEGEND_BORDER)  # fmt: skip
+    _scale_bar(ax, xmin, xmax, ymin, ymax)
+    ax.text(xmax - half_side_m * 0.02, ymin + half_side_m * 0.02, map_credit(layers.data, in_force),
+            ha="right", va="bottom", fontsize=4.5, color=style.MUTED_TEXT)  # fmt: skip
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

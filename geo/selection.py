@@ -1,8 +1,11 @@
-"""Which quartiers a view shows, and the headline figures of that selection.
+"""Which quartiers a view shows, the headline figures of that selection, and the tour.
 
 Pure functions on the processed tables (see ``docs/ARCHITECTURE.md``), shared by the pages:
 :func:`select_qpv` filters the QPV table, :func:`summarize` counts what the selection covers,
-:func:`table_of` lays it out for a table view or a CSV export.
+:func:`table_of` lays it out for a table view or a CSV export; :func:`tour` is the order the
+presentation, the dossier de séance and the commune lists follow (the territory, then each
+commune holding a quartier, by name, followed by its quartiers), :func:`find_step` and
+:func:`matching` find a commune or a quartier in it.
 
 The headline compares figures of different years on purpose, and says so: the population of the
 2015 quartiers is the 2013 census count, the territory's is the latest population municipale of
@@ -11,17 +14,16 @@ its communes (2023); the 2024 quartiers' source gives no year.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
 
+from geo import generations
+from geo.quartier import status_label
+from geo.store import Dataset, latest_population_column
 from geo.territory import STATUS_CONTRACT, STATUS_NEIGHBOURING, normalize_name
-
-GENERATIONS = (2015, 2024)
-
-_POPULATION_COLUMN = re.compile(r"^pmun_(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Filters:
     drop the quartiers without a population figure.
     """
 
-    generation: int = GENERATIONS[0]
+    generation: int = generations.DEFAULT
     communes: tuple[str, ...] = ()
     query: str = ""
     population_min: int | None = None
@@ -75,13 +77,10 @@ def select_qpv(qpv: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
-        When the generation is not one of ``GENERATIONS``.
+    InputError
+        When the generation is not one of ``geo.generations.ORDER``.
     """
-    if filters.generation not in GENERATIONS:
-        raise ValueError(
-            f"unknown generation {filters.generation!r}, expected one of {GENERATIONS}"
-        )
+    generations.check(filters.generation)
     if isinstance(qpv, gpd.GeoDataFrame):
         qpv = pd.DataFrame(qpv.drop(columns=qpv.geometry.name))
     keep = qpv["generation"] == filters.generation
@@ -150,18 +149,6 @@ def summarize(
     )
 
 
-def latest_population_column(communes: pd.DataFrame) -> tuple[int, str]:
-    """The most recent ``pmun_<year>`` column of the communes table, as ``(year, column)``."""
-    found = sorted(
-        (int(m.group(1)), column)
-        for column in communes.columns
-        if (m := _POPULATION_COLUMN.match(str(column)))
-    )
-    if not found:
-        raise ValueError(f"no pmun_<year> column among {list(communes.columns)}")
-    return found[-1]
-
-
 def commune_choices(communes: pd.DataFrame, generation: int) -> dict[str, str]:
     """INSEE code -> label for a commune picker, in alphabetical order.
 
@@ -179,15 +166,6 @@ def _count_label(n: int) -> str:
     if n == 0:
         return ""
     return f" ({n} quartier{'s' if n > 1 else ''})"
-
-
-def status_label(status: str, shared: bool) -> str:
-    """French label of a quartier's status, as shown in tooltips, panels and tables."""
-    if status == STATUS_NEIGHBOURING:
-        return "Quartier voisin (hors contrat de ville)"
-    if shared:
-        return "Contrat de ville, partagé avec un autre EPCI"
-    return "Contrat de ville"
 
 
 TABLE_COLUMNS = {
@@ -219,3 +197,86 @@ def table_of(selected: pd.DataFrame) -> pd.DataFrame:
         "non précisée" if pd.isna(year) else str(year) for year in out["population_year"]
     ]
     return out.rename(columns=TABLE_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The tour
+
+
+def quartiers_of_commune(
+    data: Dataset, commune_code: str, generation: int, *, include_neighbouring: bool = False
+) -> tuple[str, ...]:
+    """Codes of the quartiers of ``generation`` lying (partly) in a commune, by name."""
+    qpv = data.qpv_of(generation, include_neighbouring=include_neighbouring)
+    inside = qpv["commune_codes"].str.split(",").map(lambda codes: commune_code in codes)
+    return tuple(sort_by_name(qpv[inside])["code"])
+
+
+def communes_with_quartiers(data: Dataset, generation: int) -> pd.DataFrame:
+    """Communes of the territory holding at least one quartier of the contract, by name.
+
+    Columns ``code``, ``name``, ``n_qpv`` and ``qpv_codes`` (tuple, quartiers sorted by name).
+    """
+    generations.check(generation)
+    communes = data.communes[data.communes[f"n_qpv_{generation}"] > 0]
+    out = pd.DataFrame({"code": communes["code"], "name": communes["name"]})
+    out["qpv_codes"] = [quartiers_of_commune(data, c, generation) for c in out["code"]]
+    out["n_qpv"] = out["qpv_codes"].map(len)
+    return sort_by_name(out).reset_index(drop=True)
+
+
+def sort_by_name(frame: pd.DataFrame, column: str = "name") -> pd.DataFrame:
+    """Rows in French alphabetical order of ``column`` (accents and case ignored)."""
+    return frame.sort_values(column, key=lambda names: names.map(normalize_name))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a guided tour: the territory, a commune, or a quartier within a commune."""
+
+    commune: str | None = None
+    qpv: str | None = None
+
+
+def tour(data: Dataset, generation: int) -> tuple[Step, ...]:
+    """The territory, then each commune holding a quartier (by name) followed by its quartiers.
+
+    A quartier over several communes comes back under each of them.
+    """
+    steps = [Step()]
+    holding = communes_with_quartiers(data, generation)
+    for commune, codes in zip(holding["code"], holding["qpv_codes"], strict=True):
+        steps.append(Step(commune=str(commune)))
+        steps.extend(Step(commune=str(commune), qpv=str(code)) for code in codes)
+    return tuple(steps)
+
+
+def matching(query: str, names: Mapping[str, str]) -> tuple[str, ...]:
+    """Codes whose name or code contains ``query``, ignoring case and accents, by name.
+
+    ``matching("lievin", {"62510": "Liévin"})`` gives ``("62510",)``; an empty query matches
+    everything.
+    """
+    wanted = normalize_name(query)
+    found = [code for code, name in names.items() if wanted in normalize_name(f"{name} {code}")]
+    return tuple(sorted(found, key=lambda code: normalize_name(names[code])))
+
+
+def find_step(steps: Sequence[Step], *, commune: str | None, qpv: str | None) -> int:
+    """Index of the step showing ``commune``/``qpv``; the best partial match, else 0.
+
+    A quartier without a commune goes to its first commune's step; an unknown commune or a
+    quartier not in that commune is ignored.
+    """
+    for i, step in enumerate(steps):
+        if step == Step(commune, qpv):
+            return i
+    if qpv:
+        for i, step in enumerate(steps):
+            if step.qpv == qpv:
+                return i
+    if commune:
+        for i, step in enumerate(steps):
+            if step == Step(commune):
+                return i
+    return 0

@@ -14,14 +14,27 @@ and reports, with its larger boundary uncertainty.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
+
+from geo.format import fr_distance
 
 ETALAB_2 = "Licence Ouverte / Etalab 2.0"
 NPM = "https://registry.npmjs.org"
 DATAGOUV_QPV = "5a561801c751df42d7fca9b6"
+SIG_VILLE_URL = "https://sig.ville.gouv.fr"
+"""The official reference for whether an address is in a quartier prioritaire."""
+# The mirror's 2024 perimeters against the official full-resolution file (mirror README).
+SIMPLIFIED_2024_MEDIAN_M = 13.0
+SIMPLIFIED_2024_MAX_M = 120.0
+
+
+def sig_ville_page(code: str) -> str:
+    """The SIG Ville's page of a quartier (``…/territoire/QN06225M``)."""
+    return f"{SIG_VILLE_URL}/territoire/{quote(code, safe='')}"
 
 
 @dataclass(frozen=True)
-class Dataset:
+class Publication:
     """A published dataset, as shown on the sources page."""
 
     key: str
@@ -46,12 +59,13 @@ class Source:
     datagouv_resource: str | None = None  # regex on a resource URL of the data.gouv dataset
     stable: bool = True  # the published bytes are fixed: the checksum applies to downloads too
     boundary_error_m: float | None = None  # positional uncertainty of perimeters, for lookups
+    simplified: bool = False  # a simplified copy of the official perimeters, not the official file
 
 
-DATASETS: dict[str, Dataset] = {
+DATASETS: dict[str, Publication] = {
     d.key: d
     for d in (
-        Dataset(
+        Publication(
             key="qpv2015",
             title="Quartiers prioritaires de la politique de la ville, périmètres 2015",
             producer="ANCT (ex-CGET) sur data.gouv.fr",
@@ -61,7 +75,7 @@ DATASETS: dict[str, Dataset] = {
             notes="Périmètres officiels au 1:4 000, Lambert-93 ; quelques polygones invalides "
             "réparés à la construction.",
         ),
-        Dataset(
+        Publication(
             key="pop2013",
             title="Population municipale des quartiers prioritaires 2015 (RP 2013)",
             producer="Insee",
@@ -69,7 +83,7 @@ DATASETS: dict[str, Dataset] = {
             licence=ETALAB_2,
             page="https://www.insee.fr/fr/statistiques/2500431",
         ),
-        Dataset(
+        Publication(
             key="qpv2024",
             title="Quartiers prioritaires de la politique de la ville, périmètres 2024",
             producer="ANCT sur data.gouv.fr",
@@ -78,10 +92,11 @@ DATASETS: dict[str, Dataset] = {
             page=f"https://www.data.gouv.fr/fr/datasets/{DATAGOUV_QPV}/",
             notes="Fichier officiel en pleine résolution (Lambert-93) quand il est téléchargé ; "
             "la copie du miroir hors ligne est simplifiée (environ 40 % des sommets, écart "
-            "médian 13 m, jusqu'à environ 120 m) : bonne pour l'affichage, pas pour trancher "
+            f"médian {fr_distance(SIMPLIFIED_2024_MEDIAN_M)}, jusqu'à environ "
+            f"{fr_distance(SIMPLIFIED_2024_MAX_M)}) : bonne pour l'affichage, pas pour trancher "
             "seule près d'une limite. Le rapport de construction dit laquelle est utilisée.",
         ),
-        Dataset(
+        Publication(
             key="indicateurs2024",
             title="Indicateurs par quartier prioritaire 2024 (compilation)",
             producer="Compilation tierce déclarée issue de SIG Ville / Insee",
@@ -92,7 +107,7 @@ DATASETS: dict[str, Dataset] = {
             "logements sociaux supérieur à 100 % pour certains quartiers (valeurs signalées, "
             "jamais corrigées).",
         ),
-        Dataset(
+        Publication(
             key="decoupage",
             title="Découpage administratif : communes et EPCI",
             producer="Etalab, @etalab/decoupage-administratif 6.0.0 (sources Insee COG, DGCL)",
@@ -100,7 +115,7 @@ DATASETS: dict[str, Dataset] = {
             licence=ETALAB_2,
             page="https://www.npmjs.com/package/@etalab/decoupage-administratif",
         ),
-        Dataset(
+        Publication(
             key="poplegales2023",
             title="Populations légales des communes, millésime 2023",
             producer="Insee",
@@ -108,7 +123,7 @@ DATASETS: dict[str, Dataset] = {
             licence=ETALAB_2,
             page="https://www.insee.fr/fr/statistiques?debut=0&theme=1&categorie=1",
         ),
-        Dataset(
+        Publication(
             key="populations_call",
             title="Populations municipales et totales 2021, 2022, 2023 des 36 communes de la CALL",
             producer="Dérivé des fichiers Insee / DGCL ci-dessus (miroir du projet)",
@@ -117,7 +132,7 @@ DATASETS: dict[str, Dataset] = {
             page="https://www.insee.fr/fr/statistiques?debut=0&theme=1&categorie=1",
             notes="Fichier dérivé, disponible seulement dans le miroir ; couvre la CALL.",
         ),
-        Dataset(
+        Publication(
             key="contours_communes",
             title="Contours des communes du Pas-de-Calais",
             producer="IGN ADMIN EXPRESS 2018, simplifié (mapshaper) ; en ligne : geo.api.gouv.fr",
@@ -174,9 +189,8 @@ SOURCES: dict[str, Source] = {
             dataset="qpv2024",
             path="qpv-2024/qpv2024_simplified.geojson",
             sha256="578c36a475ea6867789b0367d5c311cc6c88f389ac1a5604be38add7e38fcb15",
-            # Measured against the official full-resolution file (mirror README): median 13 m,
-            # up to about 120 m.
-            boundary_error_m=120.0,
+            boundary_error_m=SIMPLIFIED_2024_MAX_M,
+            simplified=True,
         ),
         Source(
             key="indicateurs2024",

@@ -23,6 +23,7 @@ import geopandas as gpd
 import shapely
 from shapely.ops import polylabel
 
+from geo.coordinates import LAMBERT93, WGS84
 from geo.territory import STATUS_NEIGHBOURING
 
 PX_PER_PT = 96 / 72  # CSS pixels (Leaflet) per typographic point (matplotlib, fpdf)
@@ -126,6 +127,16 @@ COUNTERPART = Kind(
     dash=(10, 6),
 )
 
+# A point someone asked about (the address page, its printed answer), and the 300 m / 500 m
+# circles drawn around it.
+POINT = Kind(
+    key="point", label="Point vérifié", stroke="#FFFFFF", width=2.0, fill="#000091", fill_opacity=1
+)
+NEAR_RING = Kind(
+    key="cercle_300", label="Cercle de 300 m", stroke="#161616", width=1.2, dash=(6, 4)
+)
+FAR_RING = Kind(key="cercle_500", label="Cercle de 500 m", stroke="#161616", width=1.2, dash=(2, 4))
+
 TEXT = "#161616"  # legends, labels and sheets: 17.7:1 on white
 MUTED_TEXT = "#404040"  # secondary text (captions, commune names): 10.4:1 on white
 PAPER = "#FFFFFF"
@@ -150,6 +161,11 @@ def legend_kinds(present: Iterable[Kind], *, selected: bool, outline: bool = Tru
     return [kind for kind in KINDS if kind in shown]
 
 
+def legend_label(kind: Kind, territory: str) -> str:
+    """A legend row's text: the kind's label, the territory's outline named after it."""
+    return f"{kind.label} ({territory})" if kind is TERRITORY else kind.label
+
+
 # ---------------------------------------------------------------------------------------------
 # Colour arithmetic
 
@@ -164,8 +180,12 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 def blend(colour: str, opacity: float, background: str = PAPER) -> tuple[int, int, int]:
     """The colour seen when ``colour`` at ``opacity`` is laid over ``background``."""
-    top, bottom = rgb(colour), rgb(background)
-    return tuple(round(t * opacity + b * (1 - opacity)) for t, b in zip(top, bottom, strict=True))
+    (r, g, b), (r0, g0, b0) = rgb(colour), rgb(background)
+    return (
+        round(r * opacity + r0 * (1 - opacity)),
+        round(g * opacity + g0 * (1 - opacity)),
+        round(b * opacity + b0 * (1 - opacity)),
+    )
 
 
 def contrast_ratio(first: str, second: str) -> float:
@@ -222,7 +242,7 @@ def label_min_zoom(text: str, inner_radius_m: float, latitude: float) -> int:
     return min(max(zoom, low), high)
 
 
-def commune_labels(communes, *, metric_crs: str = "EPSG:2154") -> tuple[Label, ...]:
+def commune_labels(communes, *, metric_crs: str = LAMBERT93) -> tuple[Label, ...]:
     """Where and from which zoom each commune's name is written, largest communes first.
 
     Parameters
@@ -242,7 +262,7 @@ def commune_labels(communes, *, metric_crs: str = "EPSG:2154") -> tuple[Label, .
         radius = float(part.exterior.distance(point))
         labels.append((code, str(name), point, radius, float(shape.area)))
     points = shapely.points([[p.x, p.y] for _, _, p, _, _ in labels])
-    lonlat = gpd.GeoSeries(points, crs=metric_crs).to_crs(4326)
+    lonlat = gpd.GeoSeries(points, crs=metric_crs).to_crs(WGS84)
     out = [
         Label(
             code=code,

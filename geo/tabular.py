@@ -21,7 +21,6 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from geo._encoding import BINARY, decode
@@ -409,7 +408,8 @@ def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock, *, strict: bo
             (fr for en, fr in _CSV_ERRORS_FR.items() if en in str(exc)), "guillemets mal placés"
         )
         raise _Malformed(line, why) from None
-    assert header is not None  # _header_line found a non-blank line
+    if header is None:  # only empty cells, such as a lone "" : nothing names a column
+        raise InputError("Le fichier ne contient aucune donnée.")
     return _Read(header, rows, lines, "", [])
 
 
@@ -515,12 +515,6 @@ def guess_lonlat_columns(columns: list[str]) -> tuple[str, str] | None:
     lon = next((c for c, f in folded.items() if f in _LON_WORDS), None)
     lat = next((c for c, f in folded.items() if f in _LAT_WORDS), None)
     return (lon, lat) if lon and lat else None
-
-
-def parse_coordinates(values: pd.Series) -> np.ndarray:
-    """Numbers from text cells, accepting a decimal comma; unusable cells become NaN."""
-    text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
 
 
 def join_address(df: pd.DataFrame, columns: list[str]) -> pd.Series:

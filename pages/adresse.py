@@ -14,7 +14,7 @@ from ui import adresse, mapview
 from ui.adresse import K_LAT, K_LON, K_MAP, K_RESULT, POINT_ZOOM
 from ui.data import get_dataset
 from ui.locator import get_locator
-from ui.panels import escape_markdown
+from ui.markdown import escape_markdown
 
 MAP_HEIGHT = 560
 

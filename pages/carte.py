@@ -4,103 +4,43 @@ The URL describes the view (``ui.state``): it seeds the widgets when the page op
 rewritten from them on every run, so that the address bar can always be shared.
 """
 
-import math
+from functools import partial
 
 import streamlit as st
 
 from geo import generations, selection
-from geo.format import fr_int, fr_number
+from geo.format import fr_distance, fr_int, fr_number
 from ui import downloads, mapview, panels, state
+from ui.carte import (
+    CSS,
+    K_CHOROPLETH,
+    K_COMMUNE_PANEL,
+    K_COMMUNE_PICK,
+    K_COMMUNES,
+    K_COUNTERPART,
+    K_GEN,
+    K_NEIGHBOURS,
+    K_POP,
+    K_QPV,
+    K_QUERY,
+    close_commune,
+    follow_generation,
+    map_clicked,
+    open_in_other_generation,
+    open_qpv,
+    pick_commune,
+    population_steps,
+    step_down,
+    step_up,
+)
 from ui.data import get_dataset
 from ui.leaflet import BASEMAPS
-
-K_GEN = "carte_gen"
-K_COMMUNES = "carte_communes"
-K_QUERY = "carte_recherche"
-K_POP = "carte_pop"
-K_NEIGHBOURS = "carte_voisins"
-K_CHOROPLETH = "carte_part"
-K_QPV = "carte_qpv"
-K_COMMUNE_PANEL = "carte_fiche_commune"
-K_COUNTERPART = "carte_autre_contour"
-K_COMMUNE_PICK = "carte_choix_commune"
-POP_STEP = 500
-# The map and its panel share the width (the default margins leave the map ~530 px wide at
-# 1366 px); on a phone, the title and the headline figures shrink so that the map shows in
-# the first screen. Constant CSS, scoped to this page's containers.
-CSS = """
-<style>
-@media (min-width: 641px) {
-  [data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 1.5rem;
-    padding-right: 1.5rem; padding-top: 3.5rem; }
-}
-@media (max-width: 640px) {
-  [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
-  [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem; }
-  .st-key-carte_headline [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.5rem; }
-  .st-key-carte_headline [data-testid="stColumn"] { min-width: calc(50% - 0.5rem) !important;
-    flex: 1 1 calc(50% - 0.5rem) !important; }
-  .st-key-carte_headline [data-testid="stMetricValue"] { font-size: 1.6rem; }
-  .st-key-carte_headline [data-testid="stMetricLabel"] * { white-space: normal; }
-  .st-key-carte_headline [data-testid="stCaptionContainer"] p { font-size: 0.8rem; }
-}
-</style>
-"""
 
 dataset = get_dataset()
 catalogue = state.Catalogue.from_dataset(dataset)
 url_view = state.read_view(catalogue)
-pop_max = int(math.ceil(dataset.qpv["population"].max() / POP_STEP) * POP_STEP)
-pop_steps = list(range(0, pop_max + 1, POP_STEP))
-
-
-def _step_down(value: int) -> int:
-    return min(value // POP_STEP * POP_STEP, pop_max)
-
-
-def _step_up(value: int) -> int:
-    return min(math.ceil(value / POP_STEP) * POP_STEP, pop_max)
-
-
-def open_qpv(code: str | None) -> None:
-    st.session_state[K_QPV] = code
-    st.session_state[K_COMMUNE_PANEL] = None
-
-
-def open_commune(code: str) -> None:
-    st.session_state[K_QPV] = None
-    st.session_state[K_COMMUNE_PANEL] = code
-
-
-def open_in_other_generation(code: str) -> None:
-    st.session_state[K_GEN] = catalogue.qpv_generation[code]
-    open_qpv(code)
-
-
-def follow_generation() -> None:
-    """An open quartier follows the switch to its counterpart in the other perimeters."""
-    current = st.session_state.get(K_QPV)
-    if current:
-        st.session_state[K_QPV] = catalogue.counterpart.get(current)
-
-
-def close_commune() -> None:
-    st.session_state[K_COMMUNE_PANEL] = None
-
-
-def pick_commune() -> None:
-    """« Fiche d'une commune » in the territory's panel."""
-    code = st.session_state[K_COMMUNE_PICK]
-    st.session_state[K_COMMUNE_PICK] = None
-    if code:
-        open_commune(code)
-
-
-def map_clicked(kind: str, code: str) -> None:
-    if kind == mapview.KIND_QPV:
-        open_qpv(code)
-    else:
-        open_commune(code)
+pop_steps = population_steps(dataset)
+pop_max = pop_steps[-1]
 
 
 low, high = url_view.population
@@ -117,14 +57,7 @@ state.seed_widgets(
 )
 
 with st.sidebar:
-    st.radio(
-        "Périmètres",
-        generations.ORDER,
-        format_func=panels.GENERATION_LABELS.get,
-        key=K_GEN,
-        on_change=follow_generation,
-    )
-    generation = st.session_state[K_GEN]
+    generation = state.perimeters_radio(K_GEN, on_change=follow_generation, args=(catalogue,))
     choices = selection.commune_choices(dataset.communes, generation)
     st.multiselect(
         "Communes",
@@ -140,7 +73,7 @@ with st.sidebar:
     st.select_slider(
         "Population des quartiers (habitants)",
         pop_steps,
-        value=(_step_down(low or 0), _step_up(pop_max if high is None else high)),
+        value=(step_down(low or 0, pop_max), step_up(pop_max if high is None else high, pop_max)),
         format_func=fr_int,
         key=K_POP,
     )
@@ -169,7 +102,7 @@ summary = selection.summarize(
 
 st.markdown(CSS, unsafe_allow_html=True)
 st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
-st.markdown(f"**{panels.GENERATION_LABELS[generation]}**")
+st.markdown(f"**{generations.LABELS[generation]}**")
 with st.container(key="carte_headline"):
     panels.render_headline(summary, dataset)
 if selected.empty:
@@ -189,12 +122,11 @@ with map_column:
         "Fonds de carte : " + ", ".join(b.name for b in BASEMAPS) + " (bouton en haut à droite "
         "de la carte ; sans connexion, choisir « Sans fond de carte »)."
     ]
-    if generation == 2024 and dataset.report["sources"]["qpv2024"]["source"] == (
-        "qpv2024_simplified"
-    ):
+    if generations.contours_simplified(dataset, generation):
         notes.append(
-            "Périmètres 2024 dessinés d'après une copie simplifiée (écart jusqu'à environ "
-            f"{fr_int(dataset.tolerance_m(2024))} m) : voir « Sources et limites »."
+            f"Périmètres {generation} dessinés d'après une copie simplifiée (écart jusqu'à "
+            f"environ {fr_distance(dataset.tolerance_m(generation))}) : voir « Sources et "
+            "limites »."
         )
     st.caption(" ".join(notes))
 
@@ -217,7 +149,7 @@ with panel_column:
                 dataset,
                 view.qpv,
                 counterpart_toggle_key=K_COUNTERPART,
-                on_open_counterpart=open_in_other_generation,
+                on_open_counterpart=partial(open_in_other_generation, catalogue),
             )
         elif commune:
             panels.render_commune_panel(dataset, commune, generation, on_open_qpv=open_qpv)

@@ -4,153 +4,23 @@
 picks the perimeters; the URL follows the choices, so a comparison can be shared.
 """
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from geo import compare, generations
-from geo.errors import InputError
+from geo import compare
 from geo.format import fr_number
-from geo.selection import GENERATIONS, commune_choices
+from geo.selection import (
+    commune_choices,
+    communes_with_quartiers,
+    quartiers_of_commune,
+    sort_by_name,
+)
 from geo.territory import STATUS_NEIGHBOURING
-from ui import downloads
+from ui import comparer, downloads, state
 from ui.charts import accessible
+from ui.comparer import DEFAULT_CHARTS, K_CODES, K_GENERATION, MODE_COMMUNE, MODE_PICK, entity_label
 from ui.data import get_dataset
-from ui.panels import escape_markdown
-from ui.state import quote_codes, split_codes
-
-PARAM_QPV = "qpv"
-PARAM_GEN = "gen"
-DEFAULT_GENERATION = 2024  # the 2024 perimeters carry the indicators worth comparing
-MODE_PICK = "Choisir les quartiers"
-MODE_COMMUNE = "Tous les quartiers d'une commune"
-TEXT = "#161616"
-# Okabe-Ito blue / vermillion, black and dark grey: told apart with any colour-vision
-# deficiency, each at least 3:1 against white; every bar also carries its value as text.
-KIND_COLOURS = {
-    compare.KIND_LABELS[compare.KIND_QUARTIER]: "#0072B2",
-    compare.KIND_LABELS[compare.KIND_COMMUNE]: "#D55E00",
-    compare.KIND_LABELS[compare.KIND_TERRITORY]: "#000000",
-    compare.KIND_LABELS[compare.KIND_MEDIAN]: "#6B6B6B",
-}
-# Communes and the territory are drawn only where their values are on the quartiers' scale (a
-# commune's population would flatten every quartier's bar); the table keeps them all.
-WITH_REFERENCES = ("density", "share_of_commune_pct")
-DEFAULT_CHARTS = {
-    2015: ("population", "density", "share_of_commune_pct"),
-    2024: ("population", "taux_pauvrete", "taux_emploi", "taux_logements_sociaux"),
-}
-
-
-def url_codes(problems: list[str]) -> list[str]:
-    """Codes in ``?qpv=``, comma-separated or repeated (normalised, at most 50)."""
-    return split_codes(st.query_params.get_all(PARAM_QPV), PARAM_QPV, problems)
-
-
-def url_generation(data, codes: list[str]) -> int:
-    """``?gen=``, else the generation of the first known code, else the default."""
-    gen = st.query_params.get(PARAM_GEN, "")
-    if gen in {str(g) for g in GENERATIONS}:
-        return int(gen)
-    known = data.qpv.set_index("code")["generation"]
-    for code in codes:
-        if code in known.index:
-            return int(known[code])
-    return DEFAULT_GENERATION
-
-
-def write_url(codes: list[str], generation: int) -> None:
-    wanted = {PARAM_QPV: ",".join(codes)} if codes else {}
-    if generation != DEFAULT_GENERATION:
-        wanted[PARAM_GEN] = str(generation)
-    current = {k: ",".join(st.query_params.get_all(k)) for k in st.query_params}
-    if current != wanted:
-        st.query_params.from_dict(wanted)
-
-
-def usable_codes(data, codes: list[str], generation: int) -> tuple[list[str], list[str]]:
-    """The codes that resolve in ``generation`` (at most 8), and French messages for the others
-    (one for all the unknown codes, however many)."""
-    known = set(data.qpv["code"])
-    unknown = [code for code in codes if code not in known]
-    problems = [f"code(s) de quartier inconnu(s) : {quote_codes(unknown)}"] if unknown else []
-    kept: list[str] = []
-    for code in (c for c in codes if c in known):
-        try:
-            kept.extend(c for c in compare.resolve_codes(data, [code], generation) if c not in kept)
-        except InputError as exc:
-            problems.append(escape_markdown(str(exc)))
-    if len(kept) > compare.MAX_QUARTIERS:
-        problems.append(f"{compare.MAX_QUARTIERS} quartiers au plus : les suivants sont ignorés")
-    return kept[: compare.MAX_QUARTIERS], problems
-
-
-def follow_generation(data) -> None:
-    """Keep the picked quartiers when the perimeters change (2015 <-> 2024 counterparts)."""
-    generation = st.session_state["cmp_generation"]
-    codes = st.session_state.get("cmp_codes", [])
-    st.session_state["cmp_codes"] = usable_codes(data, codes, generation)[0]
-
-
-def entity_label(row) -> str:
-    if row.kind == compare.KIND_QUARTIER:
-        return f"{row.name} ({row.code})"
-    if row.kind == compare.KIND_COMMUNE:
-        return f"{row.name} (commune)"
-    return row.name
-
-
-def bar_chart(table: pd.DataFrame, metric: compare.Metric) -> alt.LayerChart:
-    """Horizontal bars of one metric, value printed at the end of each bar."""
-    kinds = [compare.KIND_QUARTIER, compare.KIND_MEDIAN]
-    if metric.key in WITH_REFERENCES:
-        kinds += [compare.KIND_COMMUNE, compare.KIND_TERRITORY]
-    rows = table[table["kind"].isin(kinds)]
-    frame = pd.DataFrame(
-        {
-            "entite": [entity_label(r) for r in rows.itertuples()],
-            "type": rows["kind"].map(compare.KIND_LABELS).to_numpy(),
-            "valeur": rows[metric.key].astype(float).to_numpy(),
-        }
-    )
-    frame["texte"] = [
-        metric.format(v) if pd.notna(v) else "valeur manquante ou écartée" for v in frame["valeur"]
-    ]
-    frame["position"] = frame["valeur"].fillna(0)
-    present = [kind for kind in KIND_COLOURS if kind in set(frame["type"])]
-    base = alt.Chart(frame).encode(
-        y=alt.Y(
-            "entite:N",
-            sort=None,
-            title=None,
-            axis=alt.Axis(labelLimit=320, labelFontSize=12, labelColor=TEXT),
-        ),
-    )
-    bars = base.mark_bar().encode(
-        x=alt.X(
-            "valeur:Q",
-            title=metric.title,
-            axis=alt.Axis(
-                labelExpr="replace(replace(format(datum.value, ',~f'), ',', ' '), '.', ',')",
-                labelColor=TEXT,
-                titleColor=TEXT,
-            ),
-        ),
-        color=alt.Color(
-            "type:N",
-            title=None,
-            scale=alt.Scale(domain=list(present), range=[KIND_COLOURS[k] for k in present]),
-            legend=alt.Legend(orient="bottom", labelColor=TEXT, labelFontSize=12),
-        ),
-        tooltip=[alt.Tooltip("entite:N", title="Nom"), alt.Tooltip("texte:N", title=metric.label)],
-    )
-    labels = base.mark_text(align="left", dx=4, fontSize=12, color=TEXT).encode(
-        x="position:Q", text="texte:N"
-    )
-    return (bars + labels).properties(
-        title=alt.Title(metric.label, color=TEXT), height=alt.Step(26)
-    )
-
+from ui.markdown import escape_markdown
 
 data = get_dataset()
 st.title("Comparer des quartiers")
@@ -159,30 +29,22 @@ st.markdown(
     "avec leurs communes et l'ensemble du territoire comme repères."
 )
 
-if "cmp_codes" not in st.session_state:
-    problems: list[str] = []
-    asked = url_codes(problems)
-    st.session_state["cmp_generation"] = url_generation(data, asked)
-    kept, unusable = usable_codes(data, asked, st.session_state["cmp_generation"])
-    st.session_state["cmp_codes"] = kept
-    if problems or unusable:
-        # One warning for the whole link, however many codes it held.
-        text = " ; ".join(problem.rstrip(".") for problem in problems + unusable)
-        st.warning(f"Lien : {text}.", icon=":material/link_off:")
+comparer.seed_from_link(data)
 
 left, right = st.columns(2)
-generation = left.radio(
-    "Périmètres",
-    generations.ORDER,
-    format_func=lambda g: f"{g}" + (" (avec les indicateurs 2024)" if g == 2024 else ""),
-    horizontal=True,
-    key="cmp_generation",
-    on_change=follow_generation,
+generation = state.perimeters_radio(
+    K_GENERATION,
+    labels=comparer.generation_label,
+    on_change=comparer.follow_generation,
     args=(data,),
+    horizontal=True,
+    where=left,
 )
-mode = right.radio("Quartiers comparés", (MODE_PICK, MODE_COMMUNE), horizontal=True, key="cmp_mode")
+mode = right.radio(
+    "Quartiers comparés", (MODE_PICK, MODE_COMMUNE), horizontal=True, key=comparer.K_MODE
+)
 
-quartiers = compare.sort_by_name(data.qpv_of(generation))
+quartiers = sort_by_name(data.qpv_of(generation))
 names = {
     row.code: f"{row.name} – {row.commune_names}"
     + (" (quartier voisin, hors contrat)" if row.status == STATUS_NEIGHBOURING else "")
@@ -194,22 +56,22 @@ if mode == MODE_PICK:
         list(names),
         format_func=names.get,
         max_selections=compare.MAX_QUARTIERS,
-        key="cmp_codes",
+        key=K_CODES,
         placeholder="Tapez un nom de quartier ou de commune",
     )
 else:
-    holding = compare.communes_with_quartiers(data, generation)
+    holding = communes_with_quartiers(data, generation)
     holding = holding[holding["n_qpv"] >= compare.MIN_QUARTIERS]
     labels = commune_choices(data.communes, generation)
     commune = st.selectbox(
         "Commune",
         list(holding["code"]),
         format_func=labels.get,
-        key="cmp_commune",
+        key=comparer.K_COMMUNE,
         help=f"Les communes qui comptent au moins {compare.MIN_QUARTIERS} quartiers.",
     )
-    codes = list(compare.quartiers_of_commune(data, commune, generation))
-write_url(codes, generation)
+    codes = list(quartiers_of_commune(data, commune, generation))
+comparer.write_link(codes, generation)
 
 if len(codes) < compare.MIN_QUARTIERS:
     st.info(f"Choisissez au moins {compare.MIN_QUARTIERS} quartiers pour les comparer.")
@@ -262,7 +124,7 @@ chosen = st.multiselect(
 )
 st.caption("Chaque barre porte sa valeur ; le tableau ci-dessus donne les mêmes chiffres.")
 for key in chosen:
-    st.altair_chart(accessible(bar_chart(table, by_key[key])), width="stretch")
+    st.altair_chart(accessible(comparer.bar_chart(table, by_key[key])), width="stretch")
     if by_key[key].help:
         st.caption(by_key[key].help)
 

@@ -8,14 +8,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from geo import generations
 from geo.contract import ContractFacts
 from geo.format import fr_euros, fr_int, fr_number
 from geo.selection import Filters, select_qpv, summarize
-from ui.charts import accessible
+from ui import charts
 from ui.data import contract_facts, get_dataset
-from ui.panels import escape_markdown
+from ui.markdown import escape_markdown
 
-TEXT = "#161616"
 # Okabe-Ito: blue for the published contributions, vermillion for the computed sum, black for the
 # announced total; each bar also carries its value as text.
 COLOURS = {
@@ -47,40 +47,21 @@ def funding_table(facts: ContractFacts) -> pd.DataFrame:
     return table
 
 
-def funding_chart(table: pd.DataFrame, year: int) -> alt.Chart:
-    base = alt.Chart(table).encode(
-        y=alt.Y(
-            "funder:N",
-            sort=None,
-            title=None,
-            axis=alt.Axis(labelLimit=300, labelFontSize=13, labelColor=TEXT),
-        ),
-        x=alt.X(
-            "eur:Q",
-            title="Montant (millions d'euros)",
-            axis=alt.Axis(
-                labelExpr="replace(format(datum.value / 1e6, '.1f'), '.', ',')",
-                labelColor=TEXT,
-                titleColor=TEXT,
-            ),
-        ),
-    )
-    bars = base.mark_bar().encode(
-        color=alt.Color(
-            "kind:N",
-            title=None,
-            scale=alt.Scale(domain=list(COLOURS), range=list(COLOURS.values())),
-            legend=alt.Legend(orient="bottom", labelFontSize=12, labelColor=TEXT),
-        ),
-        tooltip=[
-            alt.Tooltip("funder:N", title="Financeur"),
-            alt.Tooltip("label:N", title="Montant"),
-        ],
-    )
-    labels = base.mark_text(align="left", dx=4, fontSize=12, color=TEXT).encode(text="label:N")
-    return (bars + labels).properties(
-        title=alt.Title(f"Financements de la programmation {year}, tels que publiés", color=TEXT),
-        height=alt.Step(30),
+def funding_chart(table: pd.DataFrame, year: int) -> alt.LayerChart:
+    return charts.horizontal_bars(
+        table,
+        category="funder",
+        value="eur",
+        kind="kind",
+        label="label",
+        colours=COLOURS,
+        title=f"Financements de la programmation {year}, tels que publiés",
+        value_title="Montant (millions d'euros)",
+        axis_labels=charts.FRENCH_MILLIONS,
+        tooltip=[("funder", "Financeur"), ("label", "Montant")],
+        category_width=300,
+        category_size=13,
+        step=30,
     )
 
 
@@ -100,9 +81,9 @@ st.markdown(
 st.header("Les quartiers prioritaires de l'agglomération")
 current = {
     g: summarize(select_qpv(data.qpv, Filters(generation=g)), data.communes, generation=g)
-    for g in (2015, 2024)
+    for g in generations.ORDER
 }
-s15 = current[2015]
+s15 = current[generations.PREVIOUS]
 columns = st.columns(3)
 columns[0].metric("Quartiers prioritaires du contrat", fr_int(s15.quartiers))
 columns[1].metric("Communes concernées", fr_int(len(s15.communes)))
@@ -110,7 +91,7 @@ columns[2].metric(
     f"Habitants en {s15.population_year}" if s15.population_year else "Habitants",
     fr_int(s15.population),
 )
-s24 = current[2024]
+s24 = current[generations.IN_FORCE]
 st.caption(
     f"Périmètres officiels de 2015 et population Insee {s15.population_year}, calculés à partir "
     f"des données de l'application. Depuis le 1er janvier 2024, de nouveaux périmètres "
@@ -170,7 +151,7 @@ st.markdown(
 )
 
 table = funding_table(facts)
-st.altair_chart(accessible(funding_chart(table, year)), width="stretch")
+st.altair_chart(charts.accessible(funding_chart(table, year)), width="stretch")
 st.markdown("**Les mêmes chiffres en tableau**")
 st.table(
     table[["funder", "label"]].rename(columns={"funder": "Financeur", "label": "Montant"}),

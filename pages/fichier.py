@@ -1,6 +1,6 @@
 """Vérifier un fichier (``/fichier``): a CSV or Excel table -> each row in or out of a QPV.
 
-The file is read in memory (``geo.tabular``), checked by ``geo.batch.check_table`` with a
+The file is read in memory (``geo.tabular``), checked by ``geo.checkfile.check_table`` with a
 progress bar, and the annotated rows are offered as French CSV and Excel. Nothing is written to
 disk: the table and the result live in this session's ``st.session_state`` only. With longitude
 and latitude columns nothing leaves the machine; address columns are sent to the address
@@ -14,15 +14,16 @@ from pathlib import PurePath
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.batch import GENERATIONS, check_table
+from geo import generations
+from geo.checkfile import check_table
 from geo.errors import GeocoderError, InputError
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
 from geo.tabular import UPLOAD_LIMITS, guess_address_columns, guess_lonlat_columns, load_table
-from ui import downloads, lookup, mapview
+from ui import downloads, fichier, mapview
 from ui.data import get_dataset
 from ui.locator import get_locator
-from ui.panels import GENERATION_LABELS, escape_markdown
+from ui.markdown import escape_markdown
 
 K_FILE = "fichier_televerse"
 K_TABLE = "fichier_table"  # (file_id, UserTable)
@@ -147,7 +148,7 @@ if st.button(
             table,
             get_locator(),
             on_progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
-            timeout=lookup.BULK_TIMEOUT,
+            timeout=fichier.BULK_TIMEOUT,
             **settings,
         )
     except InputError as exc:
@@ -170,18 +171,18 @@ _, used, result = stored_result
 rows = result.rows
 
 st.header("Résultat", anchor=False)
-not_located = lookup.not_located_count(result.counts)
+not_located = fichier.not_located_count(result.counts)
 duration = (
     "en moins d'une seconde"
     if result.seconds < 1
     else f"en {fr_number(result.seconds, 1)} secondes"
 )
 st.markdown(
-    f"{lookup.count_fr(result.total, 'ligne vérifiée', 'lignes vérifiées')} {duration} "
-    f"({escape_markdown(used)}) : {lookup.count_fr(result.located, 'située', 'situées')}, "
-    f"{lookup.count_fr(not_located, 'non localisée', 'non localisées')}."
+    f"{fichier.count_fr(result.total, 'ligne vérifiée', 'lignes vérifiées')} {duration} "
+    f"({escape_markdown(used)}) : {fichier.count_fr(result.located, 'située', 'situées')}, "
+    f"{fichier.count_fr(not_located, 'non localisée', 'non localisées')}."
 )
-st.table(lookup.counts_table(result.counts), hide_index=True)
+st.table(fichier.counts_table(result.counts), hide_index=True)
 if not_located:
     st.caption(
         "« Non localisée » : adresse introuvable ou coordonnées inutilisables ; la colonne "
@@ -190,25 +191,25 @@ if not_located:
 
 generation = st.radio(
     "Statut montré sur la carte",
-    GENERATIONS,
-    format_func=GENERATION_LABELS.get,
+    generations.ORDER,
+    format_func=generations.LABELS.get,
     key=K_MAP_GENERATION,
     horizontal=True,
 )
 m = mapview.build_map(dataset, generation=generation, codes=list(dataset.qpv_of(generation).code))
-layer = lookup.points_layer(rows, generation)
+layer = fichier.points_layer(rows, generation)
 if layer is not None:
     layer.add_to(m)
     m.fit_bounds(layer.bounds, padding=(20, 20))
 st_folium(
     m, key=K_MAP, height=MAP_HEIGHT, use_container_width=True, returned_objects=[], render=False
 )
-st.html(lookup.status_legend_html())
+st.html(fichier.status_legend_html())
 
 st.subheader("Aperçu", anchor=False)
-if len(rows) > lookup.PREVIEW_ROWS:
-    st.caption(f"Les {lookup.PREVIEW_ROWS} premières lignes ; le fichier complet se télécharge.")
-st.dataframe(lookup.preview(rows, geocoded=result.geocoded), hide_index=True, width="stretch")
+if len(rows) > fichier.PREVIEW_ROWS:
+    st.caption(f"Les {fichier.PREVIEW_ROWS} premières lignes ; le fichier complet se télécharge.")
+st.dataframe(fichier.preview(rows, geocoded=result.geocoded), hide_index=True, width="stretch")
 
 stem = re.sub(r"[^\w-]+", "_", PurePath(uploaded.name).stem)[:60].strip("_") or "fichier"
 csv_column, excel_column = st.columns(2)

@@ -7,20 +7,23 @@ tables: nothing about the data is written in this page.
 import pandas as pd
 import streamlit as st
 
-from geo.format import fr_int, fr_number
-from geo.selection import latest_population_column
+from geo import generations
+from geo.facts import ESTIMATE_NOTE
+from geo.format import fr_distance, fr_int, fr_number
+from geo.metrics import METRIC_BY_KEY
 from geo.sources import DATASETS, SOURCES
+from geo.store import latest_population_column
 from ui.data import get_dataset
-from ui.panels import ESTIMATE_NOTE, GENERATION_LABELS, INDICATOR_LABELS, escape_markdown
+from ui.markdown import escape_markdown
 
 ORIGINS = {"mirror": "copie hors ligne (miroir)", "cache": "cache local", "download": "téléchargé"}
 REPAIR_REASONS = {"Self-intersection": "polygone qui se recoupe (auto-intersection)"}
 
 dataset = get_dataset()
 report = dataset.report
-counts = report["counts"]
-used_sources = {entry["source"] for entry in report["sources"].values()}
+used_sources = {entry.source for entry in report.sources.values()}
 used_datasets = {SOURCES[key].dataset for key in used_sources if key in SOURCES}
+census_year = generations.year_text(generations.population_year(dataset, generations.PREVIOUS))
 reference_year, reference_column = latest_population_column(dataset.communes)
 
 st.title("Sources et limites", anchor=False)
@@ -32,32 +35,33 @@ st.markdown(
 
 # --- Limits first: what a resident or an elected official should know before quoting a figure.
 st.header("Limites à connaître", anchor=False)
-limits = []
-if report["sources"]["qpv2024"]["source"] == "qpv2024_simplified":
-    limits.append(
-        "**Périmètres 2024 simplifiés** : la copie utilisée ici est simplifiée (écart avec le "
-        f"tracé officiel jusqu'à environ {fr_int(dataset.tolerance_m(2024))} m). Elle suffit "
-        "pour la carte, pas pour dire à coup sûr si une adresse proche d'une limite est dans "
-        "un quartier : vérifiez alors sur le SIG Ville."
-    )
+limits = [
+    f"**Périmètres {generation} simplifiés** : la copie utilisée ici est simplifiée (écart avec "
+    f"le tracé officiel jusqu'à environ {fr_distance(dataset.tolerance_m(generation))}). Elle "
+    "suffit pour la carte, pas pour dire à coup sûr si une adresse proche d'une limite est dans "
+    "un quartier : vérifiez alors sur le SIG Ville."
+    for generation in generations.ORDER
+    if generations.contours_simplified(dataset, generation)
+]
 limits += [
     "**Contours des communes simplifiés** : "
     + escape_markdown(DATASETS["contours_communes"].notes),
     f"**Population en quartier par commune** : {ESTIMATE_NOTE} Les chiffres par commune sont "
     "donc des ordres de grandeur ; ceux par quartier sont ceux de la source.",
-    "**Année de la population des quartiers 2024** : la source ne la précise pas ; la "
-    "population des quartiers 2015 est celle du recensement 2013.",
+    f"**Année de la population des quartiers {generations.IN_FORCE}** : la source ne la précise "
+    f"pas ; la population des quartiers {generations.PREVIOUS} est celle du recensement "
+    f"{census_year}.",
     "**Années différentes** : la part des habitants en quartier rapporte la population des "
-    f"quartiers (2013 pour les périmètres 2015) à la population municipale {reference_year} "
-    "des communes : c'est un ordre de grandeur.",
+    f"quartiers ({census_year} pour les périmètres {generations.PREVIOUS}) à la population "
+    f"municipale {reference_year} des communes : c'est un ordre de grandeur.",
     "**Indicateurs 2024** : " + escape_markdown(DATASETS["indicateurs2024"].notes),
     "**Tracés affichés** : la carte montre des contours allégés (écart maximal de "
-    f"{fr_number(report['tolerances_m']['display_max_shift_m'], 1)} m avec les périmètres "
+    f"{fr_number(report.display_max_shift_m, 1)} m avec les périmètres "
     "utilisés pour les calculs).",
 ]
 limits += [
     f"**Quartier voisin {escape_markdown(code)}** : {escape_markdown(reason)}"
-    for code, reason in report["territory"].get("neighbouring", {}).items()
+    for code, reason in report.territory.neighbouring.items()
 ]
 st.markdown("\n".join(f"- {line}" for line in limits))
 
@@ -80,12 +84,12 @@ for ds in DATASETS.values():
 
 # --- Build report
 st.header("Préparation des données", anchor=False)
-territory = report["territory"]
+territory = report.territory
 st.markdown(
-    f"Territoire : **{escape_markdown(territory['name'])}** (SIREN {territory['siren']}), "
-    f"{counts['communes']} communes, {fr_int(dataset.communes[reference_column].sum())} "
+    f"Territoire : **{escape_markdown(territory.name)}** (SIREN {territory.siren}), "
+    f"{report.communes} communes, {fr_int(dataset.communes[reference_column].sum())} "
     f"habitants (population municipale {reference_year})."
-    + (f" Contrat : {escape_markdown(territory['contract'])}." if territory.get("contract") else "")
+    + (f" Contrat : {escape_markdown(territory.contract)}." if territory.contract else "")
 )
 st.subheader("Quartiers", anchor=False)
 st.table(
@@ -93,42 +97,32 @@ st.table(
         [
             {
                 "Périmètres": label,
-                "Attribués au territoire par l'Insee": c["attributed"],
-                "Du contrat de ville": c["contract"],
-                "Voisins (hors contrat)": c["neighbouring"],
-                "Partagés avec un autre EPCI": c["shared"],
-                "Communes concernées": c["communes_with_qpv"],
-                "Habitants": fr_int(c["population"])
-                + (
-                    f" ({c['population_year']})"
-                    if c["population_year"]
-                    else " (année non précisée)"
-                ),
+                "Attribués au territoire par l'Insee": c.attributed,
+                "Du contrat de ville": c.contract,
+                "Voisins (hors contrat)": c.neighbouring,
+                "Partagés avec un autre EPCI": c.shared,
+                "Communes concernées": c.communes_with_qpv,
+                "Habitants": f"{fr_int(c.population)} ({generations.year_text(c.population_year)})",
             }
-            for generation, label in GENERATION_LABELS.items()
-            if (c := counts.get(str(generation)))
+            for generation, label in generations.LABELS.items()
+            if (c := report.generations.get(generation))
         ]
     ),
     hide_index=True,
 )
 
 st.subheader("Géométries réparées", anchor=False)
-if report["repaired"]:
+if report.repaired:
     st.table(
         pd.DataFrame(
             {
-                "Quartier": [r["code"] for r in report["repaired"]],
-                "Périmètres": [r["generation"] for r in report["repaired"]],
+                "Quartier": [r.code for r in report.repaired],
+                "Périmètres": [r.generation for r in report.repaired],
                 "Défaut": [
-                    REPAIR_REASONS.get(r["reason"].split("[")[0], r["reason"])
-                    for r in report["repaired"]
+                    REPAIR_REASONS.get(r.reason.split("[")[0], r.reason) for r in report.repaired
                 ],
-                "Surface avant (m²)": [
-                    fr_number(r["area_before_m2"], 1) for r in report["repaired"]
-                ],
-                "Surface après (m²)": [
-                    fr_number(r["area_after_m2"], 1) for r in report["repaired"]
-                ],
+                "Surface avant (m²)": [fr_number(r.area_before_m2, 1) for r in report.repaired],
+                "Surface après (m²)": [fr_number(r.area_after_m2, 1) for r in report.repaired],
             }
         ),
         hide_index=True,
@@ -149,7 +143,9 @@ else:
             {
                 "Quartier": [f"{names.get(c, c)} ({c})" for c in flags["code"]],
                 "Périmètres": flags["generation"].astype(str),
-                "Donnée": [INDICATOR_LABELS.get(c, c) for c in flags["column"]],
+                "Donnée": [
+                    METRIC_BY_KEY[c].label if c in METRIC_BY_KEY else c for c in flags["column"]
+                ],
                 "Valeur": [fr_number(v, 2) for v in flags["value"]],
                 "Motif": flags["reason"],
             }
@@ -158,23 +154,23 @@ else:
         width="stretch",
     )
 
-if report["notes"]:
+if report.notes:
     st.subheader("Remarques de la préparation", anchor=False)
-    st.markdown("\n".join(f"- {escape_markdown(note)}" for note in report["notes"]))
+    st.markdown("\n".join(f"- {escape_markdown(note)}" for note in report.notes))
 
 st.subheader("Fichiers lus", anchor=False)
 st.dataframe(
     pd.DataFrame(
         [
             {
-                "Fichier": entry["path"],
-                "Jeu de données": DATASETS[SOURCES[entry["source"]].dataset].title
-                if entry["source"] in SOURCES
+                "Fichier": entry.path,
+                "Jeu de données": DATASETS[SOURCES[entry.source].dataset].title
+                if entry.source in SOURCES
                 else "—",
-                "Provenance": ORIGINS.get(entry["origin"], entry["origin"]),
-                "Empreinte SHA-256": entry["sha256"],
+                "Provenance": ORIGINS.get(entry.origin, entry.origin),
+                "Empreinte SHA-256": entry.sha256,
             }
-            for entry in report["sources"].values()
+            for entry in report.sources.values()
         ]
     ),
     hide_index=True,

@@ -3,11 +3,12 @@
 import json
 import re
 
-from browser import REPO_ROOT
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import UnknownElement
+
+from support import REPO_ROOT
 
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 120

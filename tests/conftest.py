@@ -1,6 +1,7 @@
 """Shared fixtures.
 
-Real browser (``@pytest.mark.browser``), helpers in ``tests/browser.py``:
+Real browser (``@pytest.mark.browser``), helpers in ``support/server.py`` and
+``support/browser.py``:
 
 - ``start_streamlit(script, env=None) -> base_url``: session-scoped factory; one server per
   (script, env), stopped at the end of the session. Wrap it in a module fixture::
@@ -28,7 +29,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, RequestLog, launch_chromium, record_requests, run_streamlit
+
+from support import default_mirror
+from support.browser import CHROMIUM, RequestLog, launch_chromium, record_requests
+from support.server import run_streamlit
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_FIXTURES = frozenset({"mirror_dir", "processed", "dataset"})
@@ -36,11 +40,6 @@ NO_DATA_EXIT = 4  # pytest's "usage error": the machine is not ready, no test co
 
 
 # --- Prerequisites --------------------------------------------------------------------------
-
-
-def default_mirror() -> Path:
-    """``QPV_DATA_MIRROR``, else ``../shared/data`` next to the repository."""
-    return Path(os.environ.get("QPV_DATA_MIRROR") or REPO.parent / "shared" / "data")
 
 
 def is_mirror(path: Path) -> bool:
@@ -198,7 +197,8 @@ def mirror_dir() -> Path:
 @pytest.fixture(scope="session")
 def processed(mirror_dir) -> Path:
     """The default processed tables, built from the mirror when missing or stale."""
-    from geo.build import ensure_built, processed_dir
+    from geo.build import ensure_built
+    from geo.store import processed_dir
 
     ensure_built(mirror=mirror_dir, allow_download=False)
     return processed_dir()

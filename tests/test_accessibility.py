@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from browser import REPO_ROOT, wait_idle
 
+from support import REPO_ROOT
+from support.browser import wait_idle
 from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"

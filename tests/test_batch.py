@@ -10,20 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.batch import (
-    NOT_LOCATED,
-    STATUS_ORDER,
-    added_columns,
-    build_locator,
-    check_table,
-    describe_verdict,
-    locate_point,
-)
+from geo.checkfile import added_columns, check_table
 from geo.errors import GeocoderParseError, GeocoderUnavailable, InputError
 from geo.export import read_csv_fr, to_csv_fr
 from geo.format import fr_distance
+from geo.locate import build_locator, locate_point
+from geo.verdict import NOT_LOCATED, STATUS_ORDER, describe_verdict
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ import urllib.parse
 from urllib.parse import quote
 
 import pytest
-from browser import REPO_ROOT, wait_idle
-from fake_geoplateforme import FakeGeoplateforme, load_addresses
 
+from support import REPO_ROOT
+from support.browser import wait_idle
+from support.fake_geoplateforme import FakeGeoplateforme, load_addresses
 from ui import adresse, leaflet, mapview
 
 pytestmark = pytest.mark.browser

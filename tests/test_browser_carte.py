@@ -7,9 +7,10 @@
 import re
 
 import pytest
-from browser import REPO_ROOT, wait_idle
 
 from geo import style
+from support import REPO_ROOT
+from support.browser import wait_idle
 from ui import leaflet, mapview
 
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -81,7 +82,7 @@ def test_map_draws_the_quartiers_from_local_assets_only(browser_page, request_lo
 
 
 def test_clicking_a_quartier_opens_its_panel(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/")
+    frame = open_map(browser_page, app_url + "/?gen=2015")  # the map opens on 2024: 2015 asked
     browser_page.get_by_text("Cliquez sur un quartier ou sur une commune").wait_for()
 
     click_shape(frame, f"path.{mapview.CLASS_QPV}-QP062025")
@@ -251,7 +252,7 @@ def test_commune_names_are_written_where_they_fit_and_never_overlap(browser_page
 
 
 def test_the_live_map_draws_the_kinds_of_geo_style(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/")
+    frame = open_map(browser_page, app_url + "/?gen=2015")
     contract = frame.locator(f"path.{mapview.CLASS_QPV}-QP062025")  # Grande Résidence
     shared = frame.locator(f"path.{mapview.CLASS_QPV}-QP062045")  # Quartier du Maroc
     territory = frame.locator(f"path.{mapview.CLASS_TERRITORY}")

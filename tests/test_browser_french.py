@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import REPO_ROOT, wait_idle
 
+from support import REPO_ROOT
+from support.browser import wait_idle
 from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
 
 pytestmark = pytest.mark.browser

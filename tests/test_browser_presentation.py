@@ -10,8 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import REPO_ROOT, wait_idle
 
+from support import REPO_ROOT
+from support.browser import wait_idle
 from ui.figures import CLASS as FIGURES
 from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
 from ui.mapview import CLASS_QPV, CLASS_TERRITORY
@@ -153,7 +154,7 @@ def test_every_step_fits_the_screen(chromium, app_url, artefact_path, width, hei
 @pytest.mark.browser
 def test_next_and_previous_change_the_url_and_the_content(browser_page, request_log, app_url):
     page = browser_page
-    page.goto(f"{app_url}/presentation?commune=62498")
+    page.goto(f"{app_url}/presentation?gen=2015&commune=62498")  # the contract's perimeters
     heading(page, "Lens")
     map_drawn(page)
     page.get_by_text("étape 22 sur 51", exact=False).wait_for()
@@ -178,13 +179,13 @@ def test_next_and_previous_change_the_url_and_the_content(browser_page, request_
 @pytest.mark.browser
 def test_keyboard_alone_steps_through(browser_page, app_url):
     page = browser_page
-    page.goto(f"{app_url}/presentation")
+    page.goto(f"{app_url}/presentation?gen=2015")
     heading(page, "Quartiers prioritaires — CA de Lens - Liévin")
 
     # A presentation remote sends Page Down / Page Up.
     page.keyboard.press("PageDown")
     heading(page, "Angres")
-    page.wait_for_url(re.compile(r"\?commune=62032$"))
+    page.wait_for_url(re.compile(r"\?gen=2015&commune=62032$"))
     page.keyboard.press("PageDown")
     heading(page, "Camus")
     page.keyboard.press("PageUp")
@@ -211,7 +212,7 @@ def test_keyboard_alone_steps_through(browser_page, app_url):
 @pytest.mark.browser
 def test_a_commune_and_a_quartier_are_found_without_accents(browser_page, app_url):
     page = browser_page
-    page.goto(f"{app_url}/presentation")
+    page.goto(f"{app_url}/presentation?gen=2015")
     heading(page, "Quartiers prioritaires — CA de Lens - Liévin")
 
     # One match: Enter goes straight there.
@@ -220,7 +221,7 @@ def test_a_commune_and_a_quartier_are_found_without_accents(browser_page, app_ur
     search.fill("eleu dit")
     search.press("Enter")
     heading(page, "Éleu-dit-Leauwette")
-    page.wait_for_url(re.compile(r"\?commune=62291$"))
+    page.wait_for_url(re.compile(r"\?gen=2015&commune=62291$"))
 
     # Several matches: the lists show them, a pick goes there.
     page.get_by_role("button", name=re.compile("Aller à")).click()
@@ -233,11 +234,11 @@ def test_a_commune_and_a_quartier_are_found_without_accents(browser_page, app_ur
     page.get_by_role("combobox", name=re.compile("Quartier")).click()
     page.get_by_role("option", name="Cité 12-14 – QP062024").click()
     heading(page, "Cité 12-14")
-    page.wait_for_url(re.compile(r"\?commune=62498&qpv=QP062024$"))
+    page.wait_for_url(re.compile(r"\?gen=2015&commune=62498&qpv=QP062024$"))
 
     page.get_by_role("button", name="Accueil").click()
     heading(page, "Quartiers prioritaires — CA de Lens - Liévin")
-    assert page.url.endswith("/presentation")
+    assert page.url.endswith("/presentation?gen=2015")
 
 
 @pytest.mark.browser
@@ -263,14 +264,15 @@ def test_a_step_url_opens_that_step_with_its_downloads(browser_page, app_url):
     # The sidebar is hidden in meeting mode; the way out is a link.
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     page.get_by_role("link", name=re.compile("Quitter")).click()
-    page.wait_for_url(re.compile(r"/(carte)?\?gen=2024&commune=62498&qpv=QN06225M$"))
+    # The perimeters in force are the default: the link leaves gen out.
+    page.wait_for_url(re.compile(r"/(carte)?\?commune=62498&qpv=QN06225M$"))
     page.locator('[data-testid="stSidebar"]').wait_for(state="visible")
 
 
 @pytest.mark.browser
 def test_a_step_number_in_the_url_opens_that_step(browser_page, app_url):
     page = browser_page
-    page.goto(f"{app_url}/presentation?etape=23")
+    page.goto(f"{app_url}/presentation?gen=2015&etape=23")
     heading(page, "Cité 12-14")
-    page.wait_for_url(re.compile(r"\?commune=62498&qpv=QP062024$"))
+    page.wait_for_url(re.compile(r"\?gen=2015&commune=62498&qpv=QP062024$"))
     page.get_by_text("étape 23 sur 51", exact=False).wait_for()

@@ -21,12 +21,11 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import REPO_ROOT
-from fake_geoplateforme import FakeGeoplateforme
 
-from geo.build import Report, write_tables
-from geo.store import load_dataset
+from geo.store import load_dataset, write_tables
 from geo.territory import DEFAULT_TERRITORY
+from support import REPO_ROOT
+from support.fake_geoplateforme import FakeGeoplateforme
 from ui import mapview
 
 pytestmark = pytest.mark.browser
@@ -68,8 +67,10 @@ def hostile_tables(processed, tmp_path_factory) -> Path:
     for code, name in renamed.items():
         qpv["commune_names"] = qpv["commune_names"].str.replace(old_names[code], name, regex=False)
     territory["name"] = f"CA {SVG} de Lens-Liévin"
-    fields = {f.name for f in dataclasses.fields(Report)}
-    report = Report(**{k: v for k, v in dataset.report.items() if k in fields})
+    report = dataclasses.replace(
+        dataset.report,
+        territory=dataclasses.replace(dataset.report.territory, name=territory["name"].iloc[0]),
+    )
     root = tmp_path_factory.mktemp("processed-xss")
     write_tables(
         root / DEFAULT_TERRITORY,
@@ -90,7 +91,7 @@ def hostile_tables(processed, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def hostile_ban(mirror_dir):
     """A Géoplateforme stand-in whose only address at QP062025 has a label full of payloads."""
-    from fake_geoplateforme import load_addresses
+    from support.fake_geoplateforme import load_addresses
 
     addresses = load_addresses(mirror_dir)
     target = next(a for a in addresses if a.qpv_code == "QP062025")
@@ -156,7 +157,7 @@ def visible_text(page, text: str) -> None:
 
 
 def test_map_and_its_tooltip_show_hostile_names_as_text(page, app_url):
-    page.goto(app_url + "/")
+    page.goto(app_url + "/?gen=2015")
     frame = wait_map(page)
 
     shape = frame.locator(f"path.{mapview.CLASS_QPV}-QP062025")

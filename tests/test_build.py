@@ -9,9 +9,16 @@ import pytest
 import shapely
 
 from geo import build as build_mod
-from geo.build import Report, build, ensure_built, processed_dir, write_tables
+from geo.build import build, ensure_built
 from geo.errors import CacheError, DatasetUnavailableError, FolderNotWritableError
-from geo.store import load_dataset, stale_reason
+from geo.store import (
+    SCHEMA_VERSION,
+    BuildReport,
+    load_dataset,
+    processed_dir,
+    stale_reason,
+    write_tables,
+)
 
 pytestmark = pytest.mark.mirror
 
@@ -110,7 +117,7 @@ def test_areas_are_computed_in_lambert93(call):
 
 def test_invalid_source_polygons_are_repaired_and_reported(call):
     result, data = call
-    repaired = {(r["code"], r["generation"]) for r in result.report["repaired"]}
+    repaired = {(r.code, r.generation) for r in result.report.repaired}
     assert {("QP062034", 2015), ("QP062035", 2015)} <= repaired
     assert data.qpv.geometry.is_valid.all()
 
@@ -136,9 +143,7 @@ def test_display_copy_is_simplified_wgs84_and_close_to_the_original(call):
     full = shapely.get_num_coordinates(data.qpv.geometry.to_numpy()).sum()
     light = shapely.get_num_coordinates(data.qpv_display.geometry.to_numpy()).sum()
     assert light < full
-    assert (
-        result.report["tolerances_m"]["display_max_shift_m"] <= build_mod.DISPLAY_TOLERANCE_M + 0.5
-    )
+    assert result.report.display_max_shift_m <= build_mod.DISPLAY_TOLERANCE_M + 0.5
 
 
 def test_commune_populations_cover_three_census_years(call):
@@ -175,7 +180,7 @@ def test_old_schema_and_corrupt_cache_are_detected(call, tmp_path):
     assert "version" in stale_reason(copy)
     with pytest.raises(CacheError):
         load_dataset(CALL, root=tmp_path)
-    manifest["schema_version"] = build_mod.SCHEMA_VERSION
+    manifest["schema_version"] = SCHEMA_VERSION
     (copy / "manifest.json").write_text(json.dumps(manifest))
     (copy / "qpv.parquet").write_bytes(b"not a parquet file")
     with pytest.raises(CacheError, match="illisibles"):
@@ -227,7 +232,7 @@ def test_unwritable_processed_folder_is_said_in_french(tmp_path):
     blocker.write_text("")
 
     with pytest.raises(FolderNotWritableError) as error:
-        write_tables(blocker / "processed" / CALL, {}, Report(), manifest={})
+        write_tables(blocker / "processed" / CALL, {}, BuildReport(), manifest={})
 
     assert "(un élément du chemin n'est pas un dossier)" in str(error.value)
     assert "Not a directory" not in str(error.value)

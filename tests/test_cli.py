@@ -15,11 +15,12 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from geo.batch import added_columns
+from geo.checkfile import added_columns
 from geo.export import read_csv_fr
 from geo.fetch import sha256_file
+from geo.store import BuildReport, load_dataset
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,7 +61,9 @@ def test_info_json_is_the_build_report(processed):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["territory"]["siren"] == "246200364"
-    assert report["tolerances_m"]["2015"] == 5.0
+    assert report["generations"]["2015"]["tolerance_m"] == 5.0
+    assert report["generations"]["2024"]["population_year"] is None  # the source gives none
+    assert BuildReport.from_json(report) == load_dataset().report  # read back, same dataclass
 
 
 def test_locate_json_gives_the_quartier_containing_the_point(processed, inside_qp062025):
@@ -142,8 +145,13 @@ def test_locate_says_a_french_sentence_per_generation(processed, inside_qp062025
     [
         ("200", "100", "Erreur : Coordonnées hors de la France métropolitaine : longitude 200.0"),
         ("50.45", "2.83", "Vérifiez que la longitude et la latitude ne sont pas inversées"),
-        ("abc", "50.4", "Erreur : La longitude doit être un nombre en degrés, pas 'abc'."),
-        ("nan", "50.4", "Erreur : Coordonnées invalides : longitude nan"),
+        (
+            "abc",
+            "50.4",
+            "Erreur : La longitude doit être un nombre en degrés décimaux (virgule ou point), "
+            "pas « abc ».",
+        ),
+        ("nan", "50.4", "Erreur : La longitude doit être un nombre fini."),
     ],
 )
 def test_locate_refuses_absurd_coordinates_in_french(processed, lon, lat, message):
@@ -412,14 +420,31 @@ def test_info_on_a_manifest_that_is_not_an_object_says_so_in_french(processed, t
     assert "Traceback" not in done.stderr
 
 
-def test_an_unexpected_error_is_one_french_line(processed, tmp_path):
-    """A build report the manifest vouches for, yet without the fields the code reads."""
+def vouched_report(processed, tmp_path, report: dict):
+    """A copy of the tables whose report is ``report``, the manifest vouching for it."""
     folder = tmp_path / processed.name
     shutil.copytree(processed, folder)
-    (folder / "report.json").write_text("{}", "utf-8")
+    (folder / "report.json").write_text(json.dumps(report), "utf-8")
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     manifest["outputs"]["report.json"] = sha256_file(folder / "report.json")
     (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+
+def test_a_report_without_its_fields_is_unreadable_data_said_in_french(processed, tmp_path):
+    vouched_report(processed, tmp_path, {})
+
+    done = run_geo("info", env={"QPV_PROCESSED_DIR": str(tmp_path)})
+
+    assert done.returncode == 1
+    assert done.stderr.startswith("Erreur : données préparées illisibles dans ")
+    assert "relancez « python -m geo build »" in done.stderr
+
+
+def test_an_unexpected_error_is_one_french_line(processed, tmp_path):
+    """A build report the manifest vouches for, read back whole, yet without a generation."""
+    report = json.loads((processed / "report.json").read_text("utf-8"))
+    del report["generations"]["2024"]
+    vouched_report(processed, tmp_path, report)
 
     done = run_geo("info", env={"QPV_PROCESSED_DIR": str(tmp_path)})
 

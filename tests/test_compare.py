@@ -6,8 +6,9 @@ import math
 import pandas as pd
 import pytest
 
-from geo import compare, contract
+from geo import compare, contract, selection
 from geo.errors import InputError, SchemaError
+from geo.metrics import METRICS
 
 
 def row(table: pd.DataFrame, code: str) -> pd.Series:
@@ -76,7 +77,7 @@ def test_missing_values_stay_missing_never_zero(dataset):
     # Rouvroy is outside the CALL: no population to divide by.
     assert math.isnan(maroc["share_of_commune_pct"])
     assert "hors du territoire" in maroc["flags"]
-    numeric = table[[m.key for m in compare.METRICS]].astype(float)
+    numeric = table[[m.key for m in METRICS]].astype(float)
     assert not (numeric == 0).any().any()
 
 
@@ -127,19 +128,19 @@ def test_ranking_refuses_an_indicator_the_generation_lacks(dataset):
 
 
 def test_quartiers_of_a_commune_and_the_tour(dataset):
-    assert len(compare.quartiers_of_commune(dataset, "62498", 2015)) == 5
-    holding = compare.communes_with_quartiers(dataset, 2015)
+    assert len(selection.quartiers_of_commune(dataset, "62498", 2015)) == 5
+    holding = selection.communes_with_quartiers(dataset, 2015)
     assert len(holding) == 19
     assert holding.iloc[0]["name"] == "Angres"
 
-    steps = compare.tour(dataset, 2015)
-    assert steps[0] == compare.Step()
+    steps = selection.tour(dataset, 2015)
+    assert steps[0] == selection.Step()
     assert len(steps) == 1 + 19 + int(holding["n_qpv"].sum())
-    lens = compare.find_step(steps, commune="62498", qpv=None)
+    lens = selection.find_step(steps, commune="62498", qpv=None)
     assert steps[lens + 1].commune == "62498" and steps[lens + 1].qpv is not None
     # A quartier without its commune goes to its first commune; unknown values to the start.
-    assert steps[compare.find_step(steps, commune=None, qpv="QP062025")].qpv == "QP062025"
-    assert compare.find_step(steps, commune="99999", qpv=None) == 0
+    assert steps[selection.find_step(steps, commune=None, qpv="QP062025")].qpv == "QP062025"
+    assert selection.find_step(steps, commune="99999", qpv=None) == 0
 
 
 def test_change_between_generations(dataset):

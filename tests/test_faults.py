@@ -22,15 +22,15 @@ from streamlit.testing.v1 import AppTest
 
 import ui.data
 from geo import fetch, geocode
-from geo.build import SCHEMA_VERSION
 from geo.sources import SOURCES
+from geo.store import SCHEMA_VERSION
 from geo.territory import DEFAULT_TERRITORY
 from ui import adresse
 
 APP = "../app.py"
 TIMEOUT = 120
 HEADLINE = {"Quartiers prioritaires": "21", "Communes concernées": "19 sur 36"}
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, connections refused
 
 

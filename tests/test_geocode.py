@@ -39,7 +39,7 @@ from geo.geocode import (
 )
 from geo.locate import precision_for_type
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 CALL = "246200364"
 FAST = _http.RetryPolicy(attempts=3, backoff=0.01)

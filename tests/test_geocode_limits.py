@@ -48,7 +48,7 @@ from geo.geocode import (
     user_message,
 )
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 CALL = "246200364"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo.batch import NOT_LOCATED, build_locator, check_table
+from geo.checkfile import check_table
 from geo.errors import GeocoderParseError
 from geo.geocode import (
     SearchArea,
@@ -29,7 +29,8 @@ from geo.geocode import (
     reverse_geocode,
     suggest_addresses,
 )
-from geo.locate import precision_for_type
+from geo.locate import build_locator, precision_for_type
+from geo.verdict import NOT_LOCATED
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "geoplateforme"
 CALL_CITYCODES = {"62498", "62510", "62413"}  # Lens, Liévin, Harnes (members of the CALL)

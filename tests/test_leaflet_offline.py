@@ -1,6 +1,6 @@
 """The st_folium map renders with no internet, from the vendored Leaflet (ui/leaflet.py).
 
-Browser tests run ``tests/apps/leaflet_smoke.py`` under ``streamlit run`` and drive Chromium;
+Browser tests run ``support/apps/leaflet_smoke.py`` under ``streamlit run`` and drive Chromium;
 every request to a host other than 127.0.0.1 is aborted, as on a machine with no network.
 """
 
@@ -8,9 +8,9 @@ import time
 
 import folium
 import pytest
-from browser import APPS_DIR, STATIC_DIR
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from support.server import APPS_DIR, STATIC_DIR
 from ui import leaflet
 
 SMOKE_APP = APPS_DIR / "leaflet_smoke.py"

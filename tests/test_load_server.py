@@ -1,9 +1,10 @@
 """The protocol-level load test (``bench/load_server.py``) replays the resident's journey for real.
 
-One Chromium session runs ``bench/load.py``'s journey while its websocket messages are
-recorded; one virtual session (no browser) then replays them: the server must answer the fact
-panel step with the quartier's heading and the point step with the verdict naming its code. The
-check must also fail when it expects another quartier's answer, or it would prove nothing.
+One Chromium session runs the resident's journey (``bench/_journey.py``) while its websocket
+messages are recorded; one virtual session (no browser) then replays them: the server must
+answer the fact panel step with the quartier's heading and the point step with the verdict
+naming its code. The check must also fail when it expects another quartier's answer, or it
+would prove nothing.
 """
 
 import asyncio
@@ -30,10 +31,11 @@ def run_async(coroutine):
 def recorded(processed, mirror_dir):
     """(server URL, a recording of one errand), the server kept running for the replays."""
     from bench import load_server
-    from bench.bench_app import streamlit_server
+    from bench._common import streamlit_server
+    from support import REPO_ROOT
 
     env = {"QPV_BASEMAP": "aucun", "QPV_DATA_MIRROR": str(mirror_dir)}
-    with streamlit_server(load_server.REPO / "app.py", env=env) as server:
+    with streamlit_server(REPO_ROOT / "app.py", env=env) as server:
         server.wait_answering()
         errands = load_server.recorded_errands(1)
         yield server.url, run_async(load_server.record(server.url, errands))
@@ -52,11 +54,11 @@ def replay_once(url: str, recording):
 
 
 def test_recording_holds_one_rerun_per_step(recorded):
-    from bench import load
+    from bench import _journey
 
     _, recording = recorded
     steps = [*recording.opening, *recording.errands[0]]
-    assert [s.name for s in steps] == list(load.STEPS)
+    assert [s.name for s in steps] == list(_journey.STEPS)
     assert all(s.reruns for s in steps), [s.name for s in steps if not s.reruns]
     assert steps[0].new_connection  # the first visit opens the websocket
 
@@ -73,11 +75,11 @@ def test_replay_brings_the_quartier_and_its_verdict(recorded):
 
 
 def test_check_fails_when_another_quartier_is_expected(recorded):
-    from bench import load, load_server
+    from bench import _journey, load_server
 
     url, recording = recorded
     actual = recording.errands[0][0].errand
-    other = next(e for e in load.errands() if actual.qpv_name not in e.qpv_name)
+    other = next(e for e in _journey.errands() if actual.qpv_name not in e.qpv_name)
     wrong = dataclasses.replace(
         recording, errands=[[dataclasses.replace(s, errand=other) for s in recording.errands[0]]]
     )

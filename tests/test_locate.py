@@ -15,13 +15,8 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from geo.errors import InputError, SchemaError
-from geo.locate import (
-    PRECISION_BY_TYPE,
-    STATUSES,
-    Locator,
-    precision_for_type,
-    precisions_for_types,
-)
+from geo.locate import PRECISION_BY_TYPE, Locator, precision_for_type, precisions_for_types
+from geo.verdict import STATUSES
 
 # A local origin near Lens so that every coordinate is a plausible Lambert-93 position.
 X0, Y0 = 685_000.0, 7_036_000.0

@@ -13,14 +13,14 @@ import urllib.parse
 import apptest
 import pytest
 from apptest import text_of, type_into, unescape
-from fake_geoplateforme import failures
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from geo.answersheet import answer_pdf
+from support.fake_geoplateforme import failures
 from ui import adresse
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 PAGE = "pages/adresse.py"
 TIMEOUT = 90

@@ -53,9 +53,11 @@ def test_a_shared_link_is_read_back():
 def test_to_params_round_trips_and_leaves_defaults_out():
     state = ViewState(generation=2024, communes=("62498",), qpv="QN06225M", population=(None, 3000))
     params = to_params(state)
-    assert params == {"gen": "2024", "commune": "62498", "qpv": "QN06225M", "pop": "-3000"}
+    # The perimeters in force are the default: left out of the URL; 2015 is said.
+    assert params == {"commune": "62498", "qpv": "QN06225M", "pop": "-3000"}
     assert parse_view(params, CATALOGUE) == (state, [])
     assert to_params(ViewState()) == {}
+    assert to_params(ViewState(generation=2015)) == {"gen": "2015"}
 
 
 def test_a_quartier_code_brings_its_generation():
@@ -251,8 +253,30 @@ def text_of(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_default_view_announces_the_21_quartiers_in_19_communes():
+def test_default_view_is_the_perimeters_in_force():
     at = open_page()
+
+    assert at.radio(key="carte_gen").value == 2024
+    assert metrics(at)["Quartiers prioritaires"] == "21"
+    assert metrics(at)["Habitants des quartiers"] == "60 441"
+    assert "Périmètres 2024, en vigueur depuis le 1er janvier 2024" in text_of(at)
+    assert at.query_params == {}
+
+
+def test_the_figures_the_call_publishes_are_one_click_away():
+    at = open_page()
+
+    at.radio(key="carte_gen").set_value(2015).run()
+
+    assert metrics(at)["Quartiers prioritaires"] == "21"
+    assert metrics(at)["Communes concernées"] == "19 sur 36"
+    assert metrics(at)["Habitants des quartiers"] == "56 398"
+    assert "Population des quartiers en 2013" in text_of(at)
+    assert at.query_params == {"gen": "2015"}
+
+
+def test_the_2015_view_announces_the_21_quartiers_in_19_communes_of_the_call():
+    at = open_page(gen="2015")  # one click away: the figures the CALL publishes
 
     assert metrics(at) == {
         "Quartiers prioritaires": "21",
@@ -265,18 +289,18 @@ def test_default_view_announces_the_21_quartiers_in_19_communes():
     assert "Population des quartiers en 2013" in text
     assert "population municipale 2023 du territoire (36 communes, 242 013 habitants)" in text
     assert not at.warning
-    assert at.query_params == {}
+    assert at.query_params == {"gen": "2015"}
 
 
 def test_commune_filter_changes_the_figures_and_the_url():
-    at = open_page()
+    at = open_page(gen="2015")
 
     at.multiselect(key="carte_communes").set_value(["62498"]).run()
 
     assert metrics(at)["Quartiers prioritaires"] == "5"
     assert metrics(at)["Communes concernées"] == "1 sur 36"
     assert metrics(at)["Habitants des quartiers"] == "14 831"
-    assert at.query_params == {"commune": "62498"}
+    assert at.query_params == {"gen": "2015", "commune": "62498"}
     # One commune chosen: its panel opens, with the estimated population in QPV.
     assert at.subheader[0].value == "Lens"
     assert "environ 9 748 habitants en 2013 — estimation" in text_of(at)
@@ -300,7 +324,7 @@ def test_quartier_link_opens_its_fact_panel():
     assert "Lens (62498), Vendin\\-le\\-Vieil (62842), Loison\\-sous\\-Lens (62523)" in text
     assert "Devenu **QN06225M** (Grande Résidence) en 2024." in text
     assert at.selectbox(key="carte_qpv").value == "QP062025"
-    assert at.query_params == {"qpv": "QP062025"}
+    assert at.query_params == {"gen": "2015", "qpv": "QP062025"}  # a 2015 code, its perimeters
 
 
 def test_unknown_quartier_shows_a_french_message_and_the_full_map():
@@ -328,7 +352,7 @@ def test_switching_generation_keeps_the_quartier_open_through_its_successor():
     at.radio(key="carte_gen").set_value(2024).run()
 
     assert at.subheader[0].value == "Grande Résidence"
-    assert at.query_params == {"gen": "2024", "qpv": "QN06225M"}
+    assert at.query_params == {"qpv": "QN06225M"}  # the perimeters in force: no gen
     assert "Prolonge **QP062025** (Grande Résidence) de 2015." in text_of(at)
 
 
@@ -346,7 +370,7 @@ def test_missing_indicator_is_a_dash_with_its_flag_never_zero():
 
 
 def test_neighbouring_quartier_is_optional_and_explained():
-    at = open_page()
+    at = open_page(gen="2015")
     assert "QP062043" not in list(at.dataframe[0].value["Code"])
 
     at.checkbox(key="carte_voisins").check().run()
@@ -362,7 +386,7 @@ def test_neighbouring_quartier_is_optional_and_explained():
 
 
 def test_search_and_population_range_filter_the_table():
-    at = open_page(recherche="cité", pop="2000-3000")
+    at = open_page(gen="2015", recherche="cité", pop="2000-3000")
 
     table = at.dataframe[0].value
     assert list(table["Code"]) == ["QP062020", "QP062023", "QP062024", "QP062035"]
@@ -421,7 +445,7 @@ def test_the_dossier_follows_the_selection():
     at = open_page(commune="62498")  # Lens: its panel opens, with its own sheet
     assert "Fiche de la commune (PDF)" in download_labels(at)
 
-    at = open_page(recherche="cité", pop="2000-3000")
+    at = open_page(gen="2015", recherche="cité", pop="2000-3000")
     assert "5 pages" in download_labels(at)["Dossier de séance (PDF)"]
 
 

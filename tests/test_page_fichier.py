@@ -11,14 +11,14 @@ import openpyxl
 import pandas as pd
 import pytest
 from apptest import text_of, unescape
-from fake_geoplateforme import failures
 from streamlit.testing.v1 import AppTest
 
 from geo.export import to_excel
 from geo.tabular import MAX_BYTES, MAX_ROWS
-from ui import lookup
+from support.fake_geoplateforme import failures
+from ui import fichier
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 PAGE = "pages/fichier.py"
 TIMEOUT = 120
@@ -158,13 +158,13 @@ def test_points_layer_colours_each_status_and_escapes_tooltips():
         }
     )
 
-    layer = lookup.points_layer(rows, 2024)
+    layer = fichier.points_layer(rows, 2024)
 
     assert '"fillColor": "#0072B2"' in layer.data_json
     assert "&lt;script&gt;x&lt;/script&gt; (QN&lt;b&gt;)" in layer.data_json
     assert "<script>" not in layer.data_json
     assert layer.data_json.count('"Feature"') == 1  # the row without a point is not drawn
-    assert lookup.points_layer(rows.iloc[1:], 2024) is None
+    assert fichier.points_layer(rows.iloc[1:], 2024) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_a_bad_file_after_a_good_one_shows_no_stale_result(geocoder, inside_qp06
 def test_geocoder_failure_gives_a_french_message_and_no_result(
     geocoder, monkeypatch, mode, options, message
 ):
-    monkeypatch.setattr(lookup, "BULK_TIMEOUT", (1.0, 0.5))  # the slow answer takes 1,5 s
+    monkeypatch.setattr(fichier, "BULK_TIMEOUT", (1.0, 0.5))  # the slow answer takes 1,5 s
     content = b"adresse;ville\nadresse de test QP062025;Lens\n"
     at = upload(open_page(), "adresses.csv", content)
     geocoder.set_mode(mode, **options)
@@ -280,7 +280,7 @@ def test_the_preview_and_the_map_give_the_line_of_the_users_file(geocoder, insid
     preview = at.dataframe[0].value
     assert list(preview["ligne du fichier"]) == ["3", "6"]
     rows = at.session_state["fichier_resultat"][2].rows
-    tooltips = lookup.points_layer(rows, 2015).data_json
+    tooltips = fichier.points_layer(rows, 2015).data_json
     assert '"tooltip": "Ligne 3 : dans' in tooltips
     assert '"tooltip": "Ligne 6 : dans' in tooltips
 

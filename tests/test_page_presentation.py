@@ -39,8 +39,16 @@ def value(at: AppTest, label: str) -> str:
     return figures(at)[label][0]
 
 
-def test_overview_shows_the_territory_key_figures_with_their_years(page):
+def test_the_presentation_opens_on_the_perimeters_in_force(page):
     at = page()
+
+    assert at.radio(key="presentation_gen").value == 2024
+    assert figures(at)["Quartiers prioritaires"] == ("21", "2024, ANCT, périmètres 2024")
+    assert dict(at.query_params) == {}
+
+
+def test_overview_shows_the_territory_key_figures_with_their_years(page):
+    at = page(gen="2015")  # the contract's perimeters, one click away
 
     assert not at.exception
     assert title(at) == "Quartiers prioritaires — CA de Lens - Liévin"
@@ -52,11 +60,11 @@ def test_overview_shows_the_territory_key_figures_with_their_years(page):
     assert "2013 et 2023" in shown["Part de la population du territoire"][1]
     assert at.button(key="presentation_previous").disabled
     assert at.button(key="presentation_home").disabled
-    assert dict(at.query_params) == {}
+    assert dict(at.query_params) == {"gen": "2015"}
 
 
 def test_next_and_previous_step_through_a_commune_and_its_quartiers(page):
-    at = page(commune="62498")
+    at = page(gen="2015", commune="62498")
     assert title(at) == "Lens"
     assert figures(at)["Habitants"] == ("32 920", "2023, Insee, populations légales")
 
@@ -72,7 +80,7 @@ def test_next_and_previous_step_through_a_commune_and_its_quartiers(page):
 
     at.button(key="presentation_home").click().run()
     assert title(at).startswith("Quartiers prioritaires —")
-    assert dict(at.query_params) == {}
+    assert dict(at.query_params) == {"gen": "2015"}
 
 
 def test_a_step_opens_from_its_url_and_switches_perimeters_in_place(page):
@@ -82,7 +90,7 @@ def test_a_step_opens_from_its_url_and_switches_perimeters_in_place(page):
 
     at.radio(key="presentation_gen").set_value(2024).run()
     assert at.query_params["qpv"] == "QN06225M"
-    assert at.query_params["gen"] == "2024"
+    assert "gen" not in at.query_params  # the perimeters in force are the default
     assert figures(at)["Taux de pauvreté"] == (
         "49,0 %",
         "année non précisée, compilation SIG Ville / Insee",
@@ -114,22 +122,22 @@ def test_an_unknown_commune_falls_back_to_the_overview_with_a_warning(page):
 
 
 def test_a_step_number_opens_that_step_and_the_url_names_it(page):
-    at = page(etape="23")
+    at = page(gen="2015", etape="23")
     assert title(at) == "Cité 12-14"
-    assert dict(at.query_params) == {"commune": "62498", "qpv": "QP062024"}
+    assert dict(at.query_params) == {"gen": "2015", "commune": "62498", "qpv": "QP062024"}
     assert any("étape 23 sur 51" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("raw", ["0", "52", "douze", "-3"])
 def test_a_step_number_out_of_range_is_said_in_french(page, raw):
-    at = page(etape=raw)
+    at = page(gen="2015", etape=raw)
     assert title(at).startswith("Quartiers prioritaires —")
     assert any(f"Étape inconnue : « {raw}" in w.value.replace("\\", "") for w in at.warning)
     assert any("de 1 à 51" in w.value for w in at.warning)
 
 
 def test_a_search_without_accents_finds_the_commune_and_its_quartiers(page):
-    at = page()
+    at = page(gen="2015")
     at.text_input(key="presentation_search").input("lievin").run()
 
     # Several matches: the two lists hold them, accents or not; the step has not changed.
@@ -143,14 +151,14 @@ def test_a_search_without_accents_finds_the_commune_and_its_quartiers(page):
 
     communes.set_value("62510").run()
     assert title(at) == "Liévin"
-    assert dict(at.query_params) == {"commune": "62510"}
+    assert dict(at.query_params) == {"gen": "2015", "commune": "62510"}
 
 
 def test_a_search_with_one_match_goes_straight_there(page):
-    at = page()
+    at = page(gen="2015")
     at.text_input(key="presentation_search").input("ELEU dit").run()
     assert title(at) == "Éleu-dit-Leauwette"
-    assert dict(at.query_params) == {"commune": "62291"}
+    assert dict(at.query_params) == {"gen": "2015", "commune": "62291"}
 
     at.text_input(key="presentation_search").input("qp062035").run()
     assert title(at) == "Cité Des Taberneaux"

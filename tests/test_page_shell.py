@@ -1,7 +1,7 @@
 """The page around the app: served fast (TCP_NODELAY), in French, and never an English error.
 
 ``serve.py`` is the launcher of the README; these tests start it as users do
-(``tests/browser.run_streamlit``). The French strings themselves are checked in a real browser
+(``support/server.run_streamlit``). The French strings themselves are checked in a real browser
 in ``tests/test_browser_french.py``.
 """
 
@@ -17,10 +17,11 @@ import pytest
 import streamlit
 import streamlit as st
 import uvicorn
-from browser import REPO_ROOT, keep_alive_times
 
 import ui.data
 from server import french_shell, nodelay
+from support import REPO_ROOT
+from support.server import keep_alive_times
 from ui.errors import UNEXPECTED_ERROR
 
 STREAMLIT_INDEX = Path(streamlit.__file__).parent / "static" / "index.html"

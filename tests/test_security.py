@@ -23,16 +23,16 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from geo.batch import build_locator
+from geo.coordinates import parse_degrees
 from geo.errors import InputError
 from geo.export import FORMULA_PREFIXES, to_csv_fr, to_excel
 from geo.geocode import MAX_LENGTH, MIN_LENGTH, normalize_address
-from geo.locate import STATUSES, Verdict
+from geo.locate import build_locator
 from geo.tabular import read_table
-from ui.adresse import parse_coordinate
+from geo.verdict import STATUSES, Verdict
 from ui.state import MAX_QUERY_LENGTH, Catalogue, ViewState, parse_view
 
-pytest_plugins = ["fake_geoplateforme"]  # the geoplateforme and geoplateforme_addresses fixtures
+pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 
 APP = "../app.py"
 TIMEOUT = 120
@@ -112,7 +112,7 @@ def test_an_integer_too_large_for_a_float_is_an_input_error(locator):
 @example("\u00a050,43")
 def test_typed_coordinate_is_a_finite_number_or_a_french_message(text):
     try:
-        value = parse_coordinate(text, "longitude")
+        value = parse_degrees(text, "longitude")
     except InputError as exc:
         assert "longitude" in str(exc)
         return

@@ -8,11 +8,11 @@ from shapely.geometry import box
 from geo.selection import (
     Filters,
     commune_choices,
-    latest_population_column,
     select_qpv,
     summarize,
     table_of,
 )
+from geo.store import latest_population_column
 
 
 def qpv_table() -> pd.DataFrame:
@@ -58,12 +58,17 @@ def codes(df: pd.DataFrame) -> list[str]:
     return list(df["code"])
 
 
-def test_default_selection_is_the_contract_quartiers_of_2015():
-    assert codes(select_qpv(qpv_table(), Filters())) == ["QP000001", "QP000002"]
+def test_default_selection_is_the_perimeters_in_force():
+    assert Filters().generation == 2024
+    assert codes(select_qpv(qpv_table(), Filters())) == ["QN00001M"]
+
+
+def test_2015_selection_is_the_contract_quartiers_of_2015():
+    assert codes(select_qpv(qpv_table(), Filters(generation=2015))) == ["QP000001", "QP000002"]
 
 
 def test_neighbouring_quartiers_are_shown_only_on_request():
-    selected = select_qpv(qpv_table(), Filters(include_neighbouring=True))
+    selected = select_qpv(qpv_table(), Filters(generation=2015, include_neighbouring=True))
     assert codes(selected) == ["QP000001", "QP000002", "QP000003"]
 
 
@@ -73,37 +78,37 @@ def test_generation_2024_selects_the_2024_perimeters():
 
 def test_commune_filter_keeps_quartiers_touching_any_chosen_commune():
     table = qpv_table()
-    assert codes(select_qpv(table, Filters(communes=("00002",)))) == ["QP000002"]
-    both = Filters(communes=("00001", "00002"), include_neighbouring=True)
+    assert codes(select_qpv(table, Filters(generation=2015, communes=("00002",)))) == ["QP000002"]
+    both = Filters(generation=2015, communes=("00001", "00002"), include_neighbouring=True)
     assert codes(select_qpv(table, both)) == ["QP000001", "QP000002", "QP000003"]
-    assert codes(select_qpv(table, Filters(communes=("00003",)))) == []
+    assert codes(select_qpv(table, Filters(generation=2015, communes=("00003",)))) == []
 
 
 @pytest.mark.parametrize("query", ["elephant", "CITÉ DES ÉLÉPHANTS", "qp000001", "  éléph "])
 def test_query_matches_name_or_code_ignoring_case_and_accents(query):
-    assert codes(select_qpv(qpv_table(), Filters(query=query))) == ["QP000001"]
+    assert codes(select_qpv(qpv_table(), Filters(generation=2015, query=query))) == ["QP000001"]
 
 
 def test_population_bounds_are_inclusive():
     table = qpv_table()
-    assert codes(select_qpv(table, Filters(population_min=1200, population_max=1200))) == [
-        "QP000001"
-    ]
-    assert codes(select_qpv(table, Filters(population_min=1201))) == ["QP000002"]
-    assert codes(select_qpv(table, Filters(population_max=3399))) == ["QP000001"]
+    assert codes(
+        select_qpv(table, Filters(generation=2015, population_min=1200, population_max=1200))
+    ) == ["QP000001"]
+    assert codes(select_qpv(table, Filters(generation=2015, population_min=1201))) == ["QP000002"]
+    assert codes(select_qpv(table, Filters(generation=2015, population_max=3399))) == ["QP000001"]
 
 
 def test_population_bounds_drop_quartiers_without_a_figure():
     table = qpv_table()
     table.loc[0, "population"] = pd.NA
-    assert codes(select_qpv(table, Filters())) == ["QP000001", "QP000002"]
-    assert codes(select_qpv(table, Filters(population_min=0))) == ["QP000002"]
+    assert codes(select_qpv(table, Filters(generation=2015))) == ["QP000001", "QP000002"]
+    assert codes(select_qpv(table, Filters(generation=2015, population_min=0))) == ["QP000002"]
 
 
 def test_selection_of_a_geodataframe_comes_without_geometry():
     table = qpv_table()
     squares = gpd.GeoDataFrame(table, geometry=[box(0, 0, 1, 1)] * len(table), crs="EPSG:2154")
-    selected = select_qpv(squares, Filters())
+    selected = select_qpv(squares, Filters(generation=2015))
     assert type(selected) is pd.DataFrame
     assert "geometry" not in selected.columns
     assert codes(selected) == ["QP000001", "QP000002"]
@@ -115,7 +120,7 @@ def test_unknown_generation_is_refused_with_its_value():
 
 
 def test_summary_counts_contract_quartiers_and_communes_of_the_territory():
-    selected = select_qpv(qpv_table(), Filters(include_neighbouring=True))
+    selected = select_qpv(qpv_table(), Filters(generation=2015, include_neighbouring=True))
     summary = summarize(selected, communes_table(), generation=2015)
 
     assert summary.quartiers == 2
@@ -132,7 +137,7 @@ def test_summary_counts_contract_quartiers_and_communes_of_the_territory():
 
 
 def test_summary_limits_communes_concerned_to_the_commune_filter():
-    filters = Filters(communes=("00002",))
+    filters = Filters(generation=2015, communes=("00002",))
     selected = select_qpv(qpv_table(), filters)
     summary = summarize(selected, communes_table(), generation=2015, commune_filter=("00002",))
     assert summary.communes == ("00002",)
@@ -146,7 +151,7 @@ def test_summary_of_2024_has_no_population_year():
 
 
 def test_summary_of_an_empty_selection_has_no_population_nor_share():
-    selected = select_qpv(qpv_table(), Filters(query="introuvable"))
+    selected = select_qpv(qpv_table(), Filters(generation=2015, query="introuvable"))
     summary = summarize(selected, communes_table(), generation=2015)
     assert (summary.quartiers, summary.communes) == (0, ())
     assert summary.population is None
@@ -156,7 +161,9 @@ def test_summary_of_an_empty_selection_has_no_population_nor_share():
 def test_missing_populations_are_counted_not_taken_as_zero():
     table = qpv_table()
     table.loc[1, "population"] = pd.NA
-    summary = summarize(select_qpv(table, Filters()), communes_table(), generation=2015)
+    summary = summarize(
+        select_qpv(table, Filters(generation=2015)), communes_table(), generation=2015
+    )
     assert (summary.population, summary.population_missing) == (1200, 1)
 
 
@@ -186,7 +193,7 @@ def test_table_has_french_headers_numeric_populations_and_readable_years():
 
 
 def test_table_names_each_status():
-    table = table_of(select_qpv(qpv_table(), Filters(include_neighbouring=True)))
+    table = table_of(select_qpv(qpv_table(), Filters(generation=2015, include_neighbouring=True)))
     assert list(table["Statut"]) == [
         "Contrat de ville",
         "Contrat de ville, partagé avec un autre EPCI",

@@ -16,7 +16,8 @@ from pypdf import PdfReader
 
 from geo import style
 from geo.factsheet import factsheet_pdf
-from geo.mapimage import MapCanvas, MapLayers, View, legend_label
+from geo.mapimage import MapCanvas, MapLayers, View
+from geo.style import legend_label
 from ui import mapview
 
 QUARTIER_KINDS = (style.CONTRACT, style.SHARED, style.NEIGHBOURING)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.hostile_files import FILES, MAIN_NS, PKG_REL_NS, REL_NS, sheet, text_cell, workbook
+from geo.coordinates import parse_coordinates
 from geo.errors import InputError
 from geo.tabular import (
     LINE,
@@ -19,9 +19,9 @@ from geo.tabular import (
     guess_lonlat_columns,
     join_address,
     load_table,
-    parse_coordinates,
     read_table,
 )
+from support.hostile_files import FILES, MAIN_NS, PKG_REL_NS, REL_NS, sheet, text_cell, workbook
 
 ROWS = [("12 rue de la Gare", "62300", "Lens"), ("3 place Jean Jaurès", "62800", "Liévin")]
 

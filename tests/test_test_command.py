@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from browser import REPO_ROOT
+from support import REPO_ROOT
 
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"  # discard port: nothing listens, connections refused
 NEEDS_DATA = "tests/test_locate.py"  # uses the dataset and mirror fixtures

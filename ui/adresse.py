@@ -11,7 +11,7 @@
 
 Addresses are personal data: nothing here logs them, caches them or writes them anywhere; the
 page keeps the current one in ``st.session_state`` only. Every text from a user, the data or the
-address service is escaped for Markdown (:func:`ui.panels.escape_markdown`).
+address service is escaped for Markdown (:func:`ui.markdown.escape_markdown`).
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from __future__ import annotations
 import math
 import urllib.parse
 from collections.abc import Mapping
-from urllib.parse import quote as quote_url
 
 import folium
 import streamlit as st
 from st_keyup import st_keyup
 
 from geo import answer as wording
+from geo import generations
 from geo.answer import LocatedPoint, PointAnswer
 from geo.answersheet import answer_pdf
-from geo.batch import GENERATION_NAMES, GENERATIONS, bands_sentence, describe_verdict, locate_point
+from geo.coordinates import WGS84, parse_degrees
 from geo.errors import GeocoderError, InputError
-from geo.format import fr_int
+from geo.format import fr_distance
 from geo.geocode import (
     AnswerLimits,
     GeocodeAnswer,
@@ -44,15 +44,16 @@ from geo.geocode import (
     suggest_addresses,
     user_message,
 )
-from geo.locate import BAND_FAR_M, BAND_NEAR_M, Verdict
+from geo.locate import locate_point
+from geo.sources import SIG_VILLE_URL, sig_ville_page
 from geo.store import Dataset
+from geo.verdict import BAND_FAR_M, BAND_NEAR_M, Verdict, bands_sentence, describe_verdict, headline
 from ui import leaflet, mapview
 from ui.data import get_dataset
+from ui.fichier import count_fr
 from ui.locator import get_locator
-from ui.lookup import count_fr
+from ui.markdown import escape_markdown, excerpt
 from ui.memory import keep_for_process
-from ui.panels import GENERATION_LABELS, SIG_VILLE_URL, escape_markdown
-from ui.state import quote
 
 # A person waits at the page: each look-up has a few seconds, whatever the service does
 # (a bulk file has its own, longer budget: geo.geocode.CSV_LIMITS).
@@ -132,7 +133,7 @@ def init_state() -> None:
 @st.cache_resource(show_spinner=False)
 def _search_area(siren: str, *, _dataset: Dataset) -> SearchArea:
     """The territory's communes and centre, once per process (``siren`` keys the cache)."""
-    centre = _dataset.territory.to_crs(4326).geometry.iloc[0].centroid
+    centre = _dataset.territory.to_crs(WGS84).geometry.iloc[0].centroid
     communes = _dataset.communes
     return keep_for_process(
         SearchArea.from_communes(
@@ -196,28 +197,6 @@ def nearest_address(point: LocatedPoint, dataset: Dataset) -> GeocodeResult | No
         return None  # the verdict stands on its own; the address was only a help
 
 
-def parse_coordinate(text: str, what: str) -> float:
-    """A longitude or latitude typed by a user (decimal point or comma).
-
-    Raises
-    ------
-    InputError
-        Empty or not a number (French message naming ``what``).
-    """
-    cleaned = (text or "").strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
-    if not cleaned:
-        raise InputError(f"Saisissez la {what} (en degrés décimaux, par exemple 2,83 ou 50,43).")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise InputError(
-            f"La {what} doit être un nombre en degrés décimaux (par exemple 2,83 ou 50,43)."
-        ) from None
-    if not math.isfinite(value):
-        raise InputError(f"La {what} doit être un nombre fini.")
-    return value
-
-
 # ---------------------------------------------------------------------------------------------
 # Callbacks: each replaces the answer, or clears it and says why
 
@@ -279,7 +258,7 @@ def search(text: str, *, chosen: Suggestion | None = None) -> None:
         _clear_answer()
         _say(
             "warning",
-            f"Aucune adresse trouvée pour « {quote(text.strip())} ». Vérifiez l'orthographe et "
+            f"Aucune adresse trouvée pour « {excerpt(text.strip())} ». Vérifiez l'orthographe et "
             "ajoutez la commune, ou cliquez sur la carte.",
         )
         return
@@ -354,8 +333,8 @@ def _point_given(point: LocatedPoint) -> None:
 
 def coordinates_submitted() -> None:
     try:
-        lon = parse_coordinate(st.session_state.get(K_LON, ""), "longitude")
-        lat = parse_coordinate(st.session_state.get(K_LAT, ""), "latitude")
+        lon = parse_degrees(st.session_state.get(K_LON, ""), "longitude")
+        lat = parse_degrees(st.session_state.get(K_LAT, ""), "latitude")
     except InputError as exc:
         _say("error", escape_markdown(str(exc)))
         return
@@ -412,7 +391,7 @@ def address_field(dataset: Dataset) -> None:
     if not found:
         st.caption(
             f"Aucune adresse de la {escape_markdown(dataset.territory_name)}"
-            f" ne commence par « {quote(typed)} ». Continuez la saisie, appuyez sur Entrée pour "
+            f" ne commence par « {excerpt(typed)} ». Continuez la saisie, appuyez sur Entrée pour "
             "chercher quand même, ou cliquez sur la carte."
         )
         return
@@ -471,12 +450,12 @@ def candidates(dataset: Dataset) -> None:
 
 def quartier_link(generation: int, code: str, name: str) -> str:
     """Markdown link to a quartier's fact panel on the map page (``./?gen=G&qpv=CODE``)."""
-    url = f"./?gen={generation}&qpv={quote_url(code, safe='')}"
+    url = f"./?gen={generation}&qpv={urllib.parse.quote(code, safe='')}"
     return f"[{escape_markdown(name)}]({url}) ({escape_markdown(code)})"
 
 
 def _headline(verdict: Verdict, dataset: Dataset) -> str:
-    return wording.headline(
+    return headline(
         verdict,
         territory_name=dataset.territory_name,
         quartier=quartier_link,
@@ -489,17 +468,17 @@ def render_answer(dataset: Dataset) -> None:
     result: PointAnswer | None = st.session_state[K_RESULT]
     if result is None:
         return
-    first, *others = GENERATIONS
+    first, *others = generations.ORDER
     verdict = result.verdicts[first]
     with st.container(border=True, key="adresse_reponse"):
-        st.caption(GENERATION_LABELS[first])
+        st.caption(generations.LABELS[first])
         # No icon: its ligature name (« help ») would be read aloud, in English.
         st.subheader(_headline(verdict, dataset), anchor=False)
         _uncertainty(verdict, result.point, dataset)
         for generation in others:
             later = result.verdicts[generation]
-            st.markdown(f"**{GENERATION_NAMES[generation]} :** {_headline(later, dataset)}.")
-        st.markdown(bands_sentence(verdict).replace("prioritaire :", "prioritaire (2024) :", 1))
+            st.markdown(f"**{generations.NAMES[generation]} :** {_headline(later, dataset)}.")
+        st.markdown(bands_sentence(verdict).replace("prioritaire :", f"prioritaire ({first}) :", 1))
         result = _origin(result, dataset)
         st.download_button(
             "Télécharger le résultat (PDF)",
@@ -517,15 +496,13 @@ def _uncertainty(verdict: Verdict, point: LocatedPoint, dataset: Dataset) -> Non
     doubt = wording.uncertainty(
         verdict,
         point,
-        simplified=wording.perimeters_simplified(dataset, verdict.generation),
+        simplified=generations.contours_simplified(dataset, verdict.generation),
     )
     if doubt is None:
         return
     reasons = "\n".join(f"- {escape_markdown(_sentence(r))}." for r in doubt.reasons)
     quartier = verdict.nearest.code if verdict.nearest else None
-    official = (
-        SIG_VILLE_URL.format(code=quote_url(quartier, safe="")) if quartier else SIG_VILLE_URL
-    )
+    official = sig_ville_page(quartier) if quartier else SIG_VILLE_URL
     st.markdown(
         f"{reasons}\n\n{escape_markdown(doubt.advice)}  \n"
         f"[Voir ce point sur le Géoportail]({doubt.map_url}) · "
@@ -573,12 +550,12 @@ def _origin(result: PointAnswer, dataset: Dataset) -> PointAnswer:
 
 def _details(verdicts: Mapping[int, Verdict], dataset: Dataset) -> None:
     """Each generation's verdict in full (2024 first), then the notice on official answers."""
-    for generation in GENERATIONS:
+    for generation in generations.ORDER:
         verdict = verdicts.get(generation)
         if verdict is None:
             continue
         with st.container(border=True):
-            st.markdown(f"**{GENERATION_LABELS[generation]}**")
+            st.markdown(f"**{generations.LABELS[generation]}**")
             headline, *details = describe_verdict(
                 verdict, quartier=quartier_link, escape=escape_markdown
             )
@@ -591,16 +568,16 @@ def _details(verdicts: Mapping[int, Verdict], dataset: Dataset) -> None:
                 and math.isfinite(verdict.tolerance_m)
                 and verdict.distance_m <= verdict.tolerance_m
             )
-            if near_boundary and wording.perimeters_simplified(dataset, generation):
+            if near_boundary and generations.contours_simplified(dataset, generation):
                 st.caption(
                     f"Les périmètres {generation} disponibles ici sont une copie simplifiée (écart "
-                    f"jusqu'à environ {fr_int(dataset.tolerance_m(generation))} m) : près d'une "
-                    "limite, seule la carte officielle peut trancher."
+                    f"jusqu'à environ {fr_distance(dataset.tolerance_m(generation))}) : près "
+                    "d'une limite, seule la carte officielle peut trancher."
                 )
     st.markdown(
         ":material/info: Réponse indicative, calculée d'après les périmètres publiés : elle ne "
         "remplace pas l'attestation officielle, à obtenir sur le "
-        f"[SIG Ville]({wording.SIG_VILLE_URL}) (sig.ville.gouv.fr)."
+        f"[SIG Ville]({SIG_VILLE_URL}) (sig.ville.gouv.fr)."
     )
 
 

@@ -8,7 +8,6 @@ by every session. A page rerun never rebuilds nor re-reads anything.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import threading
 from typing import NoReturn
@@ -20,13 +19,13 @@ from geo.build import ensure_built
 from geo.contract import ContractFacts, load_contract_facts
 from geo.errors import ChecksumError, DatasetUnavailableError, FolderNotWritableError, QPVError
 from geo.sources import DATASETS
-from geo.store import Dataset, load_dataset
+from geo.store import Dataset, load_dataset, read_territory_name
 from geo.territory import DEFAULT_TERRITORY
+from ui import navigation
+from ui.markdown import escape_markdown, fenced
 from ui.memory import keep_for_process
-from ui.panels import escape_markdown
 
 _checked: set[str] = set()
-_APP_RAN = "_qpv_app_navigation"
 _lock = threading.Lock()
 
 HELP_FAILED = "Les données des quartiers prioritaires n'ont pas pu être préparées."
@@ -61,12 +60,6 @@ HELP_OTHER = (
 )
 
 
-def _fenced(text: str, language: str = "") -> str:
-    """``text`` as a Markdown code block, shown verbatim whatever it holds."""
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-    return f"{fence}{language}\n{text}\n{fence}"
-
-
 def help_no_data() -> str:
     """What is missing when no source could provide the files, and the two ways out (French).
 
@@ -99,7 +92,7 @@ def help_no_data() -> str:
         "2. **Sans accès à internet** : copiez les fichiers officiels dans un dossier (le "
         f"miroir), indiquez-le à l'application par la variable `{fetch.MIRROR_ENV}` et "
         "relancez-la :\n\n"
-        f"{_fenced(command, 'bash')}"
+        f"{fenced(command, 'bash')}"
     )
 
 
@@ -116,7 +109,7 @@ def data_error_help(exc: QPVError) -> str:
 
 def _stop_on_data_error(exc: QPVError) -> NoReturn:
     """The error, what to do and the detail, in one box; nothing else runs on the page."""
-    st.error(f"{data_error_help(exc)}\n\nDétail :\n\n{_fenced(str(exc), 'text')}")
+    st.error(f"{data_error_help(exc)}\n\nDétail :\n\n{fenced(str(exc), 'text')}")
     st.stop()
 
 
@@ -128,6 +121,21 @@ def territory_siren() -> str:
 @st.cache_resource(show_spinner=False)
 def _load(territory: str) -> Dataset:
     return keep_for_process(load_dataset(territory))
+
+
+_names: dict[str, str] = {}
+
+
+def territory_name() -> str | None:
+    """The name of the app's territory as the prepared data gives it, or None before the data
+    is prepared (the app's title is then neutral). Read once per process."""
+    territory = territory_siren()
+    if territory not in _names:
+        name = read_territory_name(territory)
+        if name is None:
+            return None
+        _names[territory] = name
+    return _names[territory]
 
 
 def _prepare(territory: str) -> None:
@@ -157,29 +165,9 @@ def _prepare(territory: str) -> None:
         slot.empty()  # nothing was built: no status box to keep
 
 
-def _ensure_app_navigation() -> None:
-    """Rerun through app.py when Streamlit ran a page file on its own.
-
-    Until ``app.py`` has called ``st.navigation`` once in a server process, Streamlit 1.67 treats
-    the ``pages/`` folder as an old-style multipage app: a shared link such as ``/sources``
-    opened first on a fresh server would run ``pages/sources.py`` alone (no sidebar, no French
-    titles). Every page loads its data through here, so this is where it is caught.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory and not st.session_state.get(_APP_RAN):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-def mark_app_navigation() -> None:
-    """Record that this session's run went through ``app.py`` (called by app.py only)."""
-    st.session_state[_APP_RAN] = True
-
-
 def get_dataset() -> Dataset:
     """The dataset of the territory, prepared on first use, or a French error and stop."""
-    _ensure_app_navigation()
+    navigation.ensure_app_navigation()
     territory = territory_siren()
     if territory not in _checked:
         with _lock:

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.export import excel_cut_note, to_csv_fr, to_excel
-from ui.panels import escape_markdown
+from ui.markdown import escape_markdown
 
 CSV_MIME = "text/csv"
 EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

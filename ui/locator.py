@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.batch import build_locator
-from geo.locate import Locator
+from geo.locate import Locator, build_locator
 from geo.store import Dataset
 from ui.data import get_dataset
 from ui.memory import keep_for_process

@@ -34,7 +34,7 @@ from streamlit_folium import st_folium
 
 from geo import style
 from geo.format import fr_int, fr_percent
-from geo.selection import status_label
+from geo.quartier import status_label
 from geo.store import Dataset
 from ui.leaflet import add_layer_control, make_map
 from ui.memory import keep_for_process

@@ -14,18 +14,18 @@ never as zero. Text from the data is escaped for Markdown before it is displayed
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
 from geo import generations, style
-from geo.compare import INDICATOR_KEYS, METRIC_BY_KEY, communes_with_quartiers
+from geo.facts import ESTIMATE_NOTE
 from geo.format import MISSING, fr_int, fr_number, fr_percent
-from geo.selection import Summary, latest_population_column, status_label
-from geo.sources import DATASETS
+from geo.metrics import METRIC_BY_KEY
+from geo.quartier import Fact, Quartier, status_notes
+from geo.selection import Summary, communes_with_quartiers
+from geo.sources import DATASETS, sig_ville_page
 from geo.store import Dataset
 from geo.territory import STATUS_NEIGHBOURING
 from ui.factsheet_buttons import (
@@ -34,28 +34,10 @@ from ui.factsheet_buttons import (
     map_button,
     quartier_sheet_button,
 )
+from ui.figures import fact_book
+from ui.markdown import escape_markdown
 
-GENERATION_LABELS = generations.LABELS
-"""How the two generations are named everywhere in the app (in force first)."""
-
-SIG_VILLE_URL = "https://sig.ville.gouv.fr/territoire/{code}"
-NO_YEAR = "année non précisée par la source"
-ESTIMATE_NOTE = (
-    "Estimation : un quartier à cheval sur plusieurs communes est réparti entre elles au "
-    "prorata de sa surface dans chacune."
-)
-
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
-
-
-INDICATORS = tuple(METRIC_BY_KEY[key] for key in INDICATOR_KEYS)
-INDICATOR_LABELS = {m.key: m.label for m in INDICATORS} | {"population": "Population"}
-"""Processed column -> French label (also used by the sources page's table of flags)."""
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` with every Markdown-active character backslash-escaped."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+NO_YEAR = f"{generations.NO_YEAR} par la source"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +104,7 @@ def render_qpv_panel(
     counterpart_toggle_key: str,
     on_open_counterpart: Callable[[str], None] | None = None,
 ) -> None:
-    """The fact panel of one quartier.
+    """The fact panel of one quartier (its facts: ``geo.quartier.Quartier``).
 
     Parameters
     ----------
@@ -134,86 +116,62 @@ def render_qpv_panel(
     on_open_counterpart
         Called with the counterpart's code by the "open its panel" button; no button if None.
     """
-    qpv = _attributes(dataset.qpv)
-    if code not in qpv.index:
+    book = fact_book(dataset)
+    if code not in set(dataset.qpv["code"]):
         raise KeyError(f"unknown quartier code {code!r}")
-    row = qpv.loc[code]
-    generation = int(row["generation"])
-    st.subheader(escape_markdown(row["name"]), anchor=False)
+    quartier = book.quartier(code)
+    st.subheader(escape_markdown(quartier.name), anchor=False)
     st.caption(
-        f"{escape_markdown(code)} · {GENERATION_LABELS[generation]} · "
-        f"{escape_markdown(status_label(row['status'], bool(row['shared'])))}"
+        f"{escape_markdown(code)} · {generations.LABELS[quartier.generation]} · "
+        f"{escape_markdown(quartier.status_label)}"
     )
-    _status_notes(dataset, row)
-    communes = _attributes(dataset.communes)
-    st.markdown("\n".join(f"- {line}" for line in _key_facts(dataset, communes, row)))
+    for note in status_notes(quartier, escape=escape_markdown):
+        st.info(note, icon=":material/info:")
+    st.markdown("\n".join(f"- {line}" for line in _key_facts(quartier)))
     with st.container(horizontal=True, gap="small"):
         quartier_sheet_button(dataset, code, key=f"panel_{code}")
-        members = [c for c in row["commune_codes"].split(",") if c in communes.index]
+        members = [c for c in quartier.commune_codes if c not in quartier.outside_territory]
         map_button(
-            dataset, key=f"panel_{code}", generation=generation, quartiers=[code], communes=members
+            dataset,
+            key=f"panel_{code}",
+            generation=quartier.generation,
+            quartiers=[code],
+            communes=members,
         )
     st.link_button(
-        "Fiche officielle sur le SIG Ville",
-        SIG_VILLE_URL.format(code=quote(code, safe="")),
-        icon=":material/open_in_new:",
+        "Fiche officielle sur le SIG Ville", sig_ville_page(code), icon=":material/open_in_new:"
     )
-    _changes(dataset, qpv, row, counterpart_toggle_key, on_open_counterpart)
-    _indicators(dataset, row)
+    _changes(dataset, quartier, counterpart_toggle_key, on_open_counterpart)
+    _indicators(quartier)
 
 
-def _attributes(table: pd.DataFrame) -> pd.DataFrame:
-    """A table without its geometry, indexed by code: GeoDataFrame lookups are much slower."""
-    return pd.DataFrame(table.drop(columns=table.geometry.name)).set_index("code", drop=False)
-
-
-def _status_notes(dataset: Dataset, row: pd.Series) -> None:
-    if row["status"] == STATUS_NEIGHBOURING:
-        reasons = dataset.report["territory"].get("neighbouring", {})
-        reason = reasons.get(row["code"]) or reasons.get(row["predecessor"])
-        st.info(
-            "Quartier voisin, hors contrat de ville de ce territoire."
-            + (f" {escape_markdown(reason)}" if reason else ""),
-            icon=":material/info:",
-        )
-    elif row["shared"]:
-        others = [s for s in row["epci_sirens"].split(",") if s != dataset.siren]
-        st.info(
-            "Quartier partagé avec un autre EPCI (SIREN "
-            f"{', '.join(others)}) : une partie de ses habitants vit hors du territoire.",
-            icon=":material/info:",
-        )
-
-
-def _key_facts(dataset: Dataset, communes: pd.DataFrame, row: pd.Series) -> list[str]:
-    names = row["commune_names"].split(", ")
-    codes = row["commune_codes"].split(",")
+def _key_facts(quartier: Quartier) -> list[str]:
     listed = [
-        f"{escape_markdown(name)} ({code}{'' if code in communes.index else ', hors territoire'})"
-        for name, code in zip(names, codes, strict=True)
+        f"{escape_markdown(name)} ({code}"
+        f"{', hors territoire' if code in quartier.outside_territory else ''})"
+        for name, code in zip(quartier.commune_names, quartier.commune_codes, strict=True)
     ]
-    year = row["population_year"]
-    when = f" en {int(year)}" if pd.notna(year) else ""  # else the source says it has none
+    population, area, density, share = (
+        quartier.facts[key] for key in ("population", "area_ha", "density", "share_of_commune_pct")
+    )
+    # The population's year, when its source gives one.
+    when = "" if population.year == generations.NO_YEAR else f" en {population.year}"
+    flag = quartier.flag("population")
+    plural = "s" if len(quartier.commune_codes) > 1 else ""
     facts = [
-        f"**Commune{'s' if len(codes) > 1 else ''}** : {', '.join(listed)}",
-        f"**Population** : {fr_int(row['population'])} habitants{when} (source : "
-        f"{escape_markdown(row['population_source'])}){_flag_text(dataset, row, 'population')}",
-        f"**Superficie** : {fr_number(row['area_ha'], 1)} ha · **Densité** : "
-        f"{fr_int(row['density'])} hab./km²"
-        + (
-            f" ({generations.SIMPLIFIED_NOTE})"
-            if generations.contours_simplified(dataset, int(row["generation"]))
-            else ""
-        ),
+        f"**Commune{plural}** : {', '.join(listed)}",
+        f"**Population** : {fr_int(population.value)} habitants{when} (source : "
+        f"{escape_markdown(quartier.population_source)})"
+        + (f" ⚠️ {escape_markdown(flag.reason)}" if flag else ""),
+        f"**Superficie** : {fr_number(area.value, 1)} ha · **Densité** : "
+        f"{fr_int(density.value)} hab./km²" + (f" ({area.note})" if area.note else ""),
     ]
-    ref_year, column = latest_population_column(communes)
-    if all(code in communes.index for code in codes) and pd.notna(row["population"]):
-        reference = communes.loc[codes, column].sum()
-        whose = "de sa commune" if len(codes) == 1 else "de ses communes réunies"
+    if quartier.communes_population is not None and population.value is not None:
+        whose = "de sa commune" if len(quartier.commune_codes) == 1 else "de ses communes réunies"
         facts.append(
-            f"**Part de la population {whose}** : "
-            f"{fr_percent(row['population'] / reference * 100)} (population du quartier "
-            f"rapportée à la population municipale {ref_year} : {fr_int(reference)} habitants)"
+            f"**Part de la population {whose}** : {fr_percent(share.value)} (population du "
+            f"quartier rapportée à la population municipale {quartier.reference_year} : "
+            f"{fr_int(quartier.communes_population)} habitants)"
         )
     else:
         facts.append(
@@ -223,38 +181,31 @@ def _key_facts(dataset: Dataset, communes: pd.DataFrame, row: pd.Series) -> list
     return facts
 
 
-def _flags_of(dataset: Dataset, row: pd.Series) -> pd.DataFrame:
-    flags = dataset.flags
-    return flags[(flags["code"] == row["code"]) & (flags["generation"] == row["generation"])]
-
-
-def _flag_text(dataset: Dataset, row: pd.Series, column: str) -> str:
-    flags = _flags_of(dataset, row)
-    reasons = flags.loc[flags["column"] == column, "reason"]
-    return "".join(f" ⚠️ {escape_markdown(r)}" for r in reasons)
-
-
-def _indicators(dataset: Dataset, row: pd.Series) -> None:
+def _indicators(quartier: Quartier) -> None:
     source = DATASETS["indicateurs2024"]
-    st.markdown("**Indicateurs 2024**")
-    if int(row["generation"]) != 2024:
-        successor = row["successor"]
+    st.markdown(f"**Indicateurs {generations.IN_FORCE}**")
+    if not quartier.indicators:
+        twin = quartier.counterpart
         where = (
-            f" : voir la fiche de {escape_markdown(successor)}."
-            if isinstance(successor, str)
-            else " ; ce quartier n'a pas de successeur en 2024."
+            f" : voir la fiche de {escape_markdown(twin)}."
+            if twin
+            else f" ; ce quartier n'a pas de successeur en {generations.IN_FORCE}."
         )
-        st.caption("Les indicateurs publiés portent sur les périmètres 2024" + where)
+        st.caption(
+            f"Les indicateurs publiés portent sur les périmètres {generations.IN_FORCE}" + where
+        )
         return
-    flags = _flags_of(dataset, row).set_index("column")["reason"]
     values = []
-    for indicator in INDICATORS:
-        text = indicator.format(row[indicator.key])
-        if indicator.key in flags.index:
-            text += f" ⚠️ {flags[indicator.key]}"
+    for fact in quartier.indicators:
+        flag = quartier.flag(fact.key)
+        if flag is None:
+            text = fact.text
+        else:  # as published, with the build's reason: never corrected here
+            published = fact.text if flag.published is None else _published(fact, flag.published)
+            text = f"{published} ⚠️ {flag.reason}"
         values.append(escape_markdown(text))
     table = pd.DataFrame(
-        {"Indicateur": [escape_markdown(i.label) for i in INDICATORS], "Valeur": values}
+        {"Indicateur": [escape_markdown(f.label) for f in quartier.indicators], "Valeur": values}
     )
     st.table(table, hide_index=True, border="horizontal")
     st.caption(
@@ -264,44 +215,53 @@ def _indicators(dataset: Dataset, row: pd.Series) -> None:
     )
 
 
+def _published(fact: Fact, value: float) -> str:
+    return METRIC_BY_KEY[fact.key].format(value)
+
+
 def _changes(
     dataset: Dataset,
-    qpv: pd.DataFrame,
-    row: pd.Series,
+    quartier: Quartier,
     toggle_key: str,
     on_open: Callable[[str], None] | None,
 ) -> None:
-    generation = int(row["generation"])
-    other_generation = 2024 if generation == 2015 else 2015
-    st.markdown("**Ce qui a changé entre 2015 et 2024**")
-    corr = dataset.correspondence
-    own, other = ("code_2015", "code_2024") if generation == 2015 else ("code_2024", "code_2015")
-    twin = row["successor"] if generation == 2015 else row["predecessor"]
-    if not isinstance(twin, str):
+    generation = quartier.generation
+    other_generation = generations.other(generation)
+    previous = generation == generations.PREVIOUS
+    st.markdown(f"**Ce qui a changé entre {generations.PREVIOUS} et {generations.IN_FORCE}**")
+    twin = quartier.counterpart
+    if twin is None:
         st.markdown(
-            "Ce quartier n'a pas de successeur dans les périmètres 2024."
-            if generation == 2015
-            else "Nouveau quartier en 2024 : il ne prolonge aucun quartier de 2015."
+            f"Ce quartier n'a pas de successeur dans les périmètres {generations.IN_FORCE}."
+            if previous
+            else f"Nouveau quartier en {generations.IN_FORCE} : il ne prolonge aucun quartier "
+            f"de {generations.PREVIOUS}."
         )
         return
-    twin_row = qpv.loc[twin]
-    pair = corr[(corr[own] == row["code"]) & (corr[other] == twin)].iloc[0]
-    q15, q24 = (row, twin_row) if generation == 2015 else (twin_row, row)
+    book = fact_book(dataset)
+    other = book.quartier(twin)
+    corr = dataset.correspondence
+    own = f"code_{generation}"
+    theirs = f"code_{other_generation}"
+    pair = corr[(corr[own] == quartier.code) & (corr[theirs] == twin)].iloc[0]
+    q15, q24 = (quartier, other) if previous else (other, quartier)
+    p15, p24 = q15.facts["population"], q24.facts["population"]
     lines = [
-        f"{'Devenu' if generation == 2015 else 'Prolonge'} **{escape_markdown(twin)}** "
-        f"({escape_markdown(twin_row['name'])}) {'en 2024' if generation == 2015 else 'de 2015'}.",
-        f"Superficie : {fr_number(pair['area_2015_ha'], 1)} ha en 2015, "
-        f"{fr_number(pair['area_2024_ha'], 1)} ha en 2024 "
-        f"({_signed_percent(pair['area_change_pct'])}).",
-        f"Recouvrement : {fr_percent(pair['share_of_2015'] * 100, 0)} du périmètre 2015 est "
-        f"dans celui de 2024 ; {fr_percent(pair['share_of_2024'] * 100, 0)} du périmètre 2024 "
-        "était déjà dans celui de 2015.",
-        f"Population : {fr_int(q15['population'])} habitants en 2013 ; "
-        f"{fr_int(q24['population'])} selon la source 2024 ({NO_YEAR}).",
+        f"{'Devenu' if previous else 'Prolonge'} **{escape_markdown(twin)}** "
+        f"({escape_markdown(other.name)}) {'en' if previous else 'de'} {other_generation}.",
+        f"Superficie : {fr_number(pair[f'area_{generations.PREVIOUS}_ha'], 1)} ha en "
+        f"{generations.PREVIOUS}, {fr_number(pair[f'area_{generations.IN_FORCE}_ha'], 1)} ha "
+        f"en {generations.IN_FORCE} ({_signed_percent(pair['area_change_pct'])}).",
+        f"Recouvrement : {fr_percent(pair[f'share_of_{generations.PREVIOUS}'] * 100, 0)} du "
+        f"périmètre {generations.PREVIOUS} est dans celui de {generations.IN_FORCE} ; "
+        f"{fr_percent(pair[f'share_of_{generations.IN_FORCE}'] * 100, 0)} du périmètre "
+        f"{generations.IN_FORCE} était déjà dans celui de {generations.PREVIOUS}.",
+        f"Population : {fr_int(p15.value)} habitants en {p15.year} ; "
+        f"{fr_int(p24.value)} selon la source {generations.IN_FORCE} ({_year_said(p24.year)}).",
     ]
-    others = corr[(corr[own] == row["code"]) & (corr[other] != twin)]
+    others = corr[(corr[own] == quartier.code) & (corr[theirs] != twin)]
     lines += [
-        f"Chevauche aussi {escape_markdown(o[other])} ({fr_number(o['overlap_ha'], 1)} ha)."
+        f"Chevauche aussi {escape_markdown(o[theirs])} ({fr_number(o['overlap_ha'], 1)} ha)."
         for _, o in others.iterrows()
     ]
     st.markdown("\n".join(f"- {line}" for line in lines))
@@ -316,6 +276,10 @@ def _changes(
             args=(twin,),
             icon=":material/swap_horiz:",
         )
+
+
+def _year_said(year: str) -> str:
+    return NO_YEAR if year == generations.NO_YEAR else year
 
 
 def _signed_percent(value) -> str:
@@ -337,10 +301,10 @@ def render_commune_panel(
     on_open_qpv: Callable[[str], None] | None = None,
 ) -> None:
     """The fact panel of one commune of the territory, for one generation of quartiers."""
-    communes = _attributes(dataset.communes)
+    communes = dataset.communes.set_index("code")
     if insee not in communes.index:
         raise KeyError(f"unknown commune code {insee!r}")
-    qpv = _attributes(dataset.qpv)
+    book = fact_book(dataset)
     c = communes.loc[insee]
     st.subheader(escape_markdown(c["name"]), anchor=False)
     st.caption(
@@ -358,29 +322,26 @@ def render_commune_panel(
         + (f" ({earlier})" if earlier else "")
         + " (Insee)"
     )
-    codes = [x for x in c[f"qpv_codes_{generation}"].split(",") if x]
+    codes = book.commune_quartiers(insee, generation)
     label = f"périmètres {generation}"
     if not codes:
         st.markdown(f"Aucun quartier prioritaire du contrat de ville ({label}).")
     else:
-        pop = c[f"pop_qpv_{generation}"]
-        estimated = bool(c[f"pop_qpv_{generation}_estimated"])
-        year = qpv.loc[codes[0], "population_year"]
-        when = f"en {int(year)}" if pd.notna(year) else f"({NO_YEAR})"
+        facts = {fact.key: fact for fact in book.commune(insee, generation)}
+        in_qpv, share = facts["population_qpv"], facts["share_qpv_pct"]
+        when = f"({NO_YEAR})" if in_qpv.year == generations.NO_YEAR else f"en {in_qpv.year}"
         st.markdown(
-            f"**Population en quartier prioritaire** : {'environ ' if estimated else ''}"
-            f"{fr_int(pop)} habitants {when}"
-            + (" — estimation" if estimated else "")
-            + f", soit {fr_percent(c[f'share_qpv_{generation}'])} de la population municipale "
-            f"{latest_year}."
+            f"**Population en quartier prioritaire** : {in_qpv.text} habitants {when}"
+            + (" — estimation" if in_qpv.note else "")
+            + f", soit {share.text} de la population municipale {book.reference_year}."
         )
-        if estimated:
+        if in_qpv.note:
             st.caption(ESTIMATE_NOTE)
         n = len(codes)
         st.markdown(f"**{n} quartier{'s' if n > 1 else ''} du contrat de ville** ({label}) :")
         for code in codes:
-            _quartier_line(qpv.loc[code], code, on_open_qpv)
-    _neighbours_of_commune(qpv, insee, generation)
+            _quartier_line(book.quartier(code), on_open_qpv)
+    _neighbours_of_commune(dataset, insee, generation)
     with st.container(horizontal=True, gap="small"):
         commune_sheet_button(dataset, insee, generation, key=f"panel_{insee}")
         map_button(
@@ -388,19 +349,26 @@ def render_commune_panel(
         )
 
 
-def _quartier_line(row: pd.Series, code: str, on_open: Callable[[str], None] | None) -> None:
-    text = escape_markdown(f"{row['name']} ({code}), {fr_int(row['population'])} habitants")
+def _quartier_line(quartier: Quartier, on_open: Callable[[str], None] | None) -> None:
+    population = fr_int(quartier.facts["population"].value)
+    text = escape_markdown(f"{quartier.name} ({quartier.code}), {population} habitants")
     if on_open is None:
         st.markdown(f"- {text}")
     else:
-        st.button(text, key=f"panel_open_{code}", on_click=on_open, args=(code,),
-                  type="tertiary", icon=":material/arrow_forward:")  # fmt: skip
+        st.button(
+            text,
+            key=f"panel_open_{quartier.code}",
+            on_click=on_open,
+            args=(quartier.code,),
+            type="tertiary",
+            icon=":material/arrow_forward:",
+        )
 
 
-def _neighbours_of_commune(qpv: pd.DataFrame, insee: str, generation: int) -> None:
+def _neighbours_of_commune(dataset: Dataset, insee: str, generation: int) -> None:
+    qpv = dataset.qpv_of(generation)
     near = qpv[
-        (qpv["generation"] == generation)
-        & (qpv["status"] == STATUS_NEIGHBOURING)
+        (qpv["status"] == STATUS_NEIGHBOURING)
         & qpv["commune_codes"].map(lambda codes: insee in codes.split(","))
     ]
     for code, name in zip(near["code"], near["name"], strict=True):
@@ -435,7 +403,7 @@ def render_territory_panel(
     st.subheader(escape_markdown(dataset.territory_name), anchor=False)
     st.caption(
         f"Territoire (EPCI, SIREN {dataset.siren}) · {len(dataset.communes)} communes · "
-        f"{GENERATION_LABELS[generation]}"
+        f"{generations.LABELS[generation]}"
     )
     holding = communes_with_quartiers(dataset, generation)
     listed = ", ".join(

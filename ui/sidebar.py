@@ -2,15 +2,19 @@
 
 import streamlit as st
 
+from geo import generations
+from ui.markdown import escape_markdown
 
-def render_sidebar() -> None:
-    """Title and a one-line reminder of what the app shows and where the figures come from."""
+TITLE = "Quartiers prioritaires de la politique de la ville"
+
+
+def render_sidebar(territory: str | None) -> None:
+    """Title, the territory (its name as the data gives it; none before the data is prepared)
+    and a one-line reminder of what the app shows and where the figures come from."""
     with st.sidebar:
-        st.markdown(
-            "**Quartiers prioritaires de la politique de la ville**  \n"
-            "Communauté d'agglomération de Lens-Liévin"
-        )
+        st.markdown(f"**{TITLE}**" + (f"  \n{escape_markdown(territory)}" if territory else ""))
+        first, *others = generations.ORDER
         st.caption(
-            "Périmètres 2024 (en vigueur) et 2015 (ANCT), populations Insee. "
-            "Détail des sources et des limites : page « Sources et limites »."
+            f"Périmètres {first} (en vigueur) et {', '.join(map(str, others))} (ANCT), "
+            "populations Insee. Détail des sources et des limites : page « Sources et limites »."
         )

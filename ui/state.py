@@ -1,14 +1,15 @@
-"""The view a URL describes: query parameters <-> :class:`ViewState`.
+"""The view a URL describes: query parameters <-> :class:`ViewState` (and :class:`CompareState`).
 
 A shared link restores a view: ``/?gen=2015&commune=62498&qpv=QP062025``. Parsing is pure
 (:func:`parse_view`, :func:`to_params`) and never fails: a parameter that cannot be used is dropped
 with a French message saying why, and the rest of the view is kept. :func:`read_view` and
 :func:`write_view` are the Streamlit side: show those messages, and keep ``st.query_params``
-equal to what the page shows.
+equal to what the page shows. The comparison page's link (``/comparer?qpv=QP062025,QP062032``)
+is read and written the same way (:func:`parse_compare`, :func:`compare_params`).
 
 Parameters (all optional; defaults are left out of the URL):
 
-- ``gen``: generation of the perimeters, ``2015`` (default) or ``2024``;
+- ``gen``: generation of the perimeters, ``2024`` (in force, the default) or ``2015``;
 - ``commune``: INSEE codes, comma-separated or repeated (``62498,62510``);
 - ``qpv``: the quartier whose fact panel is open (``QP062025``); it brings its generation;
 - ``voisins=1``: show the neighbouring quartiers;
@@ -25,16 +26,17 @@ parameter make one message, however many there are.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import streamlit as st
 
-from geo.format import fr_int
-from geo.selection import GENERATIONS, Filters
+from geo import compare, generations
+from geo.errors import InputError
+from geo.selection import Filters
 from geo.store import Dataset
 from geo.territory import normalize_code, normalize_name
-from ui.panels import escape_markdown
+from ui.markdown import escape_markdown, excerpt, excerpt_codes
 
 GEN = "gen"
 COMMUNE = "commune"
@@ -44,11 +46,9 @@ QUERY = "recherche"
 POPULATION = "pop"
 CHOROPLETH = "part"
 
-DEFAULT_GENERATION = GENERATIONS[0]
 MAX_QUERY_LENGTH = 60
 MAX_CODES = 50  # per parameter: a link names a few quartiers or communes, never thousands
 MAX_CODE_LENGTH = 64  # characters of one code looked at (codes have 5 to 8, plus invisibles)
-_QUOTED_CODES = 5
 _TRUE = {"1", "oui", "true"}
 _FALSE = {"0", "non", "false", ""}
 # At most 9 digits a bound: any population fits, and no number overflows a comparison.
@@ -59,7 +59,7 @@ _POPULATION_RANGE = re.compile(r"^\s*(\d{0,9})\s*-\s*(\d{0,9})\s*$")
 class ViewState:
     """Everything a URL says about the map page."""
 
-    generation: int = DEFAULT_GENERATION
+    generation: int = generations.DEFAULT
     communes: tuple[str, ...] = ()
     qpv: str | None = None
     include_neighbouring: bool = False
@@ -98,16 +98,13 @@ class Catalogue:
     @classmethod
     def from_dataset(cls, dataset: Dataset) -> Catalogue:
         qpv = dataset.qpv
-        twin = qpv["successor"].fillna(qpv["predecessor"])
         return cls(
             qpv_generation=dict(zip(qpv["code"], qpv["generation"].astype(int), strict=True)),
             commune_names=dict(
                 zip(dataset.communes["code"], dataset.communes["name"], strict=True)
             ),
             territory_name=dataset.territory_name,
-            counterpart={
-                c: t for c, t in zip(qpv["code"], twin, strict=True) if isinstance(t, str)
-            },
+            counterpart=generations.counterparts(dataset),
             qpv_names=dict(zip(qpv["code"], qpv["name"], strict=True)),
         )
 
@@ -147,15 +144,15 @@ def parse_view(
 
 def _parse_generation(raw: str, messages: list[str]) -> int:
     if not raw:
-        return DEFAULT_GENERATION
-    if raw in {str(g) for g in GENERATIONS}:
+        return generations.DEFAULT
+    if raw in {str(g) for g in generations.ORDER}:
         return int(raw)
     messages.append(
-        f"Génération de périmètres inconnue : « {quote(raw)} ». Les périmètres existants sont "
-        f"ceux de {' et de '.join(map(str, GENERATIONS))} ; affichage des périmètres "
-        f"{DEFAULT_GENERATION}."
+        f"Génération de périmètres inconnue : « {excerpt(raw)} ». Les périmètres existants sont "
+        f"ceux de {' et de '.join(map(str, generations.ORDER))} ; affichage des périmètres "
+        f"{generations.DEFAULT}."
     )
-    return DEFAULT_GENERATION
+    return generations.DEFAULT
 
 
 def _parse_qpv(raw: str, catalogue: Catalogue, where: str, messages: list[str]) -> str | None:
@@ -163,7 +160,7 @@ def _parse_qpv(raw: str, catalogue: Catalogue, where: str, messages: list[str]) 
     if not code or code in catalogue.qpv_generation:
         return code or None
     messages.append(
-        f"Quartier inconnu : « {quote(code)} » n'est pas le code d'un quartier prioritaire "
+        f"Quartier inconnu : « {excerpt(code)} » n'est pas le code d'un quartier prioritaire "
         f"{where}. Choisissez un quartier sur la carte ou dans la liste."
     )
     return None
@@ -176,12 +173,12 @@ def _parse_communes(
     unknown = [code for code in codes if code not in catalogue.commune_names]
     if len(unknown) == 1:
         messages.append(
-            f"Commune inconnue : « {quote(unknown[0])} » n'est pas le code Insee d'une commune "
+            f"Commune inconnue : « {excerpt(unknown[0])} » n'est pas le code Insee d'une commune "
             f"{where} ; ce filtre est ignoré."
         )
     elif unknown:
         messages.append(
-            f"Communes inconnues : {quote_codes(unknown)} ne sont pas des codes Insee de "
+            f"Communes inconnues : {excerpt_codes(unknown)} ne sont pas des codes Insee de "
             f"communes {where} ; ces filtres sont ignorés."
         )
     return tuple(code for code in codes if code in catalogue.commune_names)
@@ -217,14 +214,6 @@ def split_codes(raws: Sequence[str], name: str, messages: list[str]) -> list[str
     return codes
 
 
-def quote_codes(codes: Sequence[str]) -> str:
-    """Codes from a link, quoted for a message: the first few, then how many others."""
-    shown = ", ".join(f"« {quote(code)} »" for code in codes[:_QUOTED_CODES])
-    if len(codes) > _QUOTED_CODES:
-        shown += f" et {fr_int(len(codes) - _QUOTED_CODES)} autres"
-    return shown
-
-
 def _parse_population(raw: str, messages: list[str]) -> tuple[int | None, int | None]:
     if not raw:
         return (None, None)
@@ -234,7 +223,7 @@ def _parse_population(raw: str, messages: list[str]) -> tuple[int | None, int | 
         if low is None or high is None or low <= high:
             return (low, high)
     messages.append(
-        f"Tranche de population illisible : « {quote(raw)} » (attendu par exemple "
+        f"Tranche de population illisible : « {excerpt(raw)} » (attendu par exemple "
         "« 1000-5000 ») ; ce filtre est ignoré."
     )
     return (None, None)
@@ -243,7 +232,7 @@ def _parse_population(raw: str, messages: list[str]) -> tuple[int | None, int | 
 def to_params(state: ViewState) -> dict[str, str]:
     """Query parameters describing ``state``; default values are left out."""
     params: dict[str, str] = {}
-    if state.generation != DEFAULT_GENERATION:
+    if state.generation != generations.DEFAULT:
         params[GEN] = str(state.generation)
     if state.communes:
         params[COMMUNE] = ",".join(state.communes)
@@ -259,13 +248,6 @@ def to_params(state: ViewState) -> dict[str, str]:
     if state.choropleth:
         params[CHOROPLETH] = "1"
     return params
-
-
-def quote(value: str, *, limit: int = 40) -> str:
-    """A user-supplied value, shortened and made inert for Markdown, to quote in a message."""
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
-    text = "".join(c for c in text if c.isprintable())
-    return escape_markdown(text)
 
 
 def _all(params: Mapping[str, str | Sequence[str]], key: str) -> list[str]:
@@ -285,8 +267,66 @@ def _parse_flag(params: Mapping[str, str | Sequence[str]], key: str, messages: l
     if raw in _TRUE:
         return True
     if raw not in _FALSE:
-        messages.append(f"Valeur ignorée pour « {key} » : « {quote(raw)} » (attendu 1 ou 0).")
+        messages.append(f"Valeur ignorée pour « {key} » : « {excerpt(raw)} » (attendu 1 ou 0).")
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparison's link: ?qpv=CODE,CODE&gen=2015
+
+
+@dataclass(frozen=True)
+class CompareState:
+    """The quartiers a comparison link names (resolved in ``generation``) and its perimeters."""
+
+    codes: tuple[str, ...] = ()
+    generation: int = generations.DEFAULT
+
+
+def parse_compare(
+    params: Mapping[str, str | Sequence[str]], data: Dataset
+) -> tuple[CompareState, list[str]]:
+    """Read a comparison from query parameters; return it with French messages for the user.
+
+    ``gen`` picks the perimeters, else the first known code brings its own, else the default;
+    codes of the other generation are replaced by their counterparts (:func:`usable_codes`).
+    """
+    messages: list[str] = []
+    codes = split_codes(_all(params, QPV), QPV, messages)
+    raw = _last(params, GEN).strip()
+    if raw in {str(g) for g in generations.ORDER}:
+        generation = int(raw)
+    else:
+        known = data.qpv.set_index("code")["generation"]
+        first = next((code for code in codes if code in known.index), None)
+        generation = int(known[first]) if first else generations.DEFAULT
+    kept, problems = usable_codes(data, codes, generation)
+    return CompareState(tuple(kept), generation), messages + problems
+
+
+def usable_codes(data: Dataset, codes: Sequence[str], generation: int) -> tuple[list[str], list]:
+    """The codes that resolve in ``generation`` (at most ``geo.compare.MAX_QUARTIERS``), and
+    French messages for the others (one for all the unknown codes, however many)."""
+    known = set(data.qpv["code"])
+    unknown = [code for code in codes if code not in known]
+    problems = [f"code(s) de quartier inconnu(s) : {excerpt_codes(unknown)}"] if unknown else []
+    kept: list[str] = []
+    for code in (c for c in codes if c in known):
+        try:
+            kept.extend(c for c in compare.resolve_codes(data, [code], generation) if c not in kept)
+        except InputError as exc:
+            problems.append(escape_markdown(str(exc)))
+    if len(kept) > compare.MAX_QUARTIERS:
+        problems.append(f"{compare.MAX_QUARTIERS} quartiers au plus : les suivants sont ignorés")
+    return kept[: compare.MAX_QUARTIERS], problems
+
+
+def compare_params(state: CompareState) -> dict[str, str]:
+    """Query parameters describing a comparison; the default perimeters are left out."""
+    params = {QPV: ",".join(state.codes)} if state.codes else {}
+    if state.generation != generations.DEFAULT:
+        params[GEN] = str(state.generation)
+    return params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +357,44 @@ def write_view(state: ViewState, *, extra: Mapping[str, str] | None = None) -> N
 
     Any other parameter is dropped; the URL is only touched when it differs.
     """
-    wanted = {**to_params(state), **(extra or {})}
+    write_params({**to_params(state), **(extra or {})})
+
+
+def perimeters_radio(
+    key: str,
+    *,
+    labels: Callable[[int], str] = generations.LABELS.__getitem__,
+    on_change: Callable[..., None] | None = None,
+    args: tuple = (),
+    horizontal: bool = False,
+    where=st,
+) -> int:
+    """The « Périmètres » radio of every page: the generations in display order (in force
+    first), its value in ``st.session_state[key]``; returns the generation chosen."""
+    return where.radio(
+        "Périmètres",
+        generations.ORDER,
+        format_func=labels,
+        key=key,
+        on_change=on_change,
+        args=args,
+        horizontal=horizontal,
+    )
+
+
+def read_compare(data: Dataset) -> CompareState:
+    """The comparison in the page's URL; what cannot be used is said in one warning."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    state, messages = parse_compare(params, data)
+    if messages:
+        # One warning for the whole link, however many codes it held.
+        text = " ; ".join(message.rstrip(".") for message in messages)
+        st.warning(f"Lien : {text}.", icon=":material/link_off:")
+    return state
+
+
+def write_params(wanted: Mapping[str, str]) -> None:
+    """Make the page's URL hold exactly ``wanted``; it is only touched when it differs."""
     current = {key: ",".join(st.query_params.get_all(key)) for key in st.query_params}
-    if current != wanted:
+    if current != dict(wanted):
         st.query_params.from_dict(wanted)

@@ -24,7 +24,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import apptest  # noqa: E402
 from apptest import unescape  # noqa: E402
 
-from bench.hostile_files import FILES  # noqa: E402
+from support.hostile_files import FILES  # noqa: E402
 
 UPLOADER = "fichier_televerse"
 RUN_TIMEOUT_S = 10.0

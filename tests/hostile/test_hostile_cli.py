@@ -1,6 +1,6 @@
 """Every hostile file through ``python -m geo check``, capped at 1 GB and 10 s.
 
-Each must end with exit status 1 and the French refusal of ``bench/hostile_files.py``, no
+Each must end with exit status 1 and the French refusal of ``support/hostile_files.py``, no
 traceback, no output file, within :data:`capped.TIME_LIMIT_S` and with a peak resident memory
 under :data:`capped.PEAK_LIMIT_MB` (the address space is capped at that size too: a file that
 made the command allocate more would crash it, and the test would say so).
@@ -11,7 +11,7 @@ import sys
 import pytest
 from capped import PEAK_LIMIT_MB, TIME_LIMIT_S, run_capped
 
-from bench.hostile_files import FILES
+from support.hostile_files import FILES
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,6 +1,6 @@
 """Every hostile file uploaded on ``/fichier``, and hostile links, in a capped AppTest process.
 
-``page_runner.py`` plays one visitor uploading every file of ``bench/hostile_files.py`` in
+``page_runner.py`` plays one visitor uploading every file of ``support/hostile_files.py`` in
 turn, then an ordinary file, then links with hostile query strings; it runs once for the module,
 its address space capped at 1 GB (the files are built beforehand, outside the cap). Each upload
 must end within 10 s in the page's French error (no Python exception, no « Vérifier » button),
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from capped import PEAK_LIMIT_MB, TIME_LIMIT_S, run_capped
 
-from bench.hostile_files import FILES
+from support.hostile_files import FILES
 
 RUNNER = Path(__file__).with_name("page_runner.py")
 

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 from folium.utilities import JsCode
 
-from geo.batch import GENERATIONS, GEOCODING_COLUMNS, NOT_LOCATED, STATUS_ORDER
+from geo import generations
+from geo.checkfile import GEOCODING_COLUMNS
 from geo.format import MISSING, fr_int, fr_number
 from geo.tabular import LINE
+from geo.verdict import NOT_LOCATED, STATUS_ORDER
 from ui import mapview
 
 BULK_TIMEOUT = (5.0, 60.0)  # per chunk of 2 000 addresses on the file page
@@ -128,7 +130,7 @@ def counts_table(counts: Mapping[int, Mapping[str, int]]) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             f"Périmètres {g}": [fr_int(counts[g][s]) for s in STATUS_ORDER]
-            for g in GENERATIONS
+            for g in generations.ORDER
             if g in counts
         },
         index=pd.Index(STATUS_ORDER, name="Statut"),
@@ -154,7 +156,7 @@ def preview(rows: pd.DataFrame, *, geocoded: bool) -> pd.DataFrame:
         "lon": 6,
         "lat": 6,
         "geocodage_score": 2,
-        **{f"qpv_{g}_distance_m": 1 for g in GENERATIONS},
+        **{f"qpv_{g}_distance_m": 1 for g in generations.ORDER},
     }
     shown = {} if PREVIEW_LINE in head.columns else {PREVIEW_LINE: [fr_int(n) for n in lines]}
     for column in head.columns:

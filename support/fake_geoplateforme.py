@@ -29,9 +29,9 @@ deep), ``trickle`` (a valid answer sent one byte every ``interval`` seconds), ``
 to another host). Every request is recorded (``.requests``), and how many bytes a trickled
 answer got out before the client hung up (``.trickled``).
 
-In a test module::
+In a test module (fixtures of ``tests/geoplateforme_fixtures.py``)::
 
-    pytest_plugins = ["fake_geoplateforme"]
+    pytest_plugins = ["geoplateforme_fixtures"]
 
     def test_x(geoplateforme):
         geoplateforme.set_mode("rate_limit", times=1, retry_after=0)
@@ -39,7 +39,7 @@ In a test module::
 
 Standalone (benchmarks, app tests)::
 
-    python tests/fake_geoplateforme.py --port 8765 --latency 0.05
+    python -m support.fake_geoplateforme --port 8765 --latency 0.05
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ import email.policy
 import io
 import json
 import math
-import os
 import re
 import struct
 import sys
@@ -66,7 +65,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import geopandas as gpd
-import pytest
+
+from support import default_mirror
 
 CALL = "246200364"
 PREFIX = "/geocodage"
@@ -131,12 +131,6 @@ class Address:
     @property
     def id(self) -> str:
         return f"{self.citycode}_test_{zlib.crc32(self.label.encode()) % 10**5:05d}"
-
-
-def default_mirror() -> Path:
-    """``$QPV_DATA_MIRROR`` or the ``shared/data`` folder next to the repository."""
-    repo = Path(__file__).resolve().parent.parent
-    return Path(os.environ.get("QPV_DATA_MIRROR") or repo.parent / "shared" / "data")
 
 
 def load_addresses(mirror: Path) -> list[Address]:
@@ -792,38 +786,6 @@ FAILURES = {
 def failures(*modes: str) -> list[tuple[str, dict, str]]:
     """``(mode, options, message)`` rows for ``pytest.mark.parametrize``."""
     return [(mode, *FAILURES[mode]) for mode in modes]
-
-
-# --- pytest fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def geoplateforme_addresses(mirror_dir: Path) -> list[Address]:
-    """The stand-in's address table, built once per session from the mirror."""
-    return load_addresses(mirror_dir)
-
-
-@pytest.fixture
-def geoplateforme(geoplateforme_addresses):
-    """A fresh stand-in server (own request log and modes) for one test."""
-    with FakeGeoplateforme(geoplateforme_addresses) as server:
-        yield server
-
-
-@pytest.fixture
-def geocoder(geoplateforme, monkeypatch, processed):
-    """The stand-in, set as the app's address service (``QPV_GEOCODER_URL``)."""
-    monkeypatch.setenv("QPV_GEOCODER_URL", geoplateforme.url)
-    return geoplateforme
-
-
-@pytest.fixture(scope="module")
-def inside_qp062025(dataset) -> tuple[str, str]:
-    """A point inside QP062025 (2015) as typed by a user: French decimal text (lon, lat)."""
-    qpv = dataset.qpv.set_index("code")
-    point = qpv.geometry["QP062025"].representative_point()
-    wgs84 = gpd.GeoSeries([point], crs=qpv.crs).to_crs(4326).iloc[0]
-    return f"{wgs84.x:.6f}".replace(".", ","), f"{wgs84.y:.6f}".replace(".", ",")
 
 
 # --- standalone ------------------------------------------------------------------------------

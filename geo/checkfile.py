@@ -27,9 +27,7 @@ generation. The same rows come back with these columns added:
     address service) or "non localisée", the nearest quartier of a row "hors", the contract of a
     neighbour's quartier (« quartier du contrat de ville de la CA d'Hénin-Carvin »).
 
-Addresses are personal data: nothing here logs or stores them. Also here, shared by the address
-page and ``python -m geo locate``: building the :class:`~geo.locate.Locator` of a dataset and
-saying a verdict in French (:func:`describe_verdict`).
+Addresses are personal data: nothing here logs or stores them.
 """
 
 from __future__ import annotations
@@ -42,30 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from geo import generations as perimeters
+from geo.coordinates import in_france, parse_coordinates
 from geo.errors import InputError
-from geo.format import fr_distance, fr_int, fr_number
+from geo.format import fr_int, fr_number
 from geo.geocode import AMBIGUITY_GAP, LOW_SCORE, geocode_csv_rows
-from geo.locate import PRECISION_BY_TYPE, REASON_LABELS_FR, WGS84_BOUNDS, Locator, Verdict
-from geo.store import Dataset
-from geo.tabular import parse_coordinates
-
-GENERATIONS = (2024, 2015)
-"""Order of the generations everywhere a verdict is shown: the perimeters in force first."""
-
-GENERATION_NAMES = {
-    2024: "Périmètres 2024 (en vigueur)",
-    2015: "Périmètres 2015 (contrat de ville 2015-2023)",
-}
-
-STATUS_FR = {
-    "in": "dans",
-    "out": "hors",
-    "uncertain": "incertain",
-    "outside_territory": "hors territoire",
-}
-NOT_LOCATED = "non localisée"
-STATUS_ORDER = ("dans", "incertain", "hors", "hors territoire", NOT_LOCATED)
-"""Every value of a ``qpv_<G>_statut`` column, in the order summaries list them."""
+from geo.locate import PRECISION_BY_TYPE, Locator
+from geo.verdict import NOT_LOCATED, REASON_LABELS, STATUS_LABELS, STATUS_ORDER, and_list
 
 GEOCODING_COLUMNS = ("lon", "lat", "geocodage_score", "geocodage_type", "geocodage_label")
 VERDICT_FIELDS = ("statut", "code", "nom", "distance_m", "remarque")
@@ -86,127 +67,9 @@ def verdict_columns(generation: int) -> list[str]:
     return [f"qpv_{generation}_{name}" for name in VERDICT_FIELDS]
 
 
-def added_columns(generations: Iterable[int] = GENERATIONS) -> list[str]:
+def added_columns(generations: Iterable[int] = perimeters.ORDER) -> list[str]:
     """Every column :func:`check_table` adds, in order."""
     return [*GEOCODING_COLUMNS, *(c for g in generations for c in verdict_columns(g))]
-
-
-# --------------------------------------------------------------------------------------------
-# One locator per dataset
-
-
-def build_locator(dataset: Dataset) -> Locator:
-    """The :class:`Locator` of a dataset, with the tolerances of its build report.
-
-    Takes a couple of seconds: build it once per process and share it.
-    """
-    return Locator.from_dataset(dataset)
-
-
-def locate_point(
-    locator: Locator,
-    lon: float,
-    lat: float,
-    *,
-    result_type: str | None = None,
-    generations: Sequence[int] = GENERATIONS,
-) -> dict[int, Verdict]:
-    """Verdicts of one WGS84 point for each generation, in the order given.
-
-    ``result_type`` is the address service's type of a geocoded point (None for a point given
-    directly).
-
-    Raises
-    ------
-    InputError
-        Non-numeric, missing or absurd coordinates (French message naming them).
-    """
-    return {g: locator.locate(lon, lat, generation=g, result_type=result_type) for g in generations}
-
-
-# --------------------------------------------------------------------------------------------
-# Saying a verdict in French
-
-
-def _plain_quartier(generation: int, code: str, name: str) -> str:
-    return f"{name} ({code})"
-
-
-def describe_verdict(
-    verdict: Verdict,
-    *,
-    quartier: Callable[[int, str, str], str] = _plain_quartier,
-    escape: Callable[[str], str] = str,
-) -> list[str]:
-    """A verdict in plain French: a short headline first, then the details (reason, bands).
-
-    Parameters
-    ----------
-    quartier : callable, optional
-        ``quartier(generation, code, name)`` -> how a quartier is named; default
-        ``"Name (CODE)"``. The address page passes a Markdown link to the quartier's panel.
-    escape : callable, optional
-        Applied to every other text taken from the data (communes, reasons): the page passes
-        a Markdown escaper.
-    """
-    g = verdict.generation
-
-    def named(ref) -> str:
-        return quartier(g, ref.code, ref.name) + contract_clause(ref, escape=escape)
-
-    def nearest() -> str:
-        distance = fr_distance(verdict.distance_m)
-        return f"Quartier le plus proche : {named(verdict.nearest)}, à {distance}."
-
-    reason = [escape(verdict.reason)] if verdict.reason else []
-    if verdict.status == "in":
-        names = [named(m) for m in verdict.qpv]
-        communes = list(dict.fromkeys(c for m in verdict.qpv for c in m.communes))
-        where = ""
-        if len(communes) == 1:
-            where = f", sur la commune de {escape(communes[0])}"
-        elif communes:
-            where = f", sur les communes de {escape(_and(communes))}"
-        if len(names) == 1:
-            return [f"Dans le quartier prioritaire {names[0]}{where}."]
-        return [f"Dans les quartiers prioritaires {_and(names)}{where}."]
-    if verdict.status == "outside_territory":
-        return ["Hors du territoire couvert.", *reason]
-    if verdict.status == "uncertain":
-        lines = ["Incertain : on ne peut pas trancher.", *reason]
-        if verdict.qpv:
-            inside = ", ".join(named(m) for m in verdict.qpv)
-            lines.append(f"Sur le tracé disponible, le point est dans le périmètre de {inside}.")
-        elif verdict.nearest:
-            lines.append(nearest())
-        return [*lines, bands_sentence(verdict)]
-    return ["Hors quartier prioritaire.", nearest(), bands_sentence(verdict)]
-
-
-def contract_clause(quartier, *, escape: Callable[[str], str] = str) -> str:
-    """``", du contrat de ville de la CA d'Hénin-Carvin"`` for a neighbour's quartier, else "".
-
-    ``quartier`` is a :class:`~geo.locate.QPVMatch` (or anything with a ``contract``).
-    """
-    contract = getattr(quartier, "contract", None)
-    return f", du contrat de ville de la {escape(contract)}" if contract else ""
-
-
-def _and(items: list[str]) -> str:
-    """``["a", "b", "c"]`` -> ``"a, b et c"``."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} et {items[-1]}"
-
-
-def bands_sentence(verdict: Verdict) -> str:
-    """Whether the point lies within 300 m and 500 m of a quartier, in French."""
-
-    def yes_no(flag: bool) -> str:
-        return "oui" if flag else "non"
-
-    return (
-        f"À moins de 300 m d'un quartier prioritaire : {yes_no(verdict.within_300m)} ; "
-        f"à moins de 500 m : {yes_no(verdict.within_500m)}."
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,7 +102,7 @@ class CheckResult:
     def summary_lines(self) -> list[str]:
         """One French line per generation: ``Périmètres 2024 (en vigueur) : 3 dans, ...``."""
         return [
-            f"{GENERATION_NAMES.get(g, f'Périmètres {g}')} : "
+            f"{perimeters.NAMES[g]} : "
             + ", ".join(f"{fr_int(n)} {status}" for status, n in counts.items() if n)
             for g, counts in self.counts.items()
         ]
@@ -252,7 +115,7 @@ def check_table(
     address_columns: Sequence[str] | None = None,
     lonlat_columns: tuple[str, str] | None = None,
     citycode_column: str | None = None,
-    generations: Sequence[int] = GENERATIONS,
+    generations: Sequence[int] = perimeters.ORDER,
     on_progress: ProgressCallback | None = None,
     geocoder_url: str | None = None,
     chunk_size: int | None = None,
@@ -265,7 +128,7 @@ def check_table(
     table : pandas.DataFrame
         The user's rows (as read by :func:`geo.tabular.read_table`: text cells).
     locator : Locator
-        See :func:`build_locator`.
+        See :func:`geo.locate.build_locator`.
     address_columns : sequence of str, optional
         Columns joined into each row's address, geocoded by the address service.
     lonlat_columns : (str, str), optional
@@ -358,8 +221,8 @@ def _read_lonlat(table: pd.DataFrame, lonlat_columns: tuple[str, str]) -> pd.Dat
     lat = parse_coordinates(lat_text)
     blank = (lon_text == "").to_numpy() | (lat_text == "").to_numpy()
     finite = np.isfinite(lon) & np.isfinite(lat)
-    inside = _in_france(lon, lat)
-    swapped = _in_france(lat, lon)
+    inside = in_france(lon, lat)
+    swapped = in_france(lat, lon)
     metres = finite & (np.abs(lon) > 1_000) & (np.abs(lat) > 1_000)
     reason = np.select(
         [
@@ -437,7 +300,7 @@ def _geocode(
     # not-found or skipped row is not located even if it carries coordinates.
     refused = status.isin(list(_NOT_LOCATED_REASONS)).to_numpy()
     found = np.isfinite(lon) & np.isfinite(lat) & ~refused
-    usable = found & _in_france(lon, lat)
+    usable = found & in_france(lon, lat)
     reason = status.map(_NOT_LOCATED_REASONS).where(~found, None)
     reason = reason.where(found | reason.notna(), "adresse introuvable")
     reason = reason.where(~found | usable, "adresse hors de France métropolitaine")
@@ -480,7 +343,8 @@ def _doubts(answer: pd.DataFrame) -> pd.Series:
         ]
         if missing:
             doubts.append(
-                f"réponse incomplète du service d'adresses ({_and(missing)} : absent ou inattendu)"
+                "réponse incomplète du service d'adresses "
+                f"({and_list(missing)} : absent ou inattendu)"
             )
         elif close:
             doubts.append(
@@ -490,12 +354,6 @@ def _doubts(answer: pd.DataFrame) -> pd.Series:
         else:
             doubts.append(None)
     return pd.Series(doubts, index=answer.index, dtype="object")
-
-
-def _in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    minx, miny, maxx, maxy = WGS84_BOUNDS
-    with np.errstate(invalid="ignore"):
-        return (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
 
 
 def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[str, pd.Series]:
@@ -512,7 +370,7 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     low_score = located["low_score"].to_numpy(dtype=bool) & is_located
     doubt = located["doubt"].to_numpy(dtype=object)
     doubtful = pd.notna(doubt) & is_located
-    status = frame["status"].astype("object").map(STATUS_FR)
+    status = frame["status"].astype("object").map(STATUS_LABELS)
     status = status.where(~(low_score | doubtful), "incertain").where(is_located, NOT_LOCATED)
 
     inside = frame["n_qpv"].fillna(0).to_numpy(dtype=int) > 0
@@ -548,7 +406,7 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
                 "vérifiez-la"
             )
         if isinstance(reason, str) and not (reason == "precision" and isinstance(doubt_text, str)):
-            parts.append(REASON_LABELS_FR[reason])
+            parts.append(REASON_LABELS[reason])
         if isinstance(contract, str):
             parts.append(f"quartier du contrat de ville de la {contract}")
         if label == "hors territoire":
