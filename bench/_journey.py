@@ -18,7 +18,6 @@ from geo.coordinates import WGS84
 from support import default_mirror
 from support.browser import CHROMIUM, CHROMIUM_ARGS
 
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 QUARTIER = "path.leaflet-interactive.qpv-quartier"
 STEPS = ("visite", "commune", "quartier", "adresse", "point", "carte")
 STEP_LABELS = {
@@ -119,7 +118,7 @@ async def map_drawn(page) -> None:
     Any quartier: /adresse keeps the last point looked up and zooms on it, and Leaflet leaves
     the quartiers out of view undrawn (an empty path).
     """
-    quartiers = page.frame_locator(MAP_IFRAME).locator(QUARTIER)
+    quartiers = page.locator(QUARTIER)  # in the map's shadow root, which locators enter
     await quartiers.filter(visible=True).first.wait_for(timeout=STEP_TIMEOUT_MS)
 
 

@@ -39,7 +39,7 @@ baseline: the growth the first session caused), the loads of the processed table
 (``/_stcore/metrics``). The load generator's own CPU is printed too.
 
 Limits: the page's HTTP requests are not replayed (HTML, Streamlit's JavaScript, the map
-component's iframe and Leaflet: once per visit, then mostly from the browser's cache); the map
+component's module and Leaflet: once per visit, then mostly from the browser's cache); the map
 is not moved or clicked (nor was it in the recording); each replayed message carries the
 widget values the recording browser sent; a virtual session waits for each run to finish
 before sending the next rerun, whereas a browser may interrupt a run.
@@ -700,7 +700,7 @@ def markdown(args, outcome: dict) -> str:
             "alone (also the baseline) received each quartier's heading and each verdict "
             f"naming the quartier's code. {runs}. {peak_cpu(outcome)} Capacity: "
             f"{capacity(outcome)}. Not "
-            "replayed: the page's HTTP requests (HTML, JavaScript, the map's iframe and "
+            "replayed: the page's HTTP requests (HTML, JavaScript, the map's module and "
             f"Leaflet), moves or clicks on the map. Load average (1, 5, 15 min): "
             f"{loadavg(outcome)}; above the number of cores, other processes competed for "
             "the CPU and the times are pessimistic.",

@@ -42,7 +42,7 @@ from support import default_mirror
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "docs" / "PERFORMANCE.md"
 PACKAGES = (
-    "streamlit", "streamlit-folium", "folium", "geopandas", "shapely", "pyproj", "pandas",
+    "streamlit", "geopandas", "shapely", "pyproj", "pandas",
     "numpy", "pyarrow", "pyogrio", "requests", "playwright",
 )  # fmt: skip
 

@@ -8,15 +8,12 @@ the page keeps working when the service is down. Widgets, state and callbacks: `
 """
 
 import streamlit as st
-from streamlit_folium import st_folium
 
-from ui import adresse, mapview
+from ui import adresse, leaflet, mapview
 from ui.adresse import K_LAT, K_LON, K_MAP, K_RESULT, POINT_ZOOM
 from ui.data import get_dataset
 from ui.locator import get_locator
 from ui.markdown import escape_markdown
-
-MAP_HEIGHT = 560
 
 # The first visit of a process builds the dataset and the locator with a spinner. In a container
 # of their own, that spinner leaves every later element at the same place in the page: otherwise
@@ -48,24 +45,14 @@ with answer_column:
     st.caption(adresse.privacy_note())
 
 with map_column:
-    m = mapview.build_map(dataset, generation=2024, codes=list(dataset.qpv_of(2024)["code"]))
+    spec = mapview.territory_map(dataset, generation=2024, codes=list(dataset.qpv_of(2024)["code"]))
     result = st.session_state[K_RESULT]
-    point = result.point if result is not None else None
-    around = adresse.point_layer(dataset, point, result.verdicts) if point else None
-    st_folium(
-        m,
-        key=K_MAP,
-        height=MAP_HEIGHT,
-        use_container_width=True,
-        returned_objects=["last_clicked"],
-        feature_group_to_add=adresse.point_layer(dataset, point, result.verdicts)
-        if point
-        else None,
-        center=(point.lat, point.lon) if point else None,
-        zoom=POINT_ZOOM if point else None,
-        on_change=adresse.map_clicked,
-        render=False,
-    )
+    if result is not None and result.point is not None:
+        point = result.point
+        spec = spec.adding(*adresse.point_layers(dataset, point, result.verdicts)).viewing(
+            leaflet.View.at(point.lat, point.lon, POINT_ZOOM)
+        )
+    leaflet.show_map(spec, key=K_MAP, clicks="point", on_click=adresse.map_clicked)
     st.caption(
         "Cliquez sur la carte pour situer un point sans saisir d'adresse. Quartiers 2024 en "
         "couleur ; autour du point : le quartier 2024 concerné en trait noir, celui de 2015 en "

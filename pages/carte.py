@@ -10,7 +10,7 @@ import streamlit as st
 
 from geo import generations, selection
 from geo.format import fr_distance, fr_int, fr_number
-from ui import downloads, mapview, panels, state
+from ui import derived, downloads, mapview, panels, state
 from ui.carte import (
     CSS,
     K_CHOROPLETH,
@@ -23,6 +23,7 @@ from ui.carte import (
     K_POP,
     K_QPV,
     K_QUERY,
+    K_TABLE,
     close_commune,
     follow_generation,
     map_clicked,
@@ -36,9 +37,13 @@ from ui.carte import (
 from ui.data import get_dataset
 from ui.leaflet import BASEMAPS
 
-dataset = get_dataset()
-catalogue = state.Catalogue.from_dataset(dataset)
-url_view = state.read_view(catalogue)
+# What a first run may write above the page (the data check, a link's unknown values) goes in a
+# container of its own: the elements below keep their places from one run to the next, and the
+# map, which the browser rebuilds when it moves, stays as it is.
+with st.container():
+    dataset = get_dataset()
+    catalogue = state.Catalogue.from_dataset(dataset)
+    url_view = state.read_view(catalogue)
 pop_steps = population_steps(dataset)
 pop_max = pop_steps[-1]
 
@@ -95,29 +100,28 @@ view = state.ViewState(
     population=(pop_low or None, None if pop_high >= pop_max else pop_high),
     choropleth=st.session_state[K_CHOROPLETH],
 )
-selected = selection.select_qpv(dataset.qpv, view.filters)
-summary = selection.summarize(
-    selected, dataset.communes, generation=generation, commune_filter=view.communes
-)
+selected, summary = derived.selection_of(dataset, view.filters)  # kept per build and filters
 
-st.markdown(CSS, unsafe_allow_html=True)
+st.html(CSS)  # style only: no place in the page, nor the raw-HTML Markdown code
 st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
 st.markdown(f"**{generations.LABELS[generation]}**")
 with st.container(key="carte_headline"):
     panels.render_headline(summary, dataset)
-if selected.empty:
-    st.info("Aucun quartier ne correspond à ces filtres : élargissez la sélection.")
+with st.container():  # always there, so that the map below never moves
+    if selected.empty:
+        st.info("Aucun quartier ne correspond à ces filtres : élargissez la sélection.")
 
 map_column, panel_column = st.columns([5, 3], gap="medium")
 # The map goes first, so that the browser starts loading it first; the panel's toggle (drawn
 # below) is read from the session state.
 counterpart = catalogue.counterpart.get(view.qpv) if st.session_state.get(K_COUNTERPART) else None
 with map_column:
-    m = mapview.build_map(
+    spec = mapview.territory_map(
         dataset, generation=generation, codes=list(selected["code"]), choropleth=view.choropleth
     )
-    focus = mapview.focus_layer(dataset, view.qpv, counterpart=counterpart) if view.qpv else None
-    mapview.show_map(m, focus=focus, on_select=map_clicked)
+    if view.qpv:
+        spec = spec.adding(mapview.focus_layer(dataset, view.qpv, counterpart=counterpart))
+    mapview.show_map(spec, on_select=map_clicked)
     notes = [
         "Fonds de carte : " + ", ".join(b.name for b in BASEMAPS) + " (bouton en haut à droite "
         "de la carte ; sans connexion, choisir « Sans fond de carte »)."
@@ -162,25 +166,33 @@ with panel_column:
                 on_pick_commune=pick_commune,
             )
 
-st.subheader("Tableau de la sélection", anchor=False)
-table = selection.table_of(selected)
-st.dataframe(
-    table.style.format(
-        {
-            "Population": fr_int,
-            "Superficie (ha)": lambda v: fr_number(v, 1),
-            "Densité (hab./km²)": fr_int,
-            "Évolution de la superficie 2015-2024 (%)": lambda v: fr_number(v, 1),
-        },
-        na_rep="—",
-    ),
-    hide_index=True,
-    width="stretch",
-)
-downloads.csv_button(
-    "Télécharger ce tableau (CSV)",
-    table,
-    f"quartiers-prioritaires-{dataset.siren}-{generation}.csv",
-)
+# The table is one click away: st.dataframe's code (1,5 MB of JavaScript) stays off the first
+# visit, and the table is built only while it is open.
+with st.expander(
+    "Tableau de la sélection",  # a constant label: the table stays open when the filters change
+    key=K_TABLE,
+    on_change="rerun",
+    icon=":material/table_view:",
+) as table_box:
+    if table_box.open:
+        table = selection.table_of(selected)
+        st.dataframe(
+            table.style.format(
+                {
+                    "Population": fr_int,
+                    "Superficie (ha)": lambda v: fr_number(v, 1),
+                    "Densité (hab./km²)": fr_int,
+                    "Évolution de la superficie 2015-2024 (%)": lambda v: fr_number(v, 1),
+                },
+                na_rep="—",
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        downloads.csv_button(
+            "Télécharger ce tableau (CSV)",
+            table,
+            f"quartiers-prioritaires-{dataset.siren}-{generation}.csv",
+        )
 
 state.write_view(view)

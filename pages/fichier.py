@@ -12,7 +12,6 @@ import re
 from pathlib import PurePath
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo import generations
 from geo.checkfile import check_table
@@ -20,7 +19,7 @@ from geo.errors import GeocoderError, InputError
 from geo.format import fr_int, fr_number
 from geo.geocode import user_message
 from geo.tabular import UPLOAD_LIMITS, guess_address_columns, guess_lonlat_columns, load_table
-from ui import downloads, fichier, mapview
+from ui import downloads, fichier, leaflet, mapview
 from ui.data import get_dataset
 from ui.locator import get_locator
 from ui.markdown import escape_markdown
@@ -196,14 +195,15 @@ generation = st.radio(
     key=K_MAP_GENERATION,
     horizontal=True,
 )
-m = mapview.build_map(dataset, generation=generation, codes=list(dataset.qpv_of(generation).code))
-layer = fichier.points_layer(rows, generation)
-if layer is not None:
-    layer.add_to(m)
-    m.fit_bounds(layer.bounds, padding=(20, 20))
-st_folium(
-    m, key=K_MAP, height=MAP_HEIGHT, use_container_width=True, returned_objects=[], render=False
+spec = mapview.territory_map(
+    dataset, generation=generation, codes=list(dataset.qpv_of(generation).code)
 )
+points = fichier.points_layer(rows, generation)
+if points is not None:
+    spec = spec.adding(points).viewing(
+        leaflet.View.fit(points.bounds, padding_top_left=(20, 20), padding_bottom_right=(20, 20))
+    )
+leaflet.show_map(spec, key=K_MAP, height=f"{MAP_HEIGHT}px")
 st.html(fichier.status_legend_html())
 
 st.subheader("Aperçu", anchor=False)

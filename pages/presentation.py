@@ -16,8 +16,8 @@ from functools import partial
 import streamlit as st
 
 from geo import generations
-from geo.selection import find_step, tour
-from ui import mapview, state
+from geo.selection import find_step
+from ui import derived, mapview, state
 from ui.data import get_dataset
 from ui.factsheet_buttons import (
     commune_sheet_button,
@@ -31,6 +31,7 @@ from ui.presentation import (
     CSS,
     K_GEN,
     KEYS_HELP,
+    MAP_HEIGHT,
     ROOT_KEY,
     SOURCES,
     change_generation,
@@ -44,16 +45,18 @@ from ui.presentation import (
     tour_names,
 )
 
-data = get_dataset()
+with st.container():  # a first run's data check: the map below keeps its place (see carte.py)
+    data = get_dataset()
 catalogue = state.Catalogue.from_dataset(data)
 book = fact_book(data)
 st.markdown(CSS, unsafe_allow_html=True)  # constant CSS only: no data in it
 
 with st.container(key=ROOT_KEY):
-    view = state.read_view(catalogue)
-    generation = view.generation
-    steps = tour(data, generation)
-    index = step_index(steps, view)
+    with st.container():  # a link's messages: the map below keeps its place (see carte.py)
+        view = state.read_view(catalogue)
+        generation = view.generation
+        steps = derived.tour(data, generation)  # kept per build and generation
+        index = step_index(steps, view)
     step = steps[index]
     state.write_view(step_view(step, generation))
 
@@ -132,18 +135,16 @@ with st.container(key=ROOT_KEY):
                 "quartier prioritaire, puis ses quartiers."
             )
     with map_column, st.container(key=f"{ROOT_KEY}_map"):
-        m = mapview.build_map(
-            data,
-            generation=generation,
-            codes=shown,
-            legend_selected=bool(step.qpv),
-            fill_frame=True,
+        spec = mapview.territory_map(
+            data, generation=generation, codes=shown, legend_selected=bool(step.qpv)
         )
+        if step.qpv:
+            spec = spec.adding(mapview.focus_layer(data, step.qpv))
         mapview.show_map(
-            m,
-            focus=mapview.focus_layer(data, step.qpv) if step.qpv else None,
+            spec,
             on_select=partial(map_clicked, steps=steps, current=step, generation=generation),
-            key="presentation_map",
+            key="presentation_carte",  # "presentation_map" is its container's key
+            height=MAP_HEIGHT,
         )
 
     with st.container(key=f"{ROOT_KEY}_footer"):

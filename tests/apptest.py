@@ -52,21 +52,40 @@ def type_into(at: AppTest, key_prefix: str, text: str, *, enter: bool = False) -
     key) and reruns the script, so the page's own callbacks run. ``key_prefix`` is the start of
     the component's key (``_st_keyup_<key>``).
     """
-    element = next(
-        e
-        for e in at.main
-        if isinstance(e, UnknownElement) and (e.key or "").startswith(f"_st_keyup_{key_prefix}")
+    element = component(at, f"_st_keyup_{key_prefix}")
+    trigger = ("submitted", text) if enter else None
+    return send_to_component(at, element, state={"value": text}, trigger=trigger)
+
+
+def component(at: AppTest, key_prefix: str) -> UnknownElement:
+    """The Components-v2 element of the page whose key starts with ``key_prefix``."""
+    return next(
+        e for e in at.main if isinstance(e, UnknownElement) and (e.key or "").startswith(key_prefix)
     )
+
+
+def send_to_component(
+    at: AppTest,
+    element: UnknownElement,
+    *,
+    state: dict | None = None,
+    trigger: tuple[str, object] | None = None,
+) -> AppTest:
+    """Rerun as after a component's JavaScript sent ``state`` and/or the ``trigger``
+    ``(event, value)`` (``setStateValue``/``setTriggerValue``); the page's callbacks run."""
     base = element.proto.id
     states = at._tree.get_widget_states()
     kept = [w for w in states.widgets if not w.id.startswith((base, TRIGGER_PREFIX))]
     del states.widgets[:]
     states.widgets.extend(kept)
-    states.widgets.append(WidgetState(id=base, json_value=json.dumps({"value": text})))
-    if enter:
-        payload = json.dumps([{"event": "submitted", "value": text}])
-        trigger = f"{TRIGGER_PREFIX}_{base}__events"
-        states.widgets.append(WidgetState(id=trigger, json_trigger_value=payload))
+    if state is not None:
+        states.widgets.append(WidgetState(id=base, json_value=json.dumps(state)))
+    if trigger is not None:
+        event, value = trigger
+        payload = json.dumps([{"event": event, "value": value}])
+        states.widgets.append(
+            WidgetState(id=f"{TRIGGER_PREFIX}_{base}__events", json_trigger_value=payload)
+        )
     at._run(widget_state=states)
     assert not at.exception, at.exception
     return at

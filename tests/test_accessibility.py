@@ -1,10 +1,10 @@
 """axe-core on every page of the app, in Chromium: no "serious" or "critical" violation.
 
 axe-core is vendored in ``tests/vendor/axe-core/`` (CI installs Python packages only) and
-injected into the main document of each page once the script has finished running. The map
-lives in an iframe of its own (streamlit-folium) that axe does not enter; the table views are its
-text alternative. Every violation found is printed with its rule, impact and CSS selectors, so
-that the owner of the page can find it.
+injected into the main document of each page once the script has finished running. The map is
+in the page, in its component's shadow root, which axe checks too (its controls, legends and
+names); the table views are its text alternative. Every violation found is printed with its
+rule, impact and CSS selectors, so that the owner of the page can find it.
 """
 
 import json
@@ -82,3 +82,22 @@ def test_page_has_no_serious_accessibility_violation(browser_page, app_url, path
         print(f"\naxe-core on {path}:\n{describe(violations)}")
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert not blocking, f"{path}:\n{describe(blocking)}"
+
+
+@pytest.mark.browser
+def test_axe_checks_the_map_inside_its_component(browser_page, app_url):
+    settle(browser_page, app_url + "/", PAGES["/"])
+    browser_page.locator(".leaflet-control-zoom-in").wait_for()
+    browser_page.add_script_tag(path=str(AXE))
+
+    checked = browser_page.evaluate(
+        """options => axe.run(document, {...options, resultTypes: ["passes", "violations"]})
+            .then(r => [...r.passes, ...r.violations].flatMap(rule => rule.nodes)
+                .map(node => node.target).filter(target => Array.isArray(target[0]))
+                .map(target => target[0][target[0].length - 1]))""",
+        RUN_OPTIONS,
+    )
+
+    # Elements of the map's shadow root were judged: its zoom buttons, its layer control.
+    assert ".leaflet-control-zoom-in" in checked
+    assert ".leaflet-control-layers-toggle" in checked

@@ -19,7 +19,7 @@ from ui import adresse, leaflet, mapview
 
 pytestmark = pytest.mark.browser
 
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP = ".leaflet-container"  # the map is in the page (a shadow root that locators reach into)
 QUARTIER = f"path.leaflet-interactive.{mapview.CLASS_QPV}"
 FIRST_DRAW_TIMEOUT_MS = 90_000
 ADDRESS = "Lens adresse de test QP062025"
@@ -57,9 +57,9 @@ def app_url(start_streamlit, geocoder, chromium):
 
 
 def map_frame(page):
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(".leaflet-container").wait_for(timeout=FIRST_DRAW_TIMEOUT_MS)
-    return frame
+    """Wait for the map; return the page, where its shapes are found."""
+    page.locator(MAP).wait_for(timeout=FIRST_DRAW_TIMEOUT_MS)
+    return page
 
 
 def address_field(page):
@@ -196,7 +196,8 @@ def test_clicking_the_map_gives_a_verdict_and_the_nearest_address(browser_page, 
     frame.locator(QUARTIER).first.wait_for(state="visible", timeout=FIRST_DRAW_TIMEOUT_MS)
     before = geocoder.count("/search")
 
-    container = frame.locator(".leaflet-container")
+    container = frame.locator(MAP)
+    container.evaluate("element => { element.leafletMap.testMark = 'même carte'; }")
     box = container.bounding_box()
     container.click(position={"x": box["width"] * 0.45, "y": box["height"] * 0.5})
 
@@ -206,6 +207,11 @@ def test_clicking_the_map_gives_a_verdict_and_the_nearest_address(browser_page, 
     assert re.search(r"latitude 50,\d{5}, longitude 2,\d{5}", text)
     assert "Périmètres 2015 (contrat de ville 2015-2023) :" in text
     frame.locator('path[fill="#000091"]').wait_for(timeout=30_000)
+    assert frame.locator('path[stroke-dasharray="6 4"]').count() == 1  # 300 m
+    assert frame.locator('path[stroke-dasharray="2 6"]').count() == 1  # 500 m
+    # The point and its circles were added to the same map, centred on the point.
+    assert container.evaluate("element => element.leafletMap.testMark") == "même carte"
+    assert container.evaluate("element => element.leafletMap.getZoom()") == adresse.POINT_ZOOM
     assert geocoder.count("/search") == before  # a click is never geocoded as an address
     assert geocoder.count("/reverse") >= 1
 

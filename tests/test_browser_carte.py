@@ -1,19 +1,22 @@
 """The map page in a real browser: quartiers drawn offline, clicks open panels, links restore views.
 
 ``streamlit run app.py`` with no basemap (``QPV_BASEMAP=aucun``); Chromium cannot reach beyond
-127.0.0.1 (see ``tests/conftest.py``).
+127.0.0.1 (see ``tests/conftest.py``). The map is a component in the page (a shadow root, no
+iframe): Playwright's CSS locators reach into it; scripts go through its container element,
+which holds the Leaflet map (``element.leafletMap``).
 """
 
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from geo import style
 from support import REPO_ROOT
 from support.browser import wait_idle
 from ui import leaflet, mapview
 
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP = ".leaflet-container"
 QUARTIER = f"path.leaflet-interactive.{mapview.CLASS_QPV}"
 FIRST_DRAW_TIMEOUT_MS = 90_000
 LEAFLET_JS_PATH = f"/app/static/vendor/leaflet-{leaflet.LEAFLET_VERSION}/leaflet.js"
@@ -23,7 +26,7 @@ LEAFLET_JS_PATH = f"/app/static/vendor/leaflet-{leaflet.LEAFLET_VERSION}/leaflet
 FIND_CLICKABLE_POINT = """
 (path) => {
     const box = path.getBoundingClientRect();
-    const hits = (x, y) => document.elementFromPoint(x, y) === path;
+    const hits = (x, y) => path.getRootNode().elementFromPoint(x, y) === path;
     const candidates = [];
     for (let i = 1; i < 20; i++) {
         for (let j = 1; j < 20; j++) {
@@ -50,16 +53,38 @@ def app_url(start_streamlit):
 
 
 def open_map(page, url: str):
-    """Open ``url`` and wait for the quartiers; return the map's frame locator."""
+    """Open ``url`` and wait for the quartiers; return the page (where the map is)."""
     page.goto(url)
-    frame = page.frame_locator(MAP_IFRAME)
     # The first page of a fresh server also checks the processed data: allow for it.
-    frame.locator(QUARTIER).first.wait_for(state="visible", timeout=FIRST_DRAW_TIMEOUT_MS)
-    return frame
+    page.locator(QUARTIER).first.wait_for(state="visible", timeout=FIRST_DRAW_TIMEOUT_MS)
+    return page
 
 
-def click_shape(frame, css: str) -> None:
-    shape = frame.locator(css)
+def map_state(page) -> dict:
+    """What the map says of itself: updates taken, layers parsed by the page, zoom, mark."""
+    return page.locator(MAP).evaluate(
+        """element => ({updates: Number(element.dataset.updates),
+                        parses: Number(element.dataset.parses),
+                        zoom: element.leafletMap.getZoom(),
+                        mark: element.leafletMap.testMark || null})"""
+    )
+
+
+def mark_map(page, mark: str) -> None:
+    """Write ``mark`` on the Leaflet map object: only that same object can show it later."""
+    page.locator(MAP).evaluate("(element, mark) => { element.leafletMap.testMark = mark; }", mark)
+
+
+def wait_updates(page, count: int) -> None:
+    """Wait until the map has taken ``count`` updates from the script."""
+    page.wait_for_function(
+        "([element, count]) => Number(element.dataset.updates) >= count",
+        arg=[page.locator(MAP).element_handle(), count],
+    )
+
+
+def click_shape(page, css: str) -> None:
+    shape = page.locator(css)
     shape.scroll_into_view_if_needed()  # hit testing only sees what is on screen
     point = shape.evaluate(FIND_CLICKABLE_POINT)
     assert point is not None, f"no clickable point on {css}"
@@ -67,59 +92,131 @@ def click_shape(frame, css: str) -> None:
 
 
 def test_map_draws_the_quartiers_from_local_assets_only(browser_page, request_log, app_url):
-    frame = open_map(browser_page, app_url + "/")
+    page = open_map(browser_page, app_url + "/")
 
-    assert frame.locator(QUARTIER).count() == 21
-    assert frame.locator("path.leaflet-interactive").count() >= 21
-    assert frame.locator(f"path.{mapview.CLASS_COMMUNE}").count() == 36
-    assert frame.locator(".leaflet-tile").count() == 0  # "Sans fond de carte"
-    assert frame.locator(".leaflet-control-attribution").inner_text().count("ANCT") == 1
-    browser_page.get_by_text("19 sur 36").wait_for()
+    assert page.locator("iframe").count() == 0
+    assert page.locator(QUARTIER).count() == 21
+    assert page.locator("path.leaflet-interactive").count() >= 21
+    assert page.locator(f"path.{mapview.CLASS_COMMUNE}").count() == 36
+    assert page.locator(".leaflet-tile").count() == 0  # "Sans fond de carte"
+    assert page.locator(".leaflet-control-attribution").inner_text().count("ANCT") == 1
+    page.get_by_text("19 sur 36").wait_for()
     # Leaflet comes from the app's static folder; nothing of it from a CDN.
     assert len(request_log.matching(LEAFLET_JS_PATH)) == 1
     assert request_log.external_assets() == []
     assert [url for url in request_log.external() if "leaflet" in url.lower()] == []
 
 
-def test_clicking_a_quartier_opens_its_panel(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/?gen=2015")  # the map opens on 2024: 2015 asked
-    browser_page.get_by_text("Cliquez sur un quartier ou sur une commune").wait_for()
+def test_clicking_a_quartier_opens_its_panel_without_a_new_map(browser_page, request_log, app_url):
+    page = open_map(browser_page, app_url + "/?gen=2015")
+    page.get_by_text("Cliquez sur un quartier ou sur une commune").wait_for()
+    wait_idle(page)
+    page.locator(MAP).evaluate("element => element.leafletMap.setZoom(12, {animate: false})")
+    mark_map(page, "avant le clic")
+    before = map_state(page)
 
-    click_shape(frame, f"path.{mapview.CLASS_QPV}-QP062025")
+    click_shape(page, f"path.{mapview.CLASS_QPV}-QP062025")
 
-    browser_page.get_by_role("heading", name="Grande Résidence").wait_for()
-    browser_page.get_by_text("4 803 habitants", exact=False).first.wait_for()
-    browser_page.wait_for_url("**qpv=QP062025**")
-    # The map was not reloaded: the 21 quartiers are still there, outlined on top.
-    assert frame.locator(QUARTIER).count() == 21
+    page.get_by_role("heading", name="Grande Résidence").wait_for()
+    page.get_by_text("4 803 habitants", exact=False).first.wait_for()
+    page.wait_for_url("**qpv=QP062025**")
+    page.locator(f'path[stroke="{style.SELECTED.stroke}"]').first.wait_for(state="attached")
+    after = map_state(page)
+    # The same Leaflet map took one more update: the outline of the quartier, added on top
+    # (the one layer read), the zoom the user chose stayed, Leaflet was fetched once.
+    assert after["mark"] == "avant le clic"
+    assert after["updates"] == before["updates"] + 1
+    assert after["parses"] == before["parses"] + 1
+    assert after["zoom"] == 12
+    assert page.locator(QUARTIER).count() == 21
+    assert page.locator(MAP).count() == 1
+    assert len(request_log.matching(LEAFLET_JS_PATH)) == 1
+
+
+def test_a_filter_updates_the_map_in_place(browser_page, app_url):
+    page = open_map(browser_page, app_url + "/?gen=2015")
+    wait_idle(page)
+    mark_map(page, "même carte")
+    before = map_state(page)
+
+    communes = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Communes")
+    communes.click()
+    communes.fill("Lens")
+    page.get_by_role("option", name=re.compile(r"^Lens \(5 quartiers\)")).first.click()
+    communes.press("Escape")
+    page.wait_for_url("**commune=62498**")
+    wait_updates(page, before["updates"] + 1)
+
+    expect(page.locator(QUARTIER)).to_have_count(5)
+    after = map_state(page)
+    assert after["mark"] == "même carte"
+    assert after["parses"] == before["parses"]  # the same layers, fewer quartiers shown
+    assert after["zoom"] > before["zoom"]  # the view fits Lens's quartiers
+
+    # Coloured communes: a new communes layer, read once; back to plain ones: read no more.
+    page.get_by_text("Colorer les communes selon la part d'habitants en quartier").click()
+    page.get_by_text("Habitants de la commune en quartier prioritaire").wait_for()
+    coloured = map_state(page)
+    assert coloured["parses"] == before["parses"] + 1
+    page.get_by_text("Colorer les communes selon la part d'habitants en quartier").click()
+    page.get_by_text("Habitants de la commune en quartier prioritaire").wait_for(state="detached")
+    assert map_state(page)["parses"] == coloured["parses"]
+    assert map_state(page)["mark"] == "même carte"
+
+
+def test_tooltips_and_layer_control(browser_page, app_url):
+    page = open_map(browser_page, app_url + "/?gen=2015")
+    wait_idle(page)
+
+    shape = page.locator(f"path.{mapview.CLASS_QPV}-QP062025")
+    shape.scroll_into_view_if_needed()
+    point = shape.evaluate(FIND_CLICKABLE_POINT)
+    box = shape.bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for(state="visible")
+    assert "Grande Résidence (QP062025)" in tooltip.inner_text()
+    assert "4 803 habitants en 2013" in tooltip.inner_text()
+
+    page.locator(".leaflet-control-layers").hover()
+    overlays = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label")
+                .all_inner_texts()]  # fmt: skip
+    assert overlays == ["Communes", "Limite du territoire (CA de Lens - Liévin)",
+                        "Quartiers prioritaires"]  # fmt: skip
+    page.get_by_label("Quartiers prioritaires").uncheck()
+    page.locator(QUARTIER).first.wait_for(state="detached")
+    page.get_by_label("Quartiers prioritaires").check()
+    page.locator(QUARTIER).first.wait_for(state="attached")
 
 
 def test_the_other_generation_contour_is_drawn_on_request(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/?qpv=QP062025")
-    counterpart = frame.locator(f'path[stroke="{style.COUNTERPART.stroke}"]')
+    page = open_map(browser_page, app_url + "/?qpv=QP062025")
+    counterpart = page.locator(f'path[stroke="{style.COUNTERPART.stroke}"]')
     assert counterpart.count() == 0
+    mark_map(page, "même carte")
 
-    browser_page.get_by_text("Dessiner aussi le périmètre 2024").click()
+    page.get_by_text("Dessiner aussi le périmètre 2024").click()
 
     counterpart.first.wait_for(state="attached")
     assert counterpart.first.get_attribute("stroke-dasharray") == style.COUNTERPART.dash_svg
-    assert frame.locator(QUARTIER).count() == 21  # added to the map, which was not reloaded
+    assert page.locator(QUARTIER).count() == 21  # added to the map, which was not reloaded
+    assert map_state(page)["mark"] == "même carte"
 
 
 def test_clicking_a_commune_opens_its_panel(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/")
+    page = open_map(browser_page, app_url + "/")
 
-    click_shape(frame, f"path.{mapview.CLASS_COMMUNE}-62032")
+    click_shape(page, f"path.{mapview.CLASS_COMMUNE}-62032")
 
-    browser_page.get_by_role("heading", name="Angres").wait_for()
-    browser_page.get_by_text("Commune, code Insee 62032").wait_for()
+    page.get_by_role("heading", name="Angres").wait_for()
+    page.get_by_text("Commune, code Insee 62032").wait_for()
 
 
 def test_shared_link_restores_the_view(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/?gen=2015&commune=62498&qpv=QP062025")
+    page = open_map(browser_page, app_url + "/?gen=2015&commune=62498&qpv=QP062025")
 
     browser_page.get_by_role("heading", name="Grande Résidence").wait_for()
-    assert frame.locator(QUARTIER).count() == 5
+    assert page.locator(QUARTIER).count() == 5
     sidebar = browser_page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Lens (5 quartiers)").wait_for()
     assert sidebar.get_by_role(
@@ -134,9 +231,9 @@ def test_shared_link_restores_the_view(browser_page, app_url):
 
 LEGEND = f"details.{mapview.CLASS_LEGEND}"
 LABEL = f".{mapview.CLASS_LABEL} span"
-# Boxes of the commune names shown on the map, in the frame's coordinates.
+# Boxes of the commune names shown on the map (given the map's element).
 LABEL_BOXES = f"""
-() => [...document.querySelectorAll('{LABEL}')].map(e => {{
+(map) => [...map.querySelectorAll('{LABEL}')].map(e => {{
     const b = e.getBoundingClientRect();
     return {{text: e.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom}};
 }})
@@ -179,12 +276,12 @@ def test_on_a_laptop_the_map_and_the_territory_panel_share_the_width(
     screen, app_url, artefact_path
 ):
     page = screen(1366, 768)
-    frame = open_map(page, app_url + "/")
+    open_map(page, app_url + "/")
     page.get_by_role("heading", name="CA de Lens - Liévin", exact=True).wait_for()
     wait_idle(page)
     page.screenshot(path=artefact_path("carte-1366x768.png"))
 
-    shown = box_of(page.locator(MAP_IFRAME))
+    shown = box_of(page.locator(MAP))
     panel = box_of(page.get_by_role("heading", name="CA de Lens - Liévin", exact=True))
     main = box_of(page.get_by_test_id("stMainBlockContainer"))
     map_width = shown["right"] - shown["left"]
@@ -196,8 +293,8 @@ def test_on_a_laptop_the_map_and_the_territory_panel_share_the_width(
     page.get_by_role("button", name=re.compile("Dossier de séance")).wait_for()
     # The attribution never covers the scale.
     assert not boxes_overlap(
-        box_of(frame.locator(".leaflet-control-scale")),
-        box_of(frame.locator(".leaflet-control-attribution")),
+        box_of(page.locator(".leaflet-control-scale")),
+        box_of(page.locator(".leaflet-control-attribution")),
     )
 
 
@@ -205,15 +302,15 @@ def test_on_a_phone_the_map_is_in_the_first_screen_and_its_legend_folds(
     screen, app_url, artefact_path
 ):
     page = screen(390, 844)
-    frame = open_map(page, app_url + "/")
+    open_map(page, app_url + "/")
     wait_idle(page)
     page.screenshot(path=artefact_path("carte-390x844.png"))
 
-    shown = box_of(page.locator(MAP_IFRAME))
+    shown = box_of(page.locator(MAP))
     assert shown["top"] <= 844 - 300, shown  # at least 300 px of map in the first screen
     assert shown["right"] <= 390
 
-    legend = frame.locator(LEGEND)
+    legend = page.locator(LEGEND)
     row = legend.locator(".qpv-legend-row").first
     assert not legend.evaluate("details => details.open")  # folded: the map stays visible
     assert not row.is_visible()
@@ -223,18 +320,18 @@ def test_on_a_phone_the_map_is_in_the_first_screen_and_its_legend_folds(
     legend.locator("summary").click()
     row.wait_for(state="hidden")
     assert not boxes_overlap(
-        box_of(frame.locator(".leaflet-control-scale")),
-        box_of(frame.locator(".leaflet-control-attribution")),
+        box_of(page.locator(".leaflet-control-scale")),
+        box_of(page.locator(".leaflet-control-attribution")),
     )
 
 
 def test_commune_names_are_written_where_they_fit_and_never_overlap(browser_page, app_url, dataset):
-    frame = open_map(browser_page, app_url + "/")
-    frame.locator(LABEL).first.wait_for(state="attached")
-    inner = next(f for f in browser_page.frames if "st_folium" in f.url)
+    page = open_map(browser_page, app_url + "/")
+    page.locator(LABEL).first.wait_for(state="attached")
+    container = page.locator(MAP)
 
     def names_shown() -> list[dict]:
-        names = inner.evaluate(LABEL_BOXES)
+        names = container.evaluate(LABEL_BOXES)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
                 assert not boxes_overlap(a, b), (a, b)
@@ -244,24 +341,52 @@ def test_commune_names_are_written_where_they_fit_and_never_overlap(browser_page
     assert {"Lens", "Liévin"} <= overview
     assert len(overview) < 36  # the small communes wait for a closer zoom
 
-    inner.evaluate("() => window.map.setZoom(window.map.getZoom() + 2, {animate: false})")
-    browser_page.wait_for_timeout(500)
+    container.evaluate(
+        "element => element.leafletMap.setZoom(element.leafletMap.getZoom() + 2, {animate: false})"
+    )
+    page.wait_for_timeout(500)
     closer = {n["text"] for n in names_shown()}
     assert closer <= set(dataset.communes["name"])
     assert len(closer) > len(overview)
 
 
 def test_the_live_map_draws_the_kinds_of_geo_style(browser_page, app_url):
-    frame = open_map(browser_page, app_url + "/?gen=2015")
-    contract = frame.locator(f"path.{mapview.CLASS_QPV}-QP062025")  # Grande Résidence
-    shared = frame.locator(f"path.{mapview.CLASS_QPV}-QP062045")  # Quartier du Maroc
-    territory = frame.locator(f"path.{mapview.CLASS_TERRITORY}")
+    page = open_map(browser_page, app_url + "/?gen=2015")
+    contract = page.locator(f"path.{mapview.CLASS_QPV}-QP062025")  # Grande Résidence
+    shared = page.locator(f"path.{mapview.CLASS_QPV}-QP062045")  # Quartier du Maroc
+    territory = page.locator(f"path.{mapview.CLASS_TERRITORY}")
     assert contract.get_attribute("stroke") == style.CONTRACT.stroke
     assert contract.get_attribute("fill") == style.CONTRACT.fill
     assert contract.get_attribute("stroke-dasharray") is None
     assert shared.get_attribute("stroke") == style.SHARED.stroke
     assert shared.get_attribute("stroke-dasharray") == style.SHARED.dash_svg
     assert territory.get_attribute("stroke") == style.TERRITORY.stroke
-    rows = frame.locator(f"{LEGEND} .qpv-legend-row")
+    rows = page.locator(f"{LEGEND} .qpv-legend-row")
     kinds = [rows.nth(i).get_attribute("data-kind") for i in range(rows.count())]
     assert kinds == [style.CONTRACT.key, style.SHARED.key, style.SELECTED.key, style.TERRITORY.key]
+
+
+def test_back_on_the_map_its_layers_come_from_the_page_not_the_server(browser_page, app_url):
+    page = browser_page
+    frames = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(data)))
+    open_map(page, app_url + "/?gen=2015")
+    wait_idle(page)
+    parsed_2015 = map_state(page)["parses"]
+    navigation = page.get_by_test_id("stSidebarNav")
+
+    navigation.get_by_role("link", name="Suis-je en QPV ?").click()
+    page.locator(f"{QUARTIER}.{mapview.CLASS_QPV}-QN06225M").wait_for(state="attached")
+    wait_idle(page)
+    parsed_both = map_state(page)["parses"]
+    assert parsed_both > parsed_2015  # the 2024 perimeters, read once
+    frames.clear()
+    navigation.get_by_role("link", name="Carte des quartiers").click()
+    page.locator(QUARTIER).first.wait_for(state="attached")
+    wait_idle(page)
+
+    # A new map, drawn from the layers the page already had: none read again, none resent.
+    assert page.locator(QUARTIER).count() >= 1
+    assert map_state(page)["parses"] == parsed_both
+    largest = max(len(frame) for frame in frames)
+    assert largest < 20_000, f"a message of {largest} bytes came back with the map page"

@@ -29,27 +29,38 @@ ENGLISH = [
     r"Clear all", r"Open", r"Remove .*", r"Help for .*", r"Link to heading",
     r"Download as CSV", r"Search", r"Fullscreen", r"Show/hide columns", r"Error:",
     r"Choose an? options?", r".*, \d+(\.\d+)?(B|KB|MB)", r"\d+(\.\d+)?(B|KB|MB)",
+    # Leaflet's, on the map
+    r"Zoom in", r"Zoom out", r"Layers", r"A JavaScript library for interactive maps",
 ]  # fmt: skip
 ENGLISH_RE = re.compile("|".join(f"(?:{pattern})" for pattern in ENGLISH))
 
-# Every text node and accessible attribute of the main document (the map's iframe is the map's).
+# Every text node and accessible attribute of the main document and of its open shadow roots
+# (the map component's, where Leaflet writes its controls).
 READ_PAGE = """() => {
     const texts = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        if (node.parentElement.closest("script, style, noscript, [translate='no']")) continue;
-        const text = node.nodeValue.trim();
-        if (text) texts.push(text);
+    const roots = [document.body];
+    for (let i = 0; i < roots.length; i++) {
+        for (const el of roots[i].querySelectorAll("*")) {
+            if (el.shadowRoot) roots.push(el.shadowRoot);
+        }
     }
     const names = ["aria-label", "title", "placeholder", "alt", "aria-description",
                    "aria-roledescription", "aria-valuetext"];
-    for (const el of document.querySelectorAll("*")) {
-        for (const name of names) {
-            const value = el.getAttribute(name);
-            if (value && value.trim()) texts.push(value.trim());
+    for (const root of roots) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (node.parentElement.closest("script, style, noscript, [translate='no']")) continue;
+            const text = node.nodeValue.trim();
+            if (text) texts.push(text);
+        }
+        for (const el of root.querySelectorAll("*")) {
+            for (const name of names) {
+                const value = el.getAttribute(name);
+                if (value && value.trim()) texts.push(value.trim());
+            }
         }
     }
-    return {lang: document.documentElement.lang, texts};
+    return {lang: document.documentElement.lang, texts, shadowRoots: roots.length - 1};
 }"""
 
 
@@ -102,8 +113,14 @@ def search_list(browser_page, reader: Reader, field, *, nothing: str, some: str)
 
 def test_the_map_page_is_french(browser_page, app_url):
     reader = open_page(browser_page, app_url + "/")
+    browser_page.locator(".leaflet-container").wait_for()
+    reader.read()  # the map's controls
     communes = browser_page.locator('[data-testid="stMultiSelect"] input').first
     search_list(browser_page, reader, communes, nothing="zzqx", some="e")
+    browser_page.get_by_text("Tableau de la sélection").click()  # the table, one click away
+    browser_page.get_by_test_id("stDataFrame").wait_for()
+    wait_idle(browser_page)
+    reader.read()
 
     assert reader.english() == []
     assert reader.has("Aller au contenu principal")
@@ -111,6 +128,8 @@ def test_the_map_page_is_french(browser_page, app_url):
     for name in ("Télécharger en CSV", "Rechercher", "Plein écran", "Replier la barre latérale"):
         assert reader.has(name), name
     assert reader.has(r"\d+ choix disponibles\.")
+    for name in ("Zoom avant", "Zoom arrière", "Fonds de carte et couches", "Sans fond de carte"):
+        assert reader.has(name), name
 
 
 def test_the_comparison_page_is_french(browser_page, app_url):

@@ -17,7 +17,7 @@ from ui.figures import CLASS as FIGURES
 from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
 from ui.mapview import CLASS_QPV, CLASS_TERRITORY
 
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP = ".leaflet-container"  # in the page (a shadow root that locators reach into)
 QUARTIER = f"path.{CLASS_QPV}"
 SCREENS = [(1024, 768), (1280, 720), (1366, 768), (1920, 1080)]
 # The overview, the commune with the most quartiers, the 2024 quartier with the longest name
@@ -93,7 +93,7 @@ def heading(page, text: str) -> None:
 
 
 def map_drawn(page) -> None:
-    page.frame_locator(MAP_IFRAME).locator(QUARTIER).first.wait_for(state="visible")
+    page.locator(QUARTIER).first.wait_for(state="visible")
 
 
 @pytest.mark.browser
@@ -139,10 +139,9 @@ def test_every_step_fits_the_screen(chromium, app_url, artefact_path, width, hei
                 assert max(tops) - min(tops) <= 1, (where, figures[i : i + columns])
 
             if step == "accueil":
-                frame = page.frame_locator(MAP_IFRAME)
-                assert frame.locator(QUARTIER).count() == 21
-                territory = frame.locator(f"path.{CLASS_TERRITORY}").bounding_box()
-                shown = page.locator(MAP_IFRAME).bounding_box()
+                assert page.locator(QUARTIER).count() == 21
+                territory = page.locator(f"path.{CLASS_TERRITORY}").bounding_box()
+                shown = page.locator(MAP).bounding_box()
                 assert territory["x"] >= shown["x"] and territory["y"] >= shown["y"], where
                 assert territory["x"] + territory["width"] <= shown["x"] + shown["width"], where
                 assert territory["y"] + territory["height"] <= shown["y"] + shown["height"], where
@@ -158,6 +157,7 @@ def test_next_and_previous_change_the_url_and_the_content(browser_page, request_
     heading(page, "Lens")
     map_drawn(page)
     page.get_by_text("étape 22 sur 51", exact=False).wait_for()
+    page.locator(MAP).evaluate("element => { element.leafletMap.testMark = 'même carte'; }")
 
     page.get_by_role("button", name=re.compile("Suivant")).click()
     heading(page, "Cité 12-14")
@@ -165,6 +165,9 @@ def test_next_and_previous_change_the_url_and_the_content(browser_page, request_
     population = page.locator(f'.{FIGURES} [data-key="population"] .qpv-figure-value')
     assert population.inner_text() == "2 215 hab."
     map_drawn(page)
+    # The next step is drawn on the same map: one quartier, outlined, the view fitted to it.
+    assert page.locator(MAP).evaluate("element => element.leafletMap.testMark") == "même carte"
+    assert page.locator(QUARTIER).count() == 1
 
     page.get_by_role("button", name=re.compile("Suivant")).click()
     heading(page, "Cité 2")

@@ -8,9 +8,9 @@ the map (and hovers a quartier for its tooltip), a quartier's fact panel, a comm
 comparison, the presentation, the address page with a payload in ``?q=``, and a file check of a
 file whose name and cells are payloads.
 
-After each page: no dialog opened, ``window.__xss`` is undefined in the page and in every frame
-(the st_folium map is an iframe), no ``<img src=x>`` nor payload ``<script>`` element exists
-anywhere, and the payload is visible as text where the name is shown.
+After each page: no dialog opened, ``window.__xss`` is undefined in the page and in every frame,
+no ``<img src=x>`` nor payload ``<script>`` element exists anywhere (the map's shadow root
+included), and the payload is visible as text where the name is shown.
 """
 
 from __future__ import annotations
@@ -34,19 +34,35 @@ SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
 SVG = '"><svg onload=alert(1)>'
 PAYLOADS = (SCRIPT, IMG, SVG)
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 QUARTIER = f"path.leaflet-interactive.{mapview.CLASS_QPV}"
 FIRST_LOAD_MS = 120_000
 
-# What an injection would leave behind, in one frame.
-INJECTED = """() => ({
-    xss: window.__xss === undefined ? null : String(window.__xss),
-    imgs: document.querySelectorAll('img[src="x"]').length,
-    svgs: [...document.querySelectorAll('svg[onload]')].length,
-    scripts: [...document.scripts].filter(s => s.textContent.includes('window.__xss=1')
-        && !s.textContent.includes('&lt;') && s.textContent.trim().length < 40).length,
-})"""
+# What an injection would leave behind, in one frame: in its document and in every open shadow
+# root (the map component's).
+INJECTED = """() => {
+    const roots = [document];
+    for (let i = 0; i < roots.length; i++) {
+        for (const element of roots[i].querySelectorAll('*')) {
+            if (element.shadowRoot) roots.push(element.shadowRoot);
+        }
+    }
+    const all = css => roots.flatMap(root => [...root.querySelectorAll(css)]);
+    return {
+        xss: window.__xss === undefined ? null : String(window.__xss),
+        imgs: all('img[src="x"]').length,
+        svgs: all('svg[onload]').length,
+        scripts: all('script').filter(s => s.textContent.includes('window.__xss=1')
+            && !s.textContent.includes('&lt;') && s.textContent.trim().length < 40).length,
+        shadowRoots: roots.length - 1,
+    };
+}"""
 CLEAN = {"xss": None, "imgs": 0, "svgs": 0, "scripts": 0}
+
+
+def injected(frame) -> dict:
+    found = frame.evaluate(INJECTED)
+    found.pop("shadowRoots")
+    return found
 
 
 def hostile(name: str, i: int) -> str:
@@ -143,13 +159,14 @@ def assert_nothing_ran(page) -> None:
     for frame in page.frames:
         if frame.is_detached():
             continue
-        assert frame.evaluate(INJECTED) == CLEAN, f"injection in frame {frame.url}"
+        assert injected(frame) == CLEAN, f"injection in frame {frame.url}"
 
 
 def wait_map(page, timeout: float = FIRST_LOAD_MS):
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(QUARTIER).first.wait_for(state="visible", timeout=timeout)
-    return frame
+    """Wait for the quartiers drawn; return the page (the map's shadow root is searched)."""
+    page.locator(QUARTIER).first.wait_for(state="visible", timeout=timeout)
+    assert page.evaluate(INJECTED)["shadowRoots"] >= 1  # the map's is searched too
+    return page
 
 
 def visible_text(page, text: str) -> None:
@@ -232,7 +249,11 @@ def test_file_check_with_hostile_name_and_cells_stays_text(page, app_url, hostil
     page.get_by_role("heading", name="Résultat").wait_for(state="visible", timeout=FIRST_LOAD_MS)
     visible_text(page, f"{name} : 3 lignes")  # the file name, as text
 
-    frame = page.frame_locator(MAP_IFRAME)
-    point = frame.locator("path.leaflet-interactive").last
+    point = page.locator("path.leaflet-interactive").last
     point.wait_for(state="visible")
+    # A checked line's point: its tooltip names its line in the file, and its quartier as text.
+    point.hover()
+    tooltip = page.locator(".leaflet-tooltip").first
+    tooltip.wait_for(state="visible")
+    assert tooltip.inner_text().startswith("Ligne ")
     assert_nothing_ran(page)

@@ -3,6 +3,8 @@
 The URL parsing behind shared links (``ui.state``) is tested first, on a tiny catalogue.
 """
 
+import json
+
 import apptest
 import geopandas as gpd
 import pandas as pd
@@ -13,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo import style
 from geo.store import Dataset
-from ui import mapview
+from ui import leaflet, mapview
 from ui.state import Catalogue, ViewState, parse_view, to_params
 
 TIMEOUT = 60
@@ -190,32 +192,40 @@ def tiny_dataset() -> Dataset:
     )
 
 
-def map_script(m) -> str:
-    m.render()
-    return m.get_root().script.render()
+def map_payload(codes: list[str]) -> tuple[str, dict]:
+    """What the map component receives for ``codes`` of the tiny territory: JSON text, parsed."""
+    spec = mapview.territory_map(tiny_dataset(), generation=2015, codes=codes)
+    text = json.dumps(leaflet.payload(spec))
+    return text, json.loads(text)
 
 
 def test_map_texts_are_escaped_before_reaching_the_html():
-    m = mapview.build_map(tiny_dataset(), generation=2015, codes=["QP000001", "QP000002"])
-    script = map_script(m)
+    text, data = map_payload(["QP000001", "QP000002"])
 
-    assert "<img" not in script
-    assert "</script>" not in script
+    assert "<img" not in text
+    assert "</script>" not in text
+    layers = {layer["id"]: layer for layer in data["layers"]}
     # The tooltip, once the JSON is read by the browser, shows the name as text.
-    assert "\\u003cstrong\\u003e\\u0026lt;img src=x onerror=\\u0026quot;alert(1)" in script
+    tooltips = [f["properties"]["tooltip"] for f in json.loads(layers["quartiers"]["geojson"])
+                ["features"]]  # fmt: skip
+    assert tooltips[0].startswith("<strong>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;")
     assert "&lt;img src=x" in mapview.legend_html(HOSTILE, [style.CONTRACT, style.TERRITORY])
+    assert layers["territory"]["name"].startswith("Limite du territoire (&lt;img src=x")
     # The communes' names written on the map are HTML too.
-    assert '[["00001", "\\u0026lt;img src=x onerror=\\u0026quot;alert(1)' in script
+    assert data["labels"]["items"][0][1].startswith("&lt;img src=x onerror=&quot;alert(1)")
 
 
 def test_map_styles_quartiers_by_status_and_lists_only_what_is_shown():
-    m = mapview.build_map(tiny_dataset(), generation=2015, codes=["QP000001"])
-    script = map_script(m)
+    _, data = map_payload(["QP000001"])
 
-    assert "qpv-quartier qpv-quartier-QP000001" in script
-    assert "qpv-quartier-QP000002" not in script
-    assert style.CONTRACT.label in script
-    assert style.NEIGHBOURING.label not in script  # not shown, so not in the legend
+    quartiers = next(layer for layer in data["layers"] if layer["id"] == "quartiers")
+    assert quartiers["only"] == ["QP000001"]  # the browser draws this one only
+    styles = {f["id"]: f["properties"]["style"]["className"]
+              for f in json.loads(quartiers["geojson"])["features"]}  # fmt: skip
+    assert styles["QP000001"] == "qpv-quartier qpv-quartier-QP000001"
+    legend = data["legends"][0]["html"]
+    assert style.CONTRACT.label in legend
+    assert style.NEIGHBOURING.label not in legend  # not shown, so not in the legend
 
 
 @pytest.mark.parametrize(
@@ -234,6 +244,13 @@ def test_choropleth_classes(share, label):
 
 def open_page(**params: str) -> AppTest:
     return apptest.open_page(timeout=TIMEOUT, **params)
+
+
+def table(at: AppTest):
+    """The selection's table, opened as a user opens it (one click away from the map)."""
+    at.session_state["carte_tableau"] = True
+    at.run()
+    return at.dataframe[0].value
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -304,7 +321,7 @@ def test_commune_filter_changes_the_figures_and_the_url():
     # One commune chosen: its panel opens, with the estimated population in QPV.
     assert at.subheader[0].value == "Lens"
     assert "environ 9 748 habitants en 2013 — estimation" in text_of(at)
-    assert len(at.dataframe[0].value) == 5
+    assert len(table(at)) == 5
 
 
 def test_commune_picker_marks_the_communes_holding_quartiers():
@@ -371,11 +388,11 @@ def test_missing_indicator_is_a_dash_with_its_flag_never_zero():
 
 def test_neighbouring_quartier_is_optional_and_explained():
     at = open_page(gen="2015")
-    assert "QP062043" not in list(at.dataframe[0].value["Code"])
+    assert "QP062043" not in list(table(at)["Code"])
 
     at.checkbox(key="carte_voisins").check().run()
 
-    assert "QP062043" in list(at.dataframe[0].value["Code"])
+    assert "QP062043" in list(table(at)["Code"])
     assert metrics(at)["Quartiers prioritaires"] == "21"  # shown, not counted
     assert "1 quartier voisin affiché, hors contrat de ville : non compté." in text_of(at)
 
@@ -388,9 +405,9 @@ def test_neighbouring_quartier_is_optional_and_explained():
 def test_search_and_population_range_filter_the_table():
     at = open_page(gen="2015", recherche="cité", pop="2000-3000")
 
-    table = at.dataframe[0].value
-    assert list(table["Code"]) == ["QP062020", "QP062023", "QP062024", "QP062035"]
-    assert table["Population"].between(2000, 3000).all()
+    shown = table(at)
+    assert list(shown["Code"]) == ["QP062020", "QP062023", "QP062024", "QP062035"]
+    assert shown["Population"].between(2000, 3000).all()
     assert metrics(at)["Quartiers prioritaires"] == "4"
 
 
@@ -413,9 +430,9 @@ def test_no_match_says_so_and_keeps_the_map():
 @pytest.mark.parametrize("params", [{}, {"part": "1"}])
 def test_table_has_french_headers_and_a_csv_download(params):
     at = open_page(**params)
-    table = at.dataframe[0].value
-    assert list(table.columns[:5]) == ["Code", "Quartier", "Communes", "Statut", "Population"]
-    assert len(table) == 21
+    shown = table(at)
+    assert list(shown.columns[:5]) == ["Code", "Quartier", "Communes", "Statut", "Population"]
+    assert len(shown) == 21
     labels = [button.proto.label for button in at.get("download_button")]
     assert "Télécharger ce tableau (CSV)" in labels
 

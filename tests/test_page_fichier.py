@@ -5,6 +5,7 @@ A bad file gives a French message and no result.
 """
 
 import io
+import json
 
 import apptest
 import openpyxl
@@ -160,10 +161,11 @@ def test_points_layer_colours_each_status_and_escapes_tooltips():
 
     layer = fichier.points_layer(rows, 2024)
 
-    assert '"fillColor": "#0072B2"' in layer.data_json
-    assert "&lt;script&gt;x&lt;/script&gt; (QN&lt;b&gt;)" in layer.data_json
-    assert "<script>" not in layer.data_json
-    assert layer.data_json.count('"Feature"') == 1  # the row without a point is not drawn
+    assert '"fillColor": "#0072B2"' in layer.geojson
+    assert "&lt;script&gt;x&lt;/script&gt; (QN&lt;b&gt;)" in layer.geojson
+    assert "<script>" not in layer.geojson
+    assert layer.geojson.count('"Feature"') == 1  # the row without a point is not drawn
+    assert layer.bounds == ((50.43, 2.83), (50.43, 2.83))  # the map fits the points
     assert fichier.points_layer(rows.iloc[1:], 2024) is None
 
 
@@ -279,10 +281,11 @@ def test_the_preview_and_the_map_give_the_line_of_the_users_file(geocoder, insid
 
     preview = at.dataframe[0].value
     assert list(preview["ligne du fichier"]) == ["3", "6"]
-    rows = at.session_state["fichier_resultat"][2].rows
-    tooltips = fichier.points_layer(rows, 2015).data_json
-    assert '"tooltip": "Ligne 3 : dans' in tooltips
-    assert '"tooltip": "Ligne 6 : dans' in tooltips
+    # The points the map receives (2024 shown first) say the same lines in their tooltips.
+    data = json.loads(apptest.component(at, "fichier_carte").proto.json)["map"]
+    points = next(layer for layer in data["layers"] if layer["id"] == "points")
+    tooltips = [f["properties"]["tooltip"] for f in json.loads(points["geojson"])["features"]]
+    assert [t.split(" : ")[0] for t in tooltips] == ["Ligne 3", "Ligne 6"]
 
 
 def test_a_cell_too_long_for_excel_is_said_under_the_excel_button(geocoder, inside_qp062025):

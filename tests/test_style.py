@@ -18,7 +18,7 @@ from geo import style
 from geo.factsheet import factsheet_pdf
 from geo.mapimage import MapCanvas, MapLayers, View
 from geo.style import legend_label
-from ui import mapview
+from ui import leaflet, mapview
 
 QUARTIER_KINDS = (style.CONTRACT, style.SHARED, style.NEIGHBOURING)
 LEAFLET_GREY = "#DDDDDD"  # the map's background with no basemap
@@ -52,10 +52,10 @@ def test_text_colours_reach_wcag_aa():
 
 def test_the_live_map_emits_the_kinds_of_geo_style(dataset):
     codes = list(dataset.qpv_of(2015)["code"])  # neighbouring quartier included
-    m = mapview.build_map(dataset, generation=2015, codes=codes)
-    layers = {child.layer_name: child for child in m._children.values()
-              if isinstance(child, mapview.GeoJsonLayer)}  # fmt: skip
-    features = json.loads(layers["Quartiers prioritaires"].data_json)["features"]
+    data = leaflet.payload(mapview.territory_map(dataset, generation=2015, codes=codes))
+    layers = {layer["id"]: layer for layer in json.loads(json.dumps(data))["layers"]}
+    features = json.loads(layers["quartiers"]["geojson"])["features"]
+    assert sorted(layers["quartiers"]["only"]) == sorted(codes)
     table = dataset.qpv_of(2015).set_index("code")
     seen = set()
     for feature in features:
@@ -69,13 +69,13 @@ def test_the_live_map_emits_the_kinds_of_geo_style(dataset):
         assert drawn["fillOpacity"] == kind.fill_opacity
         seen.add(kind)
     assert seen == set(QUARTIER_KINDS)
-    outline = json.loads(next(v for k, v in layers.items() if k.startswith("Limite")).data_json)[
-        "features"
-    ][0]["properties"]["style"]
+    assert layers["territory"]["name"].startswith("Limite du territoire")
+    outline = json.loads(layers["territory"]["geojson"])["features"][0]["properties"]["style"]
     assert (outline["color"], outline["weight"]) == (style.TERRITORY.stroke, style.TERRITORY.width)
 
     # The legend: one row per kind, in geo.style's order, each swatch drawn as that kind.
     legend = mapview.legend_html(dataset.territory_name, style.legend_kinds(seen, selected=True))
+    assert data["legends"] == [{"position": "bottomright", "html": legend}]  # what the map shows
     rows = re.findall(r'data-kind="([^"]+)".*?</svg><span>([^<]+)</span>', legend)
     assert [key for key, _ in rows] == [k.key for k in style.KINDS]
     for kind, (_, label) in zip(style.KINDS, rows, strict=True):
@@ -88,8 +88,8 @@ def test_the_live_map_emits_the_kinds_of_geo_style(dataset):
             assert f'fill="{kind.fill}" fill-opacity="{kind.fill_opacity:g}"' in swatch
 
     # The selected quartier, added to the map when its panel opens.
-    group = mapview.focus_layer(dataset, "QP062025")
-    halo, outline = (child.style_function({}) for child in group._children.values())
+    focus = json.loads(mapview.focus_layer(dataset, "QP062025").geojson)["features"]
+    halo, outline = (feature["properties"]["style"] for feature in focus)
     assert halo["weight"] == style.SELECTED.halo and halo["color"] == style.PAPER
     assert (outline["color"], outline["weight"]) == (style.SELECTED.stroke, style.SELECTED.width)
     assert (outline["fillColor"], outline["fillOpacity"]) == (

@@ -16,16 +16,16 @@ address service is escaped for Markdown (:func:`ui.markdown.escape_markdown`).
 
 from __future__ import annotations
 
+import json
 import math
 import urllib.parse
 from collections.abc import Mapping
 
-import folium
 import streamlit as st
 from st_keyup import st_keyup
 
 from geo import answer as wording
-from geo import generations
+from geo import generations, style
 from geo.answer import LocatedPoint, PointAnswer
 from geo.answersheet import answer_pdf
 from geo.coordinates import WGS84, parse_degrees
@@ -106,6 +106,7 @@ STATUS_ICONS = {
     "outside_territory": ":material/explore_off:",
 }
 POINT_ZOOM = 15  # the 500 m circle fits the map whole
+POINT_FILL = "#000091"  # the point looked up: « bleu France », the app's primary colour
 
 
 def init_state() -> None:
@@ -341,12 +342,9 @@ def coordinates_submitted() -> None:
     _point_given(LocatedPoint(lon=lon, lat=lat, source=wording.SOURCE_COORDINATES))
 
 
-def map_clicked() -> None:
-    clicked = (st.session_state.get(K_MAP) or {}).get("last_clicked")
-    if clicked:
-        _point_given(
-            LocatedPoint(lon=clicked["lng"], lat=clicked["lat"], source=wording.SOURCE_MAP)
-        )
+def map_clicked(clicked: Mapping[str, float]) -> None:
+    """A click on the map (``{"lat", "lng"}``, checked by ``ui.leaflet``): its answer."""
+    _point_given(LocatedPoint(lon=clicked["lng"], lat=clicked["lat"], source=wording.SOURCE_MAP))
 
 
 def read_query_string() -> None:
@@ -635,9 +633,9 @@ def concerned_code(verdict: Verdict | None) -> str | None:
     return verdict.nearest.code if verdict.nearest else None
 
 
-def point_layer(
+def point_layers(
     dataset: Dataset, point: LocatedPoint, verdicts: Mapping[int, Verdict]
-) -> folium.FeatureGroup:
+) -> tuple[leaflet.Layer, ...]:
     """What the address map adds: the quartiers concerned, the 300/500 m circles, the point.
 
     The 2024 quartier is outlined in black, the 2015 one dashed in blue
@@ -646,31 +644,32 @@ def point_layer(
     """
     code_2024 = concerned_code(verdicts.get(2024))
     code_2015 = concerned_code(verdicts.get(2015))
+    focus = None
     if code_2024:
-        group = mapview.focus_layer(dataset, code_2024, counterpart=code_2015)
+        focus = mapview.focus_layer(dataset, code_2024, counterpart=code_2015)
     elif code_2015:
-        group = mapview.focus_layer(dataset, code_2015)
-    else:
-        group = folium.FeatureGroup(name="Quartier choisi", control=False)
-    location = [point.lat, point.lon]
-    for radius, dash in ((BAND_NEAR_M, "6 4"), (BAND_FAR_M, "2 6")):
-        folium.Circle(
-            location,
-            radius=radius,
-            color="#161616",
-            weight=1.5,
-            dash_array=dash,
-            fill=False,
-            interactive=False,
-        ).add_to(group)
-    folium.CircleMarker(
-        location,
-        radius=8,
-        color="#FFFFFF",
-        weight=3,
-        fill=True,
-        fill_color="#000091",
-        fill_opacity=1,
+        focus = mapview.focus_layer(dataset, code_2015)
+    where = {"type": "Point", "coordinates": [round(point.lon, 6), round(point.lat, 6)]}
+    ring = {"color": style.TEXT, "weight": 1.5, "fill": False}
+    marker = {"radius": 8, "color": style.PAPER, "weight": 3, "fill": True,
+              "fillColor": POINT_FILL, "fillOpacity": 1}  # fmt: skip
+    shapes = [
+        {"radius_m": BAND_NEAR_M, "style": {**ring, "dashArray": "6 4"}},
+        {"radius_m": BAND_FAR_M, "style": {**ring, "dashArray": "2 6"}},
+        {"style": marker},
+    ]
+    around = leaflet.Layer(
+        id="points",
+        geojson=json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": p, "geometry": where} for p in shapes
+                ],
+            }
+        ),
+        pane="points",
+        tooltips=False,
         interactive=False,
-    ).add_to(group)
-    return group
+    )
+    return tuple(layer for layer in (focus, around) if layer is not None)

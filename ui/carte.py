@@ -24,6 +24,7 @@ K_QPV = "carte_qpv"
 K_COMMUNE_PANEL = "carte_fiche_commune"
 K_COUNTERPART = "carte_autre_contour"
 K_COMMUNE_PICK = "carte_choix_commune"
+K_TABLE = "carte_tableau"  # the selection's table, opened on request
 POP_STEP = 500
 # The map and its panel share the width (the default margins leave the map ~530 px wide at
 # 1366 px); on a phone, the title and the headline figures shrink so that the map shows in

@@ -16,6 +16,7 @@ import streamlit as st
 from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf
 from geo.mapimage import map_png
 from geo.store import Dataset
+from ui.derived import attributes
 
 PNG_SIZE_PX = (1600, 1200)
 PNG_DPI = 200
@@ -100,18 +101,25 @@ def dossier_button(
     dataset: Dataset, codes: Sequence[str], generation: int, *, key: str, where=st
 ) -> None:
     """« Dossier de séance (PDF) »: the overview, then one page per quartier of ``codes``."""
-    ordered = dossier_order(dataset, codes, generation)
+    codes = tuple(dict.fromkeys(codes))
     siren = dataset.siren
     _pdf_button(
         where,
         "Dossier de séance (PDF)",
-        lambda: _dossier(siren, ordered, generation, date.today(), _dataset=dataset),
+        # Ordered when asked for: the tour's order costs ~0,1 s, too much for every rerun.
+        lambda: _dossier(
+            siren,
+            dossier_order(dataset, codes, generation),
+            generation,
+            date.today(),
+            _dataset=dataset,
+        ),
         file_name=f"dossier-de-seance-{siren}-{generation}.pdf",
         key=f"{key}_dossier",
-        tip=f"Un PDF de {len(ordered) + 1} pages : la vue d'ensemble, puis une page par "
+        tip=f"Un PDF de {len(codes) + 1} pages : la vue d'ensemble, puis une page par "
         "quartier de la sélection, dans l'ordre de la présentation.",
         icon=":material/menu_book:",
-        disabled=not ordered,
+        disabled=not codes,
     )
 
 
@@ -146,7 +154,9 @@ def map_button(
     quartiers, communes = tuple(quartiers), tuple(communes)
     named = quartiers if named is None else tuple(named)
     # Checked now rather than when the file is asked for: a wrong view fails in the page.
-    wrong = sorted(set(quartiers + named) - set(dataset.qpv_of(generation)["code"]))
+    qpv = attributes(dataset, "qpv")
+    known = qpv.index[qpv["generation"] == generation]
+    wrong = sorted(set(quartiers + named).difference(known))
     if wrong:
         raise ValueError(f"quartiers {wrong} are not among the {generation} perimeters")
     siren = dataset.siren

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from folium.utilities import JsCode
 
 from geo import generations
 from geo.checkfile import GEOCODING_COLUMNS
 from geo.format import MISSING, fr_int, fr_number
 from geo.tabular import LINE
 from geo.verdict import NOT_LOCATED, STATUS_ORDER
-from ui import mapview
+from ui import leaflet
 
 BULK_TIMEOUT = (5.0, 60.0)  # per chunk of 2 000 addresses on the file page
 
@@ -48,16 +47,13 @@ POINT_STYLES = {
     "hors territoire": PointStyle("hors du territoire couvert", "#CC79A7", 4.5),
 }
 POINT_OUTLINE = "#161616"
-_POINT_TO_LAYER = JsCode(
-    "function (feature, latlng) { return L.circleMarker(latlng, feature.properties.style); }"
-)
 
 
-def points_layer(rows: pd.DataFrame, generation: int) -> mapview.GeoJsonLayer | None:
+def points_layer(rows: pd.DataFrame, generation: int) -> leaflet.Layer | None:
     """The located rows as circles coloured by their status for ``generation``.
 
     Tooltips give the row number, the status and the quartier (escaped). None when no row has
-    a point. The layer stays out of the layer control (it is added after the control).
+    a point. The layer stays out of the layer control; its ``bounds`` frame the points.
     """
     located = rows[rows["lon"].notna() & rows["lat"].notna()]
     if located.empty:
@@ -94,12 +90,8 @@ def points_layer(rows: pd.DataFrame, generation: int) -> mapview.GeoJsonLayer | 
             }
         )
     data = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    bounds = [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
-    layer = mapview.GeoJsonLayer(
-        data, bounds, name="Lignes du fichier", pointToLayer=_POINT_TO_LAYER
-    )
-    layer.control = False  # added after build_map's layer control: it cannot list it
-    return layer
+    bounds = ((float(lat.min()), float(lon.min())), (float(lat.max()), float(lon.max())))
+    return leaflet.Layer(id="points", geojson=data, pane="points", bounds=bounds)
 
 
 def _line_numbers(rows: pd.DataFrame) -> np.ndarray:

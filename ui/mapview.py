@@ -1,46 +1,42 @@
-"""The folium map of the quartiers: layers, styles, legend, and its st_folium plumbing.
+"""The map of the quartiers: layers, styles, legends and commune names, for ``ui.leaflet``.
 
-The map is two parts:
-
-- :func:`build_map` draws what a selection shows (the territory's outline, its communes, the
-  selected quartiers, the legend) and fits the view to the selection. Its GeoJSON layers are
-  built once per generation and kept for the process (:func:`_layers`): a rerun only filters
-  features and renders.
-- :func:`focus_layer` draws the quartier whose panel is open, and optionally its
-  counterpart in the other generation. It goes to ``st_folium(feature_group_to_add=...)``, which
-  adds it to the map in the browser without reloading it: opening a panel keeps the zoom.
+- :func:`territory_map` is what a selection shows: the territory's outline, its communes
+  (coloured by their share of inhabitants in a quartier, on request), the selected quartiers,
+  the legends and the communes' names, the view fitted to the selection. Its layers are built
+  once per generation and kept for the process (:func:`_layers`): a rerun picks the features
+  to show, and the browser, which knows these layers by their key, reads none of them again.
+- :func:`focus_layer` draws the quartier whose panel is open, and optionally its counterpart
+  in the other generation: the browser adds it to the map it has, so the zoom stays.
+- :func:`show_map` displays a map; a click on a quartier or a commune opens its panel.
 
 Colours, line styles and legend labels come from ``geo.style`` (shared with the PNG and PDF
 maps); what is here is their Leaflet form. Every text that reaches the map's HTML (tooltips,
-legend, commune names) is escaped here.
+legend, commune names, layer names) is escaped here.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import folium
 import pandas as pd
 import shapely
 import streamlit as st
-from branca.element import Element, MacroElement
-from folium.map import Layer
-from folium.template import Template
-from streamlit_folium import st_folium
 
 from geo import style
 from geo.format import fr_int, fr_percent
 from geo.quartier import status_label
 from geo.store import Dataset
-from ui.leaflet import add_layer_control, make_map
+from ui import leaflet
+from ui.leaflet import Bounds, Layer, Legend, MapSpec, View
 from ui.memory import keep_for_process
 
 MAP_KEY = "carte_map"
-MAP_HEIGHT = 560
+MAP_HEIGHT = leaflet.DEFAULT_HEIGHT
 COORDINATE_GRID_DEG = 1e-5  # about 1 m: finer than the display geometry's own accuracy
 KIND_QPV = "qpv"
 KIND_COMMUNE = "commune"
@@ -52,8 +48,8 @@ CLASS_TERRITORY = "qpv-territoire"
 CLASS_LABEL = "qpv-commune-label"
 CLASS_LEGEND = "qpv-legend"
 DATA_ATTRIBUTION = "Quartiers : ANCT, Insee · Communes : IGN, Insee"
-# Below this map width (px) the legends start folded: on a phone they would hide the map.
-FOLDED_LEGEND_BELOW_PX = 520
+QUARTIERS_NAME = "Quartiers prioritaires"
+COMMUNES_NAME = "Communes"
 
 
 @dataclass(frozen=True)
@@ -102,16 +98,14 @@ def share_class(share_pct: float | None) -> ShareClass | None:
 # Map
 
 
-def build_map(
+def territory_map(
     dataset: Dataset,
     *,
     generation: int,
     codes: Sequence[str],
     choropleth: bool = False,
-    basemap: str | None = None,
     legend_selected: bool = True,
-    fill_frame: bool = False,
-) -> folium.Map:
+) -> MapSpec:
     """The map of one selection.
 
     Parameters
@@ -125,122 +119,82 @@ def build_map(
         territory when there are none.
     choropleth
         Colour the communes by the share of their population living in a quartier.
-    basemap
-        Key of the background shown first (``ui.leaflet.BASEMAPS``); default from the
-        environment.
     legend_selected
         List the selected quartier's style in the legend. The map page always does: a panel
-        opens without rebuilding the map (:func:`focus_layer`), so its legend must already say
+        opens without redrawing the map (:func:`focus_layer`), so its legend must already say
         what the outline means.
-    fill_frame
-        Let the page's CSS decide the map's height (the map fills its frame), instead of
-        :data:`MAP_HEIGHT`.
     """
     layers = _layers(dataset.siren, fingerprint(dataset), generation, _dataset=dataset)
     wanted = set(codes)
-    shown = [code for code in layers.quartier_json if code in wanted]
+    shown = [code for code in layers.quartier_bounds if code in wanted]
     bounds = _union([layers.quartier_bounds[c] for c in shown]) or layers.territory_bounds
-
-    (south, west), (north, east) = bounds
-    m = make_map(
-        basemap=basemap,
-        location=[(south + north) / 2, (west + east) / 2],
-        zoom_start=11,
-    )
-    GeoJsonLayer(
-        layers.communes_choropleth_json if choropleth else layers.communes_json,
-        layers.territory_bounds,
-        name="Communes",
-        attribution=html.escape(DATA_ATTRIBUTION),
-    ).add_to(m)
-    GeoJsonLayer(
-        layers.territory_json,
-        layers.territory_bounds,
-        name=f"Limite du territoire ({html.escape(dataset.territory_name)})",
-        tooltips=False,
-        interactive=False,
-    ).add_to(m)
-    if shown:
-        GeoJsonLayer(
-            _collection_json(layers.quartier_json[c] for c in shown),
-            bounds,
-            name="Quartiers prioritaires",
-        ).add_to(m)
     present = [layers.quartier_style[c] for c in shown]
-    kinds = style.legend_kinds(present, selected=legend_selected)
-    legends = {"bottomright": legend_html(dataset.territory_name, kinds)}
+    kinds = tuple(style.legend_kinds(present, selected=legend_selected))
+    legends = [Legend("bottomright", legend_html(dataset.territory_name, kinds))]
     if choropleth:
-        legends["bottomleft"] = choropleth_legend_html()
-    _Controls(legends, layers.labels_json).add_to(m)
-    m.get_root().header.add_child(_Text(_map_css(fill_frame=fill_frame)), name="qpv_map_css")
+        legends.append(Legend("bottomleft", choropleth_legend_html()))
     # Keep the selection clear of the legends, which sit in the bottom corners.
     legend_rows = max(len(kinds) + 2, len(CHOROPLETH) + 3 if choropleth else 0)
-    m.fit_bounds(
-        bounds, padding_top_left=(12, 12), padding_bottom_right=(12, 20 + 17 * legend_rows)
+    view = View.fit(bounds, padding_bottom_right=(12, 20 + 17 * legend_rows))
+    return MapSpec(
+        layers=(
+            layers.communes_choropleth if choropleth else layers.communes,
+            layers.territory,
+            layers.quartiers.showing(shown),
+        ),
+        view=view,
+        legends=tuple(legends),
+        labels=layers.labels,
+        css=MAP_CSS,
     )
-    add_layer_control(m)
-    return m
 
 
-def focus_layer(
-    dataset: Dataset, code: str, *, counterpart: str | None = None
-) -> folium.FeatureGroup:
+def focus_layer(dataset: Dataset, code: str, *, counterpart: str | None = None) -> Layer:
     """The selected quartier ``code`` (``geo.style.SELECTED``) and its ``counterpart``.
 
     The counterpart, the same quartier in the other generation, is drawn as
     ``geo.style.COUNTERPART``. Neither catches clicks: the quartiers underneath still open
     their panels.
     """
-    group = folium.FeatureGroup(name="Quartier choisi", control=False)
-    display = dataset.qpv_display.set_index("code").geometry
+    shapes = _shapes(dataset.siren, fingerprint(dataset), _dataset=dataset)
     selected = style.SELECTED
     halo = {"color": style.PAPER, "weight": selected.halo, "opacity": 0.9, "fill": False}
-    shapes = [(code, halo), (code, path_style(selected))]
+    drawn = [(code, halo), (code, path_style(selected))]
     if counterpart:
-        shapes.append((counterpart, path_style(style.COUNTERPART, fill=False)))
-    for shape_code, options in shapes:
-        if shape_code not in display.index:
-            continue
-        geometry = shapely.set_precision(display[shape_code], COORDINATE_GRID_DEG)
-        folium.GeoJson(
-            {"type": "Feature", "properties": {}, "geometry": geometry.__geo_interface__},
-            style_function=lambda _f, options=options: options,
-            interactive=False,
-        ).add_to(group)
-    return group
+        drawn.append((counterpart, path_style(style.COUNTERPART, fill=False)))
+    features = [
+        f'{{"type": "Feature", "properties": {_dumps({"style": options})}, '
+        f'"geometry": {shapes[shape_code]}}}'
+        for shape_code, options in drawn
+        if shape_code in shapes
+    ]
+    return Layer(
+        id="focus",
+        geojson=_collection_json(features),
+        pane="focus",
+        tooltips=False,
+        interactive=False,
+    )
 
 
 def show_map(
-    m: folium.Map,
+    spec: MapSpec,
     *,
-    focus: folium.FeatureGroup | None = None,
     on_select: Callable[[str, str], None],
     key: str = MAP_KEY,
+    height: str = MAP_HEIGHT,
 ) -> None:
-    """Display ``m``; a click on a quartier or a commune calls ``on_select(kind, code)``.
+    """Display ``spec``; a click on a quartier or a commune calls ``on_select(kind, code)``.
 
-    Only clicks come back to Python: the clicked feature, and where it was clicked so that a
-    second click on the same shape is news too. Panning and zooming never rerun the page; nor
-    does opening it (the click counter would, its first value differing from st_folium's
-    default). ``kind`` is :data:`KIND_QPV` or :data:`KIND_COMMUNE`.
+    ``kind`` is :data:`KIND_QPV` or :data:`KIND_COMMUNE`; ``code`` is one the map shows.
+    Panning and zooming never rerun the page.
     """
-
-    def clicked() -> None:
-        value = st.session_state.get(key) or {}
-        feature = value.get("last_active_drawing") or {}
-        properties = feature.get("properties") or {}
-        if properties.get("kind") in (KIND_QPV, KIND_COMMUNE) and properties.get("code"):
-            on_select(properties["kind"], properties["code"])
-
-    st_folium(
-        m,
+    leaflet.show_map(
+        spec,
         key=key,
-        height=MAP_HEIGHT,
-        use_container_width=True,
-        returned_objects=["last_active_drawing", "last_object_clicked"],
-        feature_group_to_add=focus,
-        on_change=clicked,
-        render=False,  # st_folium renders the map itself once more: rendering twice was wasted
+        height=height,
+        clicks="feature",
+        on_click=lambda value: on_select(value["kind"], value["code"]),
     )
 
 
@@ -249,6 +203,11 @@ def legend_html(territory_name: str, kinds: Iterable[style.Kind]) -> str:
 
     The territory's outline is named after the territory.
     """
+    return _legend_html(territory_name, tuple(kinds))
+
+
+@functools.lru_cache(maxsize=64)
+def _legend_html(territory_name: str, kinds: tuple[style.Kind, ...]) -> str:
     rows = []
     for kind in kinds:
         label = kind.label
@@ -274,10 +233,10 @@ def _box(title: str, rows: Sequence[str]) -> str:
     )
 
 
-def _map_css(*, fill_frame: bool) -> str:
-    """Styles of the legends and commune names (values from ``geo.style``)."""
+def _map_css() -> str:
+    """Styles of the legends, commune names and focus ring (values from ``geo.style``)."""
     halo = style.PAPER
-    css = f"""
+    return f"""
     .{CLASS_LEGEND} {{ background: {style.PAPER}; padding: 5px 9px; border-radius: 4px;
       border: 1px solid {style.LEGEND_BORDER}; font: 12px/1.25 sans-serif; color: {style.TEXT};
       max-width: 270px; }}
@@ -290,11 +249,14 @@ def _map_css(*, fill_frame: bool) -> str:
       text-shadow: -1px -1px 0 {halo}, 1px -1px 0 {halo}, -1px 1px 0 {halo}, 1px 1px 0 {halo},
       0 0 3px {halo}; }}
     .{CLASS_LABEL} {{ pointer-events: none; }}
+    .qpv-map:focus-visible {{ outline: 3px solid {style.TEXT}; outline-offset: 2px; }}
+    .leaflet-control a:focus-visible, .{CLASS_LEGEND} summary:focus-visible,
+    .leaflet-control-layers input:focus-visible {{ outline: 2px solid {style.TEXT};
+      outline-offset: 1px; }}
     """
-    if fill_frame:
-        # st_folium sets the map's height in pixels; here the frame's height decides.
-        css += "#map_div { height: 100vh !important; } body { margin: 0; overflow: hidden; }"
-    return f"<style>{css}</style>"
+
+
+MAP_CSS = _map_css()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,16 +265,16 @@ def _map_css(*, fill_frame: bool) -> str:
 
 @dataclass(frozen=True)
 class _Layers:
-    """One generation's layers as GeoJSON text; bounds are ``[[south, west], [north, east]]``."""
+    """One generation's layers; bounds are ``((south, west), (north, east))``."""
 
-    quartier_json: dict[str, str]  # code -> one Feature, in table order
+    quartiers: Layer  # every quartier of the generation; territory_map picks those shown
     quartier_style: dict[str, style.Kind]
-    quartier_bounds: dict[str, list[list[float]]]
-    communes_json: str  # FeatureCollection
-    communes_choropleth_json: str
-    territory_json: str
-    territory_bounds: list[list[float]]
-    labels_json: str  # the communes' names: [code, text (escaped), lat, lon, min zoom]
+    quartier_bounds: dict[str, Bounds]  # in table order
+    communes: Layer
+    communes_choropleth: Layer
+    territory: Layer
+    territory_bounds: Bounds
+    labels: leaflet.Labels
 
 
 def fingerprint(dataset: Dataset) -> str:
@@ -327,9 +289,9 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
     qpv = dataset.qpv_of(generation).drop(columns="geometry")
     display = dataset.qpv_display[dataset.qpv_display["generation"] == generation]
     qpv = qpv.merge(display[["code", "geometry"]], on="code", validate="one_to_one")
-    quartier_json, quartier_style, quartier_bounds = {}, {}, {}
+    quartier_json, quartier_style, quartier_bounds = [], {}, {}
     for row in qpv.itertuples():
-        quartier_json[row.code] = _dumps(_quartier_feature(row))
+        quartier_json.append(_dumps(_quartier_feature(row)))
         quartier_style[row.code] = style.quartier_kind(row.status, bool(row.shared))
         quartier_bounds[row.code] = _bounds_of(row.geometry)
 
@@ -351,6 +313,19 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
         plain.append(_feature(code, shape, {**base, "style": _commune_style(code, None)}))
         fill = _commune_style(code, share_class(share))
         coloured.append(_feature(code, shape, {**base, "style": fill}))
+    commune_codes = frozenset(communes["code"])
+
+    def communes_layer(features: list[dict]) -> Layer:
+        return Layer(
+            id="communes",
+            geojson=_collection_json(_dumps(f) for f in features),
+            pane="communes",
+            name=COMMUNES_NAME,
+            click_kind=KIND_COMMUNE,
+            feature_ids=commune_codes,
+            attribution=html.escape(DATA_ATTRIBUTION),
+            kept=True,
+        )
 
     outline = dataset.territory.to_crs(4326).geometry.iloc[0]
     territory = _feature(
@@ -358,21 +333,51 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
         _geometry(outline),
         {"style": {"className": CLASS_TERRITORY, **path_style(style.TERRITORY, fill=False)}},
     )
-    labels = [
-        [html.escape(label.code), html.escape(label.text), label.lat, label.lon, label.min_zoom]
-        for label in style.commune_labels(communes)
-    ]
+    labels = leaflet.Labels(
+        items=tuple(
+            (html.escape(label.code), html.escape(label.text), label.lat, label.lon, label.min_zoom)
+            for label in style.commune_labels(communes)
+        ),
+        class_name=CLASS_LABEL,
+    )
     layers = _Layers(
-        quartier_json=quartier_json,
+        quartiers=Layer(
+            id="quartiers",
+            geojson=_collection_json(quartier_json),
+            pane="quartiers",
+            name=QUARTIERS_NAME,
+            click_kind=KIND_QPV,
+            feature_ids=frozenset(quartier_style),
+            kept=True,
+        ),
         quartier_style=quartier_style,
         quartier_bounds=quartier_bounds,
-        communes_json=_collection_json(_dumps(f) for f in plain),
-        communes_choropleth_json=_collection_json(_dumps(f) for f in coloured),
-        territory_json=_collection_json([_dumps(territory)]),
+        communes=communes_layer(plain),
+        communes_choropleth=communes_layer(coloured),
+        territory=Layer(
+            id="territory",
+            geojson=_collection_json([_dumps(territory)]),
+            pane="territory",
+            name=f"Limite du territoire ({html.escape(dataset.territory_name)})",
+            tooltips=False,
+            interactive=False,
+            kept=True,
+        ),
         territory_bounds=_bounds_of(outline),
-        labels_json=_dumps(labels),
+        labels=labels,
     )
     return keep_for_process(layers)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _shapes(siren: str, fingerprint: str, *, _dataset: Dataset) -> dict[str, str]:
+    """Every quartier's display geometry (both generations), as GeoJSON text, by code."""
+    display = _dataset.qpv_display
+    shapes = {
+        code: json.dumps(_geometry(geometry))
+        for code, geometry in zip(display["code"], display.geometry, strict=True)
+    }
+    return keep_for_process(shapes)
 
 
 def _quartier_feature(row) -> dict:
@@ -439,177 +444,22 @@ def _collection_json(features_json: Iterable[str]) -> str:
     return '{"type": "FeatureCollection", "features": [' + ", ".join(features_json) + "]}"
 
 
-def _bounds_of(geometry) -> list[list[float]]:
+def _bounds_of(geometry) -> Bounds:
     west, south, east, north = (float(v) for v in geometry.bounds)
-    return [[south, west], [north, east]]
+    return ((south, west), (north, east))
 
 
-def _union(bounds: Sequence[list[list[float]]]) -> list[list[float]] | None:
+def _union(bounds: Sequence[Bounds]) -> Bounds | None:
     if not bounds:
         return None
-    return [
-        [min(b[0][0] for b in bounds), min(b[0][1] for b in bounds)],
-        [max(b[1][0] for b in bounds), max(b[1][1] for b in bounds)],
-    ]
-
-
-class GeoJsonLayer(Layer):
-    """A GeoJSON overlay given as JSON text, styled and labelled by its features' properties.
-
-    Each feature carries ``properties.style`` (a Leaflet path style) and, unless
-    ``tooltips=False``, ``properties.tooltip`` (HTML, already escaped). Extra keyword arguments
-    are Leaflet GeoJSON options (``className``, ``interactive``...).
-
-    Why not ``folium.GeoJson``: it re-serialises its data and walks every coordinate for the
-    bounds at each render, and branca compiles each rendered script as a Jinja template; with
-    100 KB of coordinates that was most of a page rerun. This layer takes cached JSON text and
-    known bounds, and adds its script as plain text.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data_json }}, {
-            style: function (feature) { return feature.properties.style; },
-            ...{{ this.options|tojavascript }}
-        });
-        {%- if this.tooltips %}
-        {{ this.get_name() }}.bindTooltip(function (layer) {
-            return layer.feature.properties.tooltip;
-        }, {sticky: true});
-        {%- endif %}
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
+    return (
+        (min(b[0][0] for b in bounds), min(b[0][1] for b in bounds)),
+        (max(b[1][0] for b in bounds), max(b[1][1] for b in bounds)),
     )
-
-    def __init__(
-        self,
-        data_json: str,
-        bounds: list[list[float]],
-        *,
-        name: str,
-        tooltips: bool = True,
-        **options,
-    ):
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "GeoJsonLayer"
-        self.data_json = data_json
-        self.bounds = bounds
-        self.tooltips = tooltips
-        self.options = options
-
-    def _get_self_bounds(self) -> list[list[float]]:
-        return self.bounds
-
-    def render(self, **kwargs) -> None:
-        script = self._template.module.script(self, kwargs)
-        self.get_root().script.add_child(_Text(script), name=self.get_name())
-
-
-class _Text(Element):
-    """Text added to a figure as is (branca's ``Element(text)`` compiles it as a template)."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs) -> str:
-        return self.text
 
 
 # ---------------------------------------------------------------------------------------------
-# Controls: scale, legends, commune names
-
-
-class _Controls(MacroElement):
-    """Click-safe focus, a metric scale, the legends and the communes' names (Leaflet only).
-
-    ``legends`` maps a Leaflet corner (``"bottomright"``...) to pre-escaped HTML;
-    ``labels_json`` is ``_Layers.labels_json``. The scale goes in the bottom-right corner,
-    where Leaflet stacks controls: it sits above the attribution, never under it, and the
-    legend above both. The rules of where and when a name is written come from
-    ``geo.style.commune_labels``; the script only hides a name that would overlap a larger
-    commune's.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            // Leaflet 1.9 focuses the map on mousedown (for its keyboard controls) with a
-            // plain focus(): when the map is partly off screen the browser scrolls the page
-            // between mousedown and mouseup, and the click lands elsewhere. Same focus,
-            // without the scroll.
-            if (!map.keyboard) { return; }
-            map.keyboard.disable();
-            map.keyboard._onMouseDown = function () {
-                if (!this._focused) { this._map._container.focus({preventScroll: true}); }
-            };
-            map.keyboard.enable();
-        })({{ this._parent.get_name() }});
-        L.control.scale({imperial: false, position: "bottomright"})
-            .addTo({{ this._parent.get_name() }});
-        {%- for position, content in this.legends.items() %}
-        (function (map) {
-            var legend = L.control({position: {{ position|tojson }}});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create("div", "qpv-legend-control");
-                div.innerHTML = {{ content|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                return div;
-            };
-            legend.addTo(map);
-            if (map.getSize().x < {{ this.folded_below }}) {
-                legend.getContainer().querySelector("details").open = false;
-            }
-        })({{ this._parent.get_name() }});
-        {%- endfor %}
-        (function (map, labels) {
-            // A marker whose icon is the name, centred on its point by CSS: no measuring
-            // before the style sheets have loaded, never a tab stop, never a click target.
-            var names = labels.map(function (label) {
-                var icon = L.divIcon({
-                    className: {{ this.label_class|tojson }}, iconSize: null,
-                    html: '<span data-code="' + label[0] + '">' + label[1] + "</span>"
-                });
-                var marker = L.marker([label[2], label[3]], {
-                    icon: icon, interactive: false, keyboard: false
-                });
-                return {minZoom: label[4], marker: marker};
-            });
-            function apart(a, b) {
-                return a.right + 3 < b.left || b.right + 3 < a.left ||
-                    a.bottom + 1 < b.top || b.bottom + 1 < a.top;
-            }
-            function place() {
-                var zoom = map.getZoom(), placed = [];
-                names.forEach(function (name) {  // largest communes first
-                    if (zoom < name.minZoom) { name.marker.remove(); return; }
-                    if (!map.hasLayer(name.marker)) { name.marker.addTo(map); }
-                    var box = name.marker.getElement().firstChild.getBoundingClientRect();
-                    if (placed.every(function (other) { return apart(box, other); })) {
-                        placed.push(box);
-                    } else {
-                        name.marker.remove();
-                    }
-                });
-            }
-            map.on("zoomend resize", place);
-            map.whenReady(place);
-            window.addEventListener("load", place);
-        })({{ this._parent.get_name() }}, {{ this.labels_json }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, legends: dict[str, str], labels_json: str):
-        super().__init__()
-        self._name = "Controls"
-        self.legends = legends
-        self.labels_json = labels_json
-        self.label_class = CLASS_LABEL
-        self.folded_below = FOLDED_LEGEND_BELOW_PX
+# Legends
 
 
 def _line_swatch(kind: style.Kind, label: str) -> str:

@@ -24,10 +24,11 @@ from geo.facts import ESTIMATE_NOTE
 from geo.format import MISSING, fr_int, fr_number, fr_percent
 from geo.metrics import METRIC_BY_KEY
 from geo.quartier import Fact, Quartier, status_notes
-from geo.selection import Summary, communes_with_quartiers
+from geo.selection import Summary
 from geo.sources import DATASETS, sig_ville_page
 from geo.store import Dataset
 from geo.territory import STATUS_NEIGHBOURING
+from ui.derived import attributes, communes_with_quartiers  # kept per build, not per run
 from ui.factsheet_buttons import (
     commune_sheet_button,
     dossier_button,
@@ -301,7 +302,7 @@ def render_commune_panel(
     on_open_qpv: Callable[[str], None] | None = None,
 ) -> None:
     """The fact panel of one commune of the territory, for one generation of quartiers."""
-    communes = dataset.communes.set_index("code")
+    communes = attributes(dataset, "communes")
     if insee not in communes.index:
         raise KeyError(f"unknown commune code {insee!r}")
     book = fact_book(dataset)
@@ -366,9 +367,10 @@ def _quartier_line(quartier: Quartier, on_open: Callable[[str], None] | None) ->
 
 
 def _neighbours_of_commune(dataset: Dataset, insee: str, generation: int) -> None:
-    qpv = dataset.qpv_of(generation)
+    qpv = attributes(dataset, "qpv")
     near = qpv[
-        (qpv["status"] == STATUS_NEIGHBOURING)
+        (qpv["generation"] == generation)
+        & (qpv["status"] == STATUS_NEIGHBOURING)
         & qpv["commune_codes"].map(lambda codes: insee in codes.split(","))
     ]
     for code, name in zip(near["code"], near["name"], strict=True):

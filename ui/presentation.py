@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.selection import Step, communes_with_quartiers, find_step, matching, quartiers_of_commune
+from geo.selection import Step, find_step, matching
 from geo.store import Dataset
 from ui import mapview, state
+from ui.derived import communes_with_quartiers, quartiers_of_commune  # kept per build
 from ui.markdown import excerpt
 
 ROOT_KEY = "presentation"
@@ -25,6 +26,7 @@ K_JUMP_QPV = "presentation_jump_qpv"
 # Height of everything but the map (controls, title, perimeters line, margins): the map takes
 # the rest of the window. Measured by tests/test_browser_presentation.py at four sizes.
 CHROME_PX = 262
+MAP_HEIGHT = f"max(300px, calc(100vh - {CHROME_PX}px))"  # the map takes the rest
 KEYS_HELP = (
     "Clavier ou télécommande de présentation : Page suivante → étape suivante, Page "
     "précédente → étape précédente, Début → accueil ; Tab puis Entrée pour tout bouton. "
@@ -52,8 +54,6 @@ CSS = f"""
   overflow: visible; text-overflow: clip; }}
 /* The keys are written out in French below the map: no English key names in the buttons. */
 .st-key-{ROOT_KEY}_toolbar kbd {{ display: none; }}
-.st-key-{ROOT_KEY}_map iframe {{ height: calc(100vh - {CHROME_PX}px) !important;
-  min-height: 300px; }}
 .st-key-{ROOT_KEY}_panel p, .st-key-{ROOT_KEY}_panel li {{ font-size: 1.15rem;
   line-height: 1.35; }}
 .st-key-{ROOT_KEY}_panel button p {{ font-size: 1.05rem; }}

@@ -1,22 +1,30 @@
-"""Smallest st_folium app on the vendored Leaflet, driven by tests/test_leaflet_offline.py.
+"""Smallest app on the map component (``ui.leaflet``), driven by tests/test_leaflet_offline.py.
 
-One square polygon whose feature carries a ``code``. Clicking it must bring that code back to
-Python through ``last_active_drawing``, the narrowest return value that identifies a feature.
-The same map is on two pages, ``/`` and ``/sources``, to check the asset URLs from both.
+One square polygon whose feature is a quartier with a ``code``. Clicking it must bring that code
+back to Python, through the component's ``click`` trigger. The same map is on two pages, ``/``
+and ``/sources``, to check the asset URLs from both; it is also the one-square baseline of
+``bench/bench_shell.py`` and ``bench/bench_map.py``.
 """
 
-import folium
+import json
+
 import streamlit as st
-from streamlit_folium import st_folium
 
-from ui.leaflet import add_layer_control, make_map
+from ui import leaflet
 
+CODE = "QN00000T"
 SQUARE = {
     "type": "FeatureCollection",
     "features": [
         {
             "type": "Feature",
-            "properties": {"code": "QN00000T", "name": "Quartier témoin"},
+            "id": CODE,
+            "properties": {
+                "kind": "qpv",
+                "code": CODE,
+                "tooltip": "<strong>Quartier témoin</strong>",
+                "style": {"color": "#000091", "weight": 2, "fillOpacity": 0.3},
+            },
             "geometry": {
                 "type": "Polygon",
                 "coordinates": [
@@ -26,26 +34,29 @@ SQUARE = {
         }
     ],
 }
+SPEC = leaflet.MapSpec(
+    layers=(
+        leaflet.Layer(
+            id="quartiers",
+            geojson=json.dumps(SQUARE),
+            pane="quartiers",
+            name="Quartiers",
+            click_kind="qpv",
+            feature_ids=frozenset({CODE}),
+        ),
+    ),
+    view=leaflet.View.fit(((50.41, 2.79), (50.45, 2.85))),
+)
+
+
+def clicked(value: dict) -> None:
+    st.session_state["clicked"] = value["code"]
 
 
 def show_map() -> None:
-    m = make_map(location=[50.43, 2.82], zoom_start=13)
-    folium.GeoJson(
-        SQUARE,
-        name="Quartiers",
-        style_function=lambda _feature: {"color": "#000091", "weight": 2, "fillOpacity": 0.3},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["Quartier"]),
-    ).add_to(m)
-    add_layer_control(m)
-
-    state = st_folium(
-        m, key="smoke", height=400, width=600, returned_objects=["last_active_drawing"]
-    )
-    drawing = state.get("last_active_drawing") if state else None
-    if drawing:
-        st.write(f"Quartier cliqué : {drawing['properties']['code']}")
-    else:
-        st.write("Aucun quartier sélectionné")
+    leaflet.show_map(SPEC, key="smoke", height="400px", clicks="feature", on_click=clicked)
+    code = st.session_state.get("clicked")
+    st.write(f"Quartier cliqué : {code}" if code else "Aucun quartier sélectionné")
 
 
 def show_sources() -> None:
