@@ -90,7 +90,7 @@ def test_a_click_on_a_quartier_opens_its_panel_and_adds_its_outline():
     click(at, {"kind": "qpv", "code": "QP062025"})
 
     assert at.subheader[0].value == "Grande Résidence"
-    assert at.query_params == {"qpv": "QP062025"}
+    assert at.query_params == {"gen": "2015", "qpv": "QP062025"}
     after = map_data(at)
     assert list(layers(after)) == ["communes", "territory", "quartiers", "focus"]
     assert after["view"] == before["view"]  # the browser keeps the zoom
@@ -122,7 +122,7 @@ def test_a_click_naming_nothing_on_the_map_changes_nothing(value):
     assert (
         apptest.unescape(at.subheader[0].value) == "CA de Lens - Liévin"
     )  # the territory's panel still
-    assert at.query_params == {}
+    assert at.query_params == {"gen": "2015"}  # as the link asked, nothing more
     assert "focus" not in layers(map_data(at))
 
 
@@ -173,7 +173,7 @@ def test_a_click_on_the_presentation_map_goes_to_that_commune():
 
     click(at, {"kind": "commune", "code": "62498"}, key="presentation_carte")
 
-    assert at.query_params == {"commune": "62498"}
+    assert at.query_params == {"commune": "62498", "gen": "2015"}
     assert at.title[0].value == "Lens"
     assert len(layers(map_data(at, "presentation_carte"))["quartiers"]["only"]) == 5
 
