@@ -33,10 +33,10 @@ from support import default_mirror
 from support.browser import CHROMIUM, launch_chromium, wait_idle
 from support.fake_geoplateforme import FakeGeoplateforme, load_addresses
 from support.server import run_streamlit
-from ui.adresse import DEBOUNCE_MS
+from ui.adresse import ADDRESS_PLACEHOLDER, DEBOUNCE_MS
 
 REPO = Path(__file__).resolve().parent.parent
-PLACEHOLDER = "Adresse, ex. 12 rue de la République, Lens"
+PLACEHOLDER = ADDRESS_PLACEHOLDER
 START_TIMEOUT_S = 180.0
 
 WATCH = """() => {

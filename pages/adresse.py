@@ -9,8 +9,9 @@ the page keeps working when the service is down. Widgets, state and callbacks: `
 
 import streamlit as st
 
-from ui import adresse, leaflet, mapview
-from ui.adresse import K_LAT, K_LON, K_MAP, K_RESULT, POINT_ZOOM
+from geo.generations import IN_FORCE, PREVIOUS
+from ui import adresse, adresse_map, leaflet, mapview
+from ui.adresse import K_LAT, K_LON, K_MAP, K_RESULT
 from ui.data import get_dataset
 from ui.locator import get_locator
 from ui.markdown import escape_markdown
@@ -28,7 +29,8 @@ adresse.read_query_string()
 st.title("Suis-je en QPV ?", anchor=False)
 st.markdown(
     f"Une adresse de la {escape_markdown(dataset.territory_name)}, un clic sur la carte ou des "
-    "coordonnées : la réponse pour les quartiers prioritaires 2024 (en vigueur), puis 2015."
+    f"coordonnées : la réponse pour les quartiers prioritaires {IN_FORCE} (en vigueur), puis "
+    f"{PREVIOUS}."
 )
 
 answer_column, map_column = st.columns([5, 6], gap="large")
@@ -45,26 +47,28 @@ with answer_column:
     st.caption(adresse.privacy_note())
 
 with map_column:
-    spec = mapview.territory_map(dataset, generation=2024, codes=list(dataset.qpv_of(2024)["code"]))
+    codes = list(dataset.qpv_of(IN_FORCE)["code"])
+    spec = mapview.territory_map(dataset, generation=IN_FORCE, codes=codes)
     result = st.session_state[K_RESULT]
     if result is not None and result.point is not None:
         point = result.point
-        spec = spec.adding(*adresse.point_layers(dataset, point, result.verdicts)).viewing(
-            leaflet.View.at(point.lat, point.lon, POINT_ZOOM)
+        spec = spec.adding(*adresse_map.point_layers(dataset, point, result.verdicts)).viewing(
+            leaflet.View.at(point.lat, point.lon, adresse_map.POINT_ZOOM)
         )
     leaflet.show_map(spec, key=K_MAP, clicks="point", on_click=adresse.map_clicked)
     st.caption(
-        "Cliquez sur la carte pour situer un point sans saisir d'adresse. Quartiers 2024 en "
-        "couleur ; autour du point : le quartier 2024 concerné en trait noir, celui de 2015 en "
-        "tirets bleus, et les cercles de 300 m et 500 m."
+        f"Cliquez sur la carte pour situer un point sans saisir d'adresse. Quartiers {IN_FORCE} "
+        f"en couleur ; autour du point : le quartier {IN_FORCE} concerné en trait noir, celui de "
+        f"{PREVIOUS} en tirets bleus, et les cercles de 300 m et 500 m."
     )
     with (
         st.expander("Saisir des coordonnées (longitude, latitude)", icon=":material/pin_drop:"),
         st.form("adresse_coordonnees", border=False),
     ):
         lon_column, lat_column = st.columns(2)
-        lon_column.text_input("Longitude (degrés)", key=K_LON, placeholder="2,8319")
-        lat_column.text_input("Latitude (degrés)", key=K_LAT, placeholder="50,4322")
+        lon_hint, lat_hint = adresse.coordinates_hint(dataset)
+        lon_column.text_input("Longitude (degrés)", key=K_LON, placeholder=lon_hint)
+        lat_column.text_input("Latitude (degrés)", key=K_LAT, placeholder=lat_hint)
         st.form_submit_button(
             "Situer ce point", on_click=adresse.coordinates_submitted, icon=":material/my_location:"
         )

@@ -15,7 +15,7 @@ import pytest
 from support import REPO_ROOT
 from support.browser import wait_idle
 from support.fake_geoplateforme import FakeGeoplateforme, load_addresses
-from ui import adresse, leaflet, mapview
+from ui import adresse, adresse_map, leaflet, mapview
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ MAP = ".leaflet-container"  # the map is in the page (a shadow root that locator
 QUARTIER = f"path.leaflet-interactive.{mapview.CLASS_QPV}"
 FIRST_DRAW_TIMEOUT_MS = 90_000
 ADDRESS = "Lens adresse de test QP062025"
-PLACEHOLDER = "Adresse, ex. 12 rue de la République, Lens"
+PLACEHOLDER = adresse.ADDRESS_PLACEHOLDER
 HEADLINE = '[data-testid="stHeading"] h3'  # the large verdict
 
 
@@ -211,7 +211,7 @@ def test_clicking_the_map_gives_a_verdict_and_the_nearest_address(browser_page, 
     assert frame.locator('path[stroke-dasharray="2 6"]').count() == 1  # 500 m
     # The point and its circles were added to the same map, centred on the point.
     assert container.evaluate("element => element.leafletMap.testMark") == "même carte"
-    assert container.evaluate("element => element.leafletMap.getZoom()") == adresse.POINT_ZOOM
+    assert container.evaluate("element => element.leafletMap.getZoom()") == adresse_map.POINT_ZOOM
     assert geocoder.count("/search") == before  # a click is never geocoded as an address
     assert geocoder.count("/reverse") >= 1
 

@@ -26,7 +26,7 @@ from geo.store import load_dataset, write_tables
 from geo.territory import DEFAULT_TERRITORY
 from support import REPO_ROOT
 from support.fake_geoplateforme import FakeGeoplateforme
-from ui import mapview
+from ui import adresse, mapview
 
 pytestmark = pytest.mark.browser
 
@@ -227,7 +227,7 @@ def test_address_from_the_url_and_its_label_stay_text(page, app_url, hostile_ban
 
 def test_suggested_addresses_stay_text(page, app_url, hostile_ban):
     page.goto(f"{app_url}/adresse")
-    field = page.get_by_placeholder("Adresse, ex. 12 rue de la République, Lens")
+    field = page.get_by_placeholder(adresse.ADDRESS_PLACEHOLDER)
     field.wait_for(timeout=FIRST_LOAD_MS)
 
     field.press_sequentially("Lens pie", delay=40)

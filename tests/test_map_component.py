@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui import leaflet, mapview
 from ui.adresse import K_MAP as ADRESSE_MAP
-from ui.adresse import POINT_ZOOM
+from ui.adresse_map import POINT_ZOOM
 
 pytestmark = pytest.mark.mirror
 

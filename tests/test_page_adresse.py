@@ -11,9 +11,11 @@ import re
 import urllib.parse
 
 import apptest
+import geopandas as gpd
 import pytest
 from apptest import text_of, type_into, unescape
 from pypdf import PdfReader
+from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
 from geo.answersheet import answer_pdf
@@ -310,6 +312,21 @@ def test_coordinates_give_the_verdict_and_the_nearest_address(geocoder, inside_q
     [request] = [r for r in geocoder.requests if r.endpoint == "/reverse"]
     assert request.params["lon"] == ["2.837854"]
     assert geocoder.count("/search") == 0
+
+
+def test_coordinate_hints_are_a_point_of_the_territory_typed_the_french_way(geocoder, dataset):
+    # The examples come from the data (QPV_TERRITORY may select another EPCI), not from Lens.
+    at = open_page()
+    lon = at.text_input(key="adresse_longitude").placeholder
+    lat = at.text_input(key="adresse_latitude").placeholder
+    assert re.fullmatch(r"-?\d+,\d{4}", lon) and re.fullmatch(r"-?\d+,\d{4}", lat)
+    point = gpd.GeoSeries(
+        [Point(float(lon.replace(",", ".")), float(lat.replace(",", ".")))], crs=4326
+    ).to_crs(dataset.territory.crs)
+    assert dataset.territory.geometry.iloc[0].contains(point.iloc[0])
+    at = enter_coordinates(at, lon, lat)
+    assert "Coordonnées saisies" in text_of(at)
+    assert "n'est pas dans une commune" not in text_of(at)
 
 
 @pytest.mark.parametrize(("mode", "options"), [("empty", {}), ("error", {"status": 503})])

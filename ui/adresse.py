@@ -16,7 +16,6 @@ address service is escaped for Markdown (:func:`ui.markdown.escape_markdown`).
 
 from __future__ import annotations
 
-import json
 import math
 import urllib.parse
 from collections.abc import Mapping
@@ -25,12 +24,12 @@ import streamlit as st
 from st_keyup import st_keyup
 
 from geo import answer as wording
-from geo import generations, style
+from geo import generations
 from geo.answer import LocatedPoint, PointAnswer
 from geo.answersheet import answer_pdf
 from geo.coordinates import WGS84, parse_degrees
 from geo.errors import GeocoderError, InputError
-from geo.format import fr_distance
+from geo.format import fr_distance, fr_number
 from geo.geocode import (
     AnswerLimits,
     GeocodeAnswer,
@@ -47,8 +46,8 @@ from geo.geocode import (
 from geo.locate import locate_point
 from geo.sources import SIG_VILLE_URL, sig_ville_page
 from geo.store import Dataset
-from geo.verdict import BAND_FAR_M, BAND_NEAR_M, Verdict, bands_sentence, describe_verdict, headline
-from ui import leaflet, mapview
+from geo.verdict import Verdict, bands_sentence, describe_verdict, headline
+from ui import leaflet
 from ui.data import get_dataset
 from ui.fichier import count_fr
 from ui.locator import get_locator
@@ -68,6 +67,8 @@ REVERSE_LIMITS = AnswerLimits(max_bytes=500_000, max_depth=16, deadline_s=3.0)
 DEBOUNCE_MS = 300
 SUGGESTIONS_SHOWN = 6
 MIN_TYPED = 3
+# Neutral: QPV_TERRITORY may select any EPCI. The coordinates' hint is the territory's centre.
+ADDRESS_PLACEHOLDER = "Numéro, voie et commune"
 
 K_FIELD = "adresse_saisie"  # + _<version>: a new field shows a chosen address
 K_FIELD_VERSION = "adresse_saisie_version"
@@ -105,8 +106,6 @@ STATUS_ICONS = {
     "uncertain": ":material/help:",
     "outside_territory": ":material/explore_off:",
 }
-POINT_ZOOM = 15  # the 500 m circle fits the map whole
-POINT_FILL = "#000091"  # the point looked up: « bleu France », the app's primary colour
 
 
 def init_state() -> None:
@@ -149,6 +148,12 @@ def _search_area(siren: str, *, _dataset: Dataset) -> SearchArea:
 def search_area(dataset: Dataset) -> SearchArea:
     """Where the territory's addresses are (to bias and filter the address service)."""
     return _search_area(dataset.siren, _dataset=dataset)
+
+
+def coordinates_hint(dataset: Dataset) -> tuple[str, str]:
+    """Placeholders of the coordinate fields ``(longitude, latitude)``: the territory's centre."""
+    lon, lat = search_area(dataset).centre
+    return fr_number(lon, 4), fr_number(lat, 4)
 
 
 def search_address(address: str, dataset: Dataset) -> GeocodeAnswer:
@@ -374,7 +379,7 @@ def address_field(dataset: Dataset) -> None:
         max_chars=400,
         on_change=field_typed,
         on_submit=field_submitted,
-        placeholder="Adresse, ex. 12 rue de la République, Lens",
+        placeholder=ADDRESS_PLACEHOLDER,
     )
     st.button(
         "Vérifier l'adresse", on_click=field_submitted, icon=":material/search:", type="primary"
@@ -618,58 +623,3 @@ def privacy_note() -> str:
         "saisies lui sont envoyés pour trouver l'adresse la plus proche. Rien n'est enregistré "
         f"ni conservé par cette application. {basemap}"
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# The map
-
-
-def concerned_code(verdict: Verdict | None) -> str | None:
-    """The quartier a verdict is about: the one containing the point, else the nearest."""
-    if verdict is None:
-        return None
-    if verdict.qpv:
-        return verdict.qpv[0].code
-    return verdict.nearest.code if verdict.nearest else None
-
-
-def point_layers(
-    dataset: Dataset, point: LocatedPoint, verdicts: Mapping[int, Verdict]
-) -> tuple[leaflet.Layer, ...]:
-    """What the address map adds: the quartiers concerned, the 300/500 m circles, the point.
-
-    The 2024 quartier is outlined in black, the 2015 one dashed in blue
-    (:func:`ui.mapview.focus_layer`). Nothing here catches clicks: a click anywhere on the map
-    still places a new point.
-    """
-    code_2024 = concerned_code(verdicts.get(2024))
-    code_2015 = concerned_code(verdicts.get(2015))
-    focus = None
-    if code_2024:
-        focus = mapview.focus_layer(dataset, code_2024, counterpart=code_2015)
-    elif code_2015:
-        focus = mapview.focus_layer(dataset, code_2015)
-    where = {"type": "Point", "coordinates": [round(point.lon, 6), round(point.lat, 6)]}
-    ring = {"color": style.TEXT, "weight": 1.5, "fill": False}
-    marker = {"radius": 8, "color": style.PAPER, "weight": 3, "fill": True,
-              "fillColor": POINT_FILL, "fillOpacity": 1}  # fmt: skip
-    shapes = [
-        {"radius_m": BAND_NEAR_M, "style": {**ring, "dashArray": "6 4"}},
-        {"radius_m": BAND_FAR_M, "style": {**ring, "dashArray": "2 6"}},
-        {"style": marker},
-    ]
-    around = leaflet.Layer(
-        id="points",
-        geojson=json.dumps(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {"type": "Feature", "properties": p, "geometry": where} for p in shapes
-                ],
-            }
-        ),
-        pane="points",
-        tooltips=False,
-        interactive=False,
-    )
-    return tuple(layer for layer in (focus, around) if layer is not None)
