@@ -14,7 +14,7 @@ from geo import generations
 from geo.errors import InputError
 from geo.format import fr_int, fr_percent
 from geo.quartier import SHORT_SOURCES, Fact, Quartier, Quartiers, population_source
-from geo.selection import Filters, quartiers_of_commune, select_qpv, summarize
+from geo.selection import Filters, quartiers_by_commune, select_qpv, summarize
 from geo.store import Dataset
 
 ESTIMATE_NOTE = (
@@ -34,6 +34,9 @@ class FactBook:
         self.reference_year = self.quartiers.reference_year
         self._reference_column = f"pmun_{self.reference_year}"
         self._communes = pd.DataFrame(data.communes.drop(columns="geometry")).set_index("code")
+        # Asked for on every rerun showing a commune; the tables do not change: one pass per
+        # generation, kept here.
+        self._by_commune: dict[int, dict[str, tuple[str, ...]]] = {}
 
     def quartier(self, code: str) -> Quartier:
         """The quartier ``code`` of either generation (InputError for an unknown code)."""
@@ -45,7 +48,9 @@ class FactBook:
     def commune_quartiers(self, insee: str, generation: int) -> tuple[str, ...]:
         """Codes of the contract's quartiers of ``generation`` in a commune, by name."""
         self._commune_row(insee)  # an unknown commune is an InputError
-        return quartiers_of_commune(self.data, insee, generation)
+        if generation not in self._by_commune:
+            self._by_commune[generation] = quartiers_by_commune(self.data, generation)
+        return self._by_commune[generation].get(insee, ())
 
     def commune(self, insee: str, generation: int) -> tuple[Fact, ...]:
         """Population, quartiers, population and share in a quartier, of one commune."""

@@ -212,6 +212,19 @@ def quartiers_of_commune(
     return tuple(sort_by_name(qpv[inside])["code"])
 
 
+def quartiers_by_commune(data: Dataset, generation: int) -> dict[str, tuple[str, ...]]:
+    """Every commune's :func:`quartiers_of_commune` (the contract's quartiers), in one pass.
+
+    Communes without a quartier are absent.
+    """
+    qpv = sort_by_name(data.qpv_of(generation, include_neighbouring=False))
+    found: dict[str, list[str]] = {}
+    for code, communes in zip(qpv["code"], qpv["commune_codes"], strict=True):
+        for commune in communes.split(","):
+            found.setdefault(commune, []).append(code)
+    return {commune: tuple(codes) for commune, codes in found.items()}
+
+
 def communes_with_quartiers(data: Dataset, generation: int) -> pd.DataFrame:
     """Communes of the territory holding at least one quartier of the contract, by name.
 

@@ -143,6 +143,15 @@ def test_quartiers_of_a_commune_and_the_tour(dataset):
     assert selection.find_step(steps, commune="99999", qpv=None) == 0
 
 
+@pytest.mark.parametrize("generation", [2015, 2024])
+def test_quartiers_by_commune_in_one_pass_match_each_communes_own_list(dataset, generation):
+    by_commune = selection.quartiers_by_commune(dataset, generation)
+    assert by_commune["62498"]  # Lens holds quartiers of both generations
+    for insee in dataset.communes["code"]:
+        expected = selection.quartiers_of_commune(dataset, insee, generation)
+        assert by_commune.get(insee, ()) == expected, insee
+
+
 def test_change_between_generations(dataset):
     change = compare.change_table(dataset, "QN06234M").set_index("label")
     assert change.loc["Code", "value_2015"] == "QP062034"

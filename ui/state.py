@@ -25,6 +25,7 @@ parameter make one message, however many there are.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from geo.errors import InputError
 from geo.selection import Filters
 from geo.store import Dataset
 from geo.territory import normalize_code, normalize_name
+from ui.mapview import fingerprint
 from ui.markdown import escape_markdown, excerpt, excerpt_codes
+from ui.memory import keep_for_process
 
 GEN = "gen"
 COMMUNE = "commune"
@@ -92,11 +95,28 @@ class Catalogue:
 
     def quartiers(self, generation: int) -> list[str]:
         """Codes of the quartiers of one generation, in alphabetical order of their names."""
-        codes = [code for code, gen in self.qpv_generation.items() if gen == generation]
-        return sorted(codes, key=lambda code: normalize_name(self.qpv_names.get(code, code)))
+        return list(self._by_name.get(generation, ()))
+
+    @functools.cached_property
+    def _by_name(self) -> dict[int, tuple[str, ...]]:
+        # Sorted once: the map page asks on every rerun, and the catalogue is kept per build.
+        by_name = sorted(
+            self.qpv_generation, key=lambda code: normalize_name(self.qpv_names.get(code, code))
+        )
+        return {
+            generation: tuple(code for code in by_name if self.qpv_generation[code] == generation)
+            for generation in set(self.qpv_generation.values())
+        }
 
     @classmethod
     def from_dataset(cls, dataset: Dataset) -> Catalogue:
+        """The catalogue of ``dataset``, built once per process and build of the tables: it
+        does not change between reruns (read it, never modify it)."""
+        return _catalogue(dataset.siren, fingerprint(dataset), _dataset=dataset)
+
+    @classmethod
+    def build(cls, dataset: Dataset) -> Catalogue:
+        """The catalogue of ``dataset``, built now."""
         qpv = dataset.qpv
         return cls(
             qpv_generation=dict(zip(qpv["code"], qpv["generation"].astype(int), strict=True)),
@@ -107,6 +127,11 @@ class Catalogue:
             counterpart=generations.counterparts(dataset),
             qpv_names=dict(zip(qpv["code"], qpv["name"], strict=True)),
         )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _catalogue(siren: str, build: str, *, _dataset: Dataset) -> Catalogue:
+    return keep_for_process(Catalogue.build(_dataset))
 
 
 def parse_view(
