@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo import style
 from geo.store import Dataset
+from geo.territory import normalize_name
 from ui import leaflet, mapview
 from ui.state import Catalogue, ViewState, parse_view, to_params
 
@@ -84,6 +85,17 @@ def test_unknown_codes_are_dropped_with_a_french_message_and_the_rest_is_kept():
     assert "quartier prioritaire du territoire (CA de Lens \\- Liévin)." in messages[1]
     assert messages[2].startswith("Commune inconnue : « 00000 »")
     assert "« beaucoup »" in messages[3]
+
+
+def test_the_catalogue_is_kept_per_build_and_lists_each_generations_quartiers_by_name(dataset):
+    catalogue = Catalogue.from_dataset(dataset)
+    assert Catalogue.from_dataset(dataset) is catalogue  # not rebuilt on the next rerun
+    assert catalogue == Catalogue.build(dataset)
+    for generation in (2015, 2024):
+        codes = catalogue.quartiers(generation)
+        names = [normalize_name(catalogue.qpv_names[code]) for code in codes]
+        assert names == sorted(names) and len(codes) == len(set(codes))
+        assert set(codes) == {c for c, g in catalogue.qpv_generation.items() if g == generation}
 
 
 def test_a_population_too_large_for_any_number_is_refused_in_french():
