@@ -37,10 +37,13 @@ class FactBook:
         # Asked for on every rerun showing a commune; the tables do not change: one pass per
         # generation, kept here.
         self._by_commune: dict[int, dict[str, tuple[str, ...]]] = {}
+        self._quartier: dict[str, Quartier] = {}  # frozen: one per code
 
     def quartier(self, code: str) -> Quartier:
         """The quartier ``code`` of either generation (InputError for an unknown code)."""
-        return self.quartiers.get(code)
+        if code not in self._quartier:
+            self._quartier[code] = self.quartiers.get(code)
+        return self._quartier[code]
 
     # -----------------------------------------------------------------------------------------
     # Commune
