@@ -1,4 +1,6 @@
-"""Obtain the raw source files, verified: the only module that touches the network for data.
+"""Obtain the raw source files, verified: which places are tried, in which order, and why
+each failed. The entry points of every data fetch (``geo._download`` does the HTTP, nothing else
+downloads data; ``geo.cache`` is the cache on disk).
 
 For each :class:`~geo.sources.Source` the places are tried in this order:
 
@@ -17,31 +19,29 @@ mirror, and only then downloaded, so an offline machine with a mirror never wait
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 from urllib.parse import urlsplit
 
 import requests
 
-from geo._http import (
-    DEFAULT_TIMEOUT,
-    RETRY_STATUSES,
-    USER_AGENT,
-    RetryPolicy,
-    make_session,
-    request_with_retries,
+from geo._download import Downloader, Failed, Progress
+from geo._http import DEFAULT_TIMEOUT, RetryPolicy
+from geo.cache import (
+    CACHE_ENV,
+    default_cache_dir,
+    read_sidecar,
+    sha256_file,
+    sidecar,
+    temp_file,
+    write_atomically,
 )
 from geo.errors import (
     ChecksumError,
@@ -49,37 +49,17 @@ from geo.errors import (
     FolderNotWritableError,
     os_reason_fr,
 )
-from geo.sources import ALTERNATIVES, DATAGOUV_QPV, DATASETS, OPTIONAL, SOURCES, Publication, Source
+from geo.sources import ALTERNATIVES, DATASETS, OPTIONAL, SOURCES, Publication, Source
 
 MIRROR_ENV = "QPV_DATA_MIRROR"
-CACHE_ENV = "QPV_CACHE_DIR"
 DATAGOUV_API_ENV = "QPV_DATAGOUV_API"
 DEFAULT_DATAGOUV_API = "https://www.data.gouv.fr/api/1"
-SIDECAR_SUFFIX = ".sha256"
-CHUNK_SIZE = 1 << 16
 DEFAULT_POLICY = RetryPolicy()
 
-Progress = Callable[[str, int, int | None], None]
-
-# Files are compared byte for byte with their published checksum: ask for them unencoded.
-_DOWNLOAD_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-_API_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 _WHAT_TO_DO = (
     "Que faire : indiquez un dossier contenant les fichiers avec l'option --mirror ou la variable "
     f"d'environnement {MIRROR_ENV}, ou connectez-vous à internet."
 )
-
-
-def default_cache_dir() -> Path:
-    """The download cache: ``QPV_CACHE_DIR``, else ``data/cache`` in the repository.
-
-    Read at each call, not at import, so that a variable set later (a test, a server whose
-    environment is changed before the first build) is honoured.
-    """
-    value = os.environ.get(CACHE_ENV)
-    if value:
-        return Path(value).expanduser()
-    return Path(__file__).resolve().parents[1] / "data" / "cache"
 
 
 @dataclass(frozen=True)
@@ -136,7 +116,7 @@ def download_hosts(
 
     A data.gouv.fr resource may be served from another host, named by the API's answer.
     """
-    api = datagouv_api or os.environ.get(DATAGOUV_API_ENV) or DEFAULT_DATAGOUV_API
+    api = _datagouv_api(datagouv_api)
     hosts = {urlsplit(source.url).hostname for source in sources.values() if source.url}
     if any(source.datagouv_resource for source in sources.values()):
         hosts.add(urlsplit(api).hostname)
@@ -313,22 +293,7 @@ def cli_progress(stream: TextIO | None = None) -> Progress:
     return report
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file, read in chunks."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 # -- internals ------------------------------------------------------------------------------------
-
-
-class _Failed(Exception):
-    """One place could not provide a source; ``reason`` is French, for the final message."""
-
-    def __init__(self, reason: str, *, checksum: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.checksum = checksum
 
 
 @dataclass(frozen=True)
@@ -350,24 +315,13 @@ def _sources_of_input(
     return [sources[name] for name in names]
 
 
+def _datagouv_api(value: str | None) -> str:
+    """The data.gouv.fr API's root: ``value``, else ``QPV_DATAGOUV_API``, else the official one."""
+    return value or os.environ.get(DATAGOUV_API_ENV) or DEFAULT_DATAGOUV_API
+
+
 def _expected_sha256(source: Source) -> str | None:
     return source.sha256.lower() if source.stable and source.sha256 else None
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + SIDECAR_SUFFIX)
-
-
-def _read_sidecar(path: Path) -> str | None:
-    try:
-        text = _sidecar(path).read_text(encoding="ascii")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError):
-        # An unreadable sidecar cannot vouch for the file: treat the copy as unverifiable.
-        return "illisible"
-    words = text.split()
-    return words[0].lower() if words else "vide"
 
 
 def _format_size(n: int) -> str:
@@ -377,40 +331,8 @@ def _format_size(n: int) -> str:
     return f"{n} o"
 
 
-def _format_int(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
-
-
-def _net_reason(exc: requests.RequestException) -> str:
-    """A short French reason for a transport failure (the full chain stays in ``__cause__``)."""
-    text = str(exc)
-    if "NameResolution" in text or "Failed to resolve" in text:
-        return "nom d'hôte introuvable (pas d'accès à internet ?)"
-    if "Connection refused" in text:
-        return "connexion refusée"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "erreur TLS"
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return "URL invalide"
-    return type(exc).__name__
-
-
-def _content_length(response: requests.Response) -> int | None:
-    value = response.headers.get("Content-Length", "")
-    return int(value) if value.strip().isdigit() else None
-
-
-def _pick_member(names: list[str], member: str) -> str | None:
-    """The archive entry named ``member``, or the only one ending with ``/member``."""
-    if member in names:
-        return member
-    # A republished archive may wrap its content in one more folder.
-    nested = [name for name in names if name.endswith("/" + member)]
-    return nested[0] if len(nested) == 1 else None
-
-
 class _Run:
-    """One fetching session: HTTP session, options, and what several sources share."""
+    """One fetching session: the places tried for each input, and what they have shared."""
 
     def __init__(
         self,
@@ -428,19 +350,16 @@ class _Run:
         self.mirror = _checked_mirror(Path(mirror)) if mirror is not None else None
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.allow_download = allow_download
-        self.progress = progress
-        self.datagouv_api = (
-            datagouv_api or os.environ.get(DATAGOUV_API_ENV) or DEFAULT_DATAGOUV_API
-        ).rstrip("/")
-        self.timeout = timeout
-        self.policy = policy
-        self.sleep = sleep
-        self._session = session
-        self._own_session = session is None
+        self.downloader = Downloader(
+            session=session,
+            progress=progress,
+            datagouv_api=_datagouv_api(datagouv_api),
+            timeout=timeout,
+            policy=policy,
+            sleep=sleep,
+            scratch=self._scratch,
+        )
         self._tmpdir: Path | None = None
-        # Shared by the sources of one run: a data.gouv answer and archives are fetched once.
-        self._resources: dict[str, list[dict] | _Failed] = {}
-        self._archives: dict[str, Path | _Failed] = {}
         self.failures: list[_Failure] = []
         self.datasets: Mapping[str, Publication] = DATASETS
 
@@ -450,14 +369,7 @@ class _Run:
     def __exit__(self, *exc_info) -> None:
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
-        if self._own_session and self._session is not None:
-            self._session.close()
-
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = make_session()
-        return self._session
+        self.downloader.close()
 
     # -- one logical input ------------------------------------------------------------------------
     def fetch_input(
@@ -483,7 +395,7 @@ class _Run:
         path = self.cache_dir / source.path
         if not path.is_file():
             return None
-        expected = _expected_sha256(source) or _read_sidecar(path)
+        expected = _expected_sha256(source) or read_sidecar(path)
         try:
             actual = sha256_file(path)
         except OSError as exc:
@@ -493,7 +405,7 @@ class _Run:
             return Fetched(source.key, path, "cache", actual)
         try:
             path.unlink()
-            _sidecar(path).unlink(missing_ok=True)
+            sidecar(path).unlink(missing_ok=True)
             fate = "copie supprimée"
         except OSError as exc:
             fate = (
@@ -532,7 +444,7 @@ class _Run:
             return None
         return Fetched(source.key, path, "mirror", actual)
 
-    # -- download ----------------------------------------------------------------------------
+    # -- download into the cache ---------------------------------------------------------------
     def _download(self, source: Source) -> Fetched | None:
         if not self.allow_download:
             self._fail(source, "téléchargement", "désactivé (mode hors ligne)")
@@ -546,18 +458,17 @@ class _Run:
             )
             return None
         target = self.cache_dir / source.path
-        tmp = self._temp_file(target)
+        try:
+            # Created before any request: an unwritable cache fails fast.
+            tmp = temp_file(target)
+        except OSError as exc:
+            raise self._cache_error(target.parent, exc) from exc
         try:
             with open(tmp, "wb") as out:
-                url = source.url or self._resolve_datagouv(source)
-                if source.member:
-                    archive = self._archive(url, source)
-                    actual = self._extract(archive, url, source.member, out)
-                else:
-                    actual = self._stream(url, source.key, out)
+                url, actual = self.downloader.download(source, out)
             expected = _expected_sha256(source)
             if expected is not None and actual != expected:
-                raise _Failed(
+                raise Failed(
                     f"le fichier téléchargé de {url} ne correspond pas à la source attendue "
                     f"{source.path} (SHA-256 attendu {expected}, obtenu {actual}) ; il n'a pas "
                     "été conservé : réessayez plus tard, ou mettez à jour geo/sources.py si la "
@@ -566,11 +477,11 @@ class _Run:
                 )
             if expected is None:
                 # Written before the file, so a crash in between leaves a mismatch, not a pass.
-                self._write_atomically(_sidecar(target), f"{actual}  {target.name}\n".encode())
+                write_atomically(sidecar(target), f"{actual}  {target.name}\n".encode())
             else:
-                _sidecar(target).unlink(missing_ok=True)
+                sidecar(target).unlink(missing_ok=True)
             os.replace(tmp, target)
-        except _Failed as exc:
+        except Failed as exc:
             self._fail(source, "téléchargement", exc.reason, checksum=exc.checksum)
             return None
         except OSError as exc:
@@ -578,6 +489,16 @@ class _Run:
         finally:
             tmp.unlink(missing_ok=True)
         return Fetched(source.key, target, "download", actual)
+
+    def _scratch(self) -> Path:
+        """The run's private folder for downloaded archives, created on first use."""
+        if self._tmpdir is None:
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                self._tmpdir = Path(tempfile.mkdtemp(prefix=".archives-", dir=self.cache_dir))
+            except OSError as exc:
+                raise self._cache_error(self.cache_dir, exc) from exc
+        return self._tmpdir
 
     def _page(self, source: Source) -> str:
         dataset = self.datasets.get(source.dataset)
@@ -590,178 +511,6 @@ class _Run:
             f"les fichiers (option --mirror ou variable {MIRROR_ENV}).",
             env=CACHE_ENV,
         )
-
-    def _temp_file(self, target: Path) -> Path:
-        """Create the temporary file beside ``target``: fails fast, before any request."""
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".part", dir=target.parent
-            )
-        except OSError as exc:
-            raise self._cache_error(target.parent, exc) from exc
-        os.close(fd)
-        return Path(name)
-
-    def _write_atomically(self, target: Path, data: bytes) -> None:
-        tmp = self._temp_file(target)
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def _stream(self, url: str, key: str, out: BinaryIO) -> str:
-        """Download ``url`` into ``out``; return the SHA-256 of the bytes written."""
-        response = self._get(url, stream=True, headers=_DOWNLOAD_HEADERS)
-        with response:
-            if response.status_code != 200:
-                raise _Failed(self._status_reason(url, response))
-            total = _content_length(response)
-            digest = hashlib.sha256()
-            done = 0
-            try:
-                for chunk in response.iter_content(CHUNK_SIZE):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    done += len(chunk)
-                    if self.progress is not None:
-                        self.progress(key, done, total)
-            except requests.exceptions.ChunkedEncodingError as exc:
-                raise _Failed(
-                    f"{url} : téléchargement tronqué, connexion fermée après "
-                    f"{_format_int(response.raw.tell())} octets sur "
-                    f"{_format_int(total) if total else '?'} annoncés",
-                    checksum=True,
-                ) from exc
-            except requests.RequestException as exc:
-                raise _Failed(f"{url} : téléchargement interrompu ({_net_reason(exc)})") from exc
-            encoded = response.headers.get("Content-Encoding", "identity").lower()
-            received = done if encoded in ("", "identity") else response.raw.tell()
-            if total is not None and received != total:
-                raise _Failed(
-                    f"{url} : téléchargement tronqué, {_format_int(received)} octets reçus sur "
-                    f"{_format_int(total)} annoncés",
-                    checksum=True,
-                )
-        if self.progress is not None:
-            self.progress(key, done, done)
-        return digest.hexdigest()
-
-    def _get(self, url: str, **kwargs) -> requests.Response:
-        attempts = self.policy.attempts
-        try:
-            return request_with_retries(
-                self.session,
-                "GET",
-                url,
-                policy=self.policy,
-                timeout=self.timeout,
-                sleep=self.sleep,
-                **kwargs,
-            )
-        except requests.Timeout as exc:
-            raise _Failed(f"{url} : délai dépassé ({attempts} tentatives)") from exc
-        except requests.ConnectionError as exc:
-            raise _Failed(
-                f"{url} : connexion impossible, {_net_reason(exc)} ({attempts} tentatives)"
-            ) from exc
-        except requests.RequestException as exc:
-            raise _Failed(f"{url} : requête impossible ({_net_reason(exc)})") from exc
-
-    def _status_reason(self, url: str, response: requests.Response) -> str:
-        reason = f"{url} : HTTP {response.status_code} {response.reason or ''}".rstrip()
-        if response.status_code in RETRY_STATUSES:
-            reason += f" ({self.policy.attempts} tentatives)"
-        return reason
-
-    # -- data.gouv.fr and archives ------------------------------------------------------------
-    def _resolve_datagouv(self, source: Source) -> str:
-        api_url = f"{self.datagouv_api}/datasets/{DATAGOUV_QPV}/"
-        resources = self._resources.get(api_url)
-        if resources is None:
-            try:
-                resources = self._datagouv_resources(api_url)
-            except _Failed as exc:
-                resources = exc
-            self._resources[api_url] = resources
-        if isinstance(resources, _Failed):
-            raise resources
-        pattern = re.compile(source.datagouv_resource or "")
-        for resource in resources:
-            url = str(resource.get("url") or "")
-            title = str(resource.get("title") or "")
-            if url and (pattern.search(url) or pattern.search(title)):
-                return url
-        raise _Failed(
-            f"aucune ressource du jeu de données data.gouv.fr {api_url} ne correspond au motif "
-            f"{source.datagouv_resource!r} ({len(resources)} ressources listées)"
-        )
-
-    def _datagouv_resources(self, api_url: str) -> list[dict]:
-        response = self._get(api_url, headers=_API_HEADERS)
-        with response:
-            if response.status_code != 200:
-                raise _Failed(f"API data.gouv.fr : {self._status_reason(api_url, response)}")
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise _Failed(f"API data.gouv.fr : réponse non JSON de {api_url}") from exc
-        resources = payload.get("resources") if isinstance(payload, dict) else None
-        if not isinstance(resources, list):
-            raise _Failed(f"API data.gouv.fr : pas de liste « resources » dans {api_url}")
-        return [r for r in resources if isinstance(r, dict)]
-
-    def _archive(self, url: str, source: Source) -> Path:
-        """Download the archive at ``url`` once per run, into a private temporary folder."""
-        known = self._archives.get(url)
-        if isinstance(known, _Failed):
-            raise known
-        if known is not None:
-            return known
-        if self._tmpdir is None:
-            try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                self._tmpdir = Path(tempfile.mkdtemp(prefix=".archives-", dir=self.cache_dir))
-            except OSError as exc:
-                raise self._cache_error(self.cache_dir, exc) from exc
-        path = self._tmpdir / f"{len(self._archives)}.archive"
-        try:
-            with open(path, "wb") as out:
-                self._stream(url, source.key, out)
-        except _Failed as exc:
-            path.unlink(missing_ok=True)
-            self._archives[url] = exc
-            raise
-        self._archives[url] = path
-        return path
-
-    def _extract(self, archive: Path, url: str, member: str, out: BinaryIO) -> str:
-        """Copy ``member`` of a ZIP or tar archive into ``out``; return its SHA-256."""
-        try:
-            if zipfile.is_zipfile(archive):
-                with zipfile.ZipFile(archive) as zf:
-                    name = self._member(zf.namelist(), member, url)
-                    with zf.open(name) as src:
-                        return _copy_hashing(src, out)
-            if tarfile.is_tarfile(archive):
-                with tarfile.open(archive, "r:*") as tf:
-                    name = self._member(tf.getnames(), member, url)
-                    src = tf.extractfile(name)
-                    if src is None:
-                        raise _Failed(f"{member} n'est pas un fichier dans l'archive {url}")
-                    with src:
-                        return _copy_hashing(src, out)
-        except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as exc:
-            raise _Failed(f"archive illisible {url} ({exc})", checksum=True) from exc
-        raise _Failed(f"{url} n'est ni une archive ZIP ni une archive tar", checksum=True)
-
-    def _member(self, names: list[str], member: str, url: str) -> str:
-        name = _pick_member(names, member)
-        if name is None:
-            sample = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
-            raise _Failed(f"{member} absent de l'archive {url} (contenu : {sample})")
-        return name
 
     # -- the final error -----------------------------------------------------------------------
     def _error(
@@ -788,11 +537,3 @@ class _Run:
         lines.append(_WHAT_TO_DO)
         message = "\n".join(lines)
         return ChecksumError(message) if checksum else DatasetUnavailableError(message)
-
-
-def _copy_hashing(src: BinaryIO, out: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    while chunk := src.read(CHUNK_SIZE):
-        out.write(chunk)
-        digest.update(chunk)
-    return digest.hexdigest()

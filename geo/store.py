@@ -22,8 +22,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo.cache import sha256_file
 from geo.errors import CacheError, FolderNotWritableError, os_reason_fr
-from geo.fetch import sha256_file
 from geo.territory import DEFAULT_TERRITORY, STATUS_CONTRACT
 
 SCHEMA_VERSION = 5  # 3: outputs' SHA-256 in the manifest; 4: contract columns; 5: typed report

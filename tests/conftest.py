@@ -57,7 +57,8 @@ def official_files_folder() -> Path:
     mirror = default_mirror()
     if is_mirror(mirror):
         return mirror
-    from geo.fetch import default_cache_dir, fetch_all
+    from geo.cache import default_cache_dir
+    from geo.fetch import fetch_all
 
     fetch_all(mirror=None, optional=frozenset())
     return default_cache_dir()

@@ -15,9 +15,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from geo.cache import sha256_file
 from geo.checkfile import added_columns
 from geo.export import read_csv_fr
-from geo.fetch import sha256_file
 from geo.store import BuildReport, load_dataset
 
 pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures

@@ -25,6 +25,7 @@ from mirror_server import (
 
 from geo import fetch as fetch_module
 from geo._http import USER_AGENT, RetryPolicy
+from geo.cache import SIDECAR_SUFFIX, default_cache_dir
 from geo.errors import (
     CacheError,
     ChecksumError,
@@ -32,10 +33,8 @@ from geo.errors import (
     FolderNotWritableError,
 )
 from geo.fetch import (
-    SIDECAR_SUFFIX,
     Fetched,
     cli_progress,
-    default_cache_dir,
     fetch,
     fetch_all,
     fetch_source,
