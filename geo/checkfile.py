@@ -45,7 +45,8 @@ from geo.coordinates import in_france, parse_coordinates
 from geo.errors import InputError
 from geo.format import fr_int, fr_number
 from geo.geocode import AMBIGUITY_GAP, LOW_SCORE, geocode_csv_rows
-from geo.locate import PRECISION_BY_TYPE, Locator
+from geo.locate import Locator
+from geo.precision import PRECISION_BY_TYPE
 from geo.verdict import NOT_LOCATED, REASON_LABELS, STATUS_LABELS, STATUS_ORDER, and_list
 
 GEOCODING_COLUMNS = ("lon", "lat", "geocodage_score", "geocodage_type", "geocodage_label")

@@ -37,7 +37,7 @@ from geo.geocode import (
     parse_search_response,
     user_message,
 )
-from geo.locate import precision_for_type
+from geo.precision import precision_for_type
 
 pytest_plugins = ["geoplateforme_fixtures"]  # the geoplateforme fixtures
 

@@ -29,7 +29,8 @@ from geo.geocode import (
     reverse_geocode,
     suggest_addresses,
 )
-from geo.locate import build_locator, precision_for_type
+from geo.locate import build_locator
+from geo.precision import precision_for_type
 from geo.verdict import NOT_LOCATED
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "geoplateforme"

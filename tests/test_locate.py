@@ -15,7 +15,8 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from geo.errors import InputError, SchemaError
-from geo.locate import PRECISION_BY_TYPE, Locator, precision_for_type, precisions_for_types
+from geo.locate import Locator
+from geo.precision import PRECISION_BY_TYPE, precision_for_type, precisions_for_types
 from geo.verdict import STATUSES
 
 # A local origin near Lens so that every coordinate is a plausible Lambert-93 position.
