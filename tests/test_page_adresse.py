@@ -341,10 +341,7 @@ def test_the_answer_prints_on_one_a4_page(geocoder, dataset):
     assert len(reader.pages) == 1
     text = " ".join(reader.pages[0].extract_text().split())
     assert "Adresse trouvée : Lens (adresse de test, QP062025), localisée au numéro" in text
-    assert (
-        "Incertain : le point est dans Grande Résidence (QN06225M), à 48 m de sa limite."
-        in text
-    )
+    assert "Incertain : le point est dans Grande Résidence (QN06225M), à 48 m de sa limite." in text
     assert "Oui, dans le quartier prioritaire Grande Résidence (QP062025)." in text
     assert "ce n'est pas une attestation" in text
     assert "La référence officielle est le SIG Ville" in text
