@@ -76,7 +76,7 @@ def select_qpv(qpv: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
     The result is a plain DataFrame, without geometry even when ``qpv`` is a GeoDataFrame:
     every later step is several times faster on it, the map draws its own display copy, and
-    lookups use the full-resolution table.
+    lookups use the perimeters as their source file gives them.
 
     Raises
     ------

@@ -250,7 +250,7 @@ def latest_population_column(communes: pd.DataFrame) -> tuple[int, str]:
 class Dataset:
     """Every processed table of one territory (see ``docs/ARCHITECTURE.md``)."""
 
-    qpv: gpd.GeoDataFrame  # EPSG:2154, full resolution
+    qpv: gpd.GeoDataFrame  # EPSG:2154, as the source file gives them (not the display copy)
     qpv_display: gpd.GeoDataFrame  # EPSG:4326, simplified
     communes: gpd.GeoDataFrame  # EPSG:4326
     territory: gpd.GeoDataFrame  # EPSG:2154, one row

@@ -88,7 +88,7 @@ def test_clicking_a_quartier_opens_its_panel(browser_page, app_url):
     click_shape(frame, f"path.{mapview.CLASS_QPV}-QP062025")
 
     browser_page.get_by_role("heading", name="Grande Résidence").wait_for()
-    browser_page.get_by_text("4 803 habitants", exact=False).first.wait_for()
+    browser_page.get_by_text("4\u202f803 habitants", exact=False).first.wait_for()
     browser_page.wait_for_url("**qpv=QP062025**")
     # The map was not reloaded: the 21 quartiers are still there, outlined on top.
     assert frame.locator(QUARTIER).count() == 21
