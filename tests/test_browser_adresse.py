@@ -265,7 +265,7 @@ def test_only_the_servers_the_privacy_note_names_are_contacted(
     browser_page.get_by_label("Longitude (degrés)").fill(f"{point.lon:.6f}".replace(".", ","))
     browser_page.get_by_label("Latitude (degrés)").fill(f"{point.lat:.6f}".replace(".", ","))
     browser_page.get_by_role("button", name="Situer ce point").click()
-    browser_page.get_by_text("Coordonnées saisies").wait_for(timeout=30_000)
+    browser_page.get_by_text("Coordonnées saisies :").wait_for(timeout=30_000)
     wait_idle(browser_page)
 
     hosts = {urllib.parse.urlsplit(u).hostname for u in request_log.external()}
