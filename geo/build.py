@@ -23,8 +23,9 @@ import shapely
 from geo import fetch, generations, sources
 from geo.coordinates import LAMBERT93, WGS84
 from geo.errors import DataError, DatasetUnavailableError, SchemaError
-from geo.format import fr_distance
+from geo.format import fr_distance, fr_number, fr_percent
 from geo.store import (
+    NAME_SEP,
     BuildReport,
     FlaggedValue,
     GenerationReport,
@@ -84,7 +85,15 @@ INDICATORS = {
     "allocataires_CAF": "allocataires_caf",
     "RSA_socle": "rsa_socle",
 }
-PERCENT_INDICATORS = tuple(c for c in INDICATORS.values() if c.startswith(("part_", "taux_")))
+# Rates the compilation recomputed as a count over another count (x 100), not a share of a
+# whole: they can exceed 100 %. « taux_logements_sociaux » is social dwellings over households
+# (checked by the build on every quartier, see check_ratios).
+RATIOS = {"taux_logements_sociaux": ("nombre_logements_sociaux", "nombre_menages")}
+PERCENT_INDICATORS = tuple(
+    c for c in INDICATORS.values() if c.startswith(("part_", "taux_")) and c not in RATIOS
+)
+_WORDS = {"nombre_logements_sociaux": "logements sociaux", "nombre_menages": "ménages"}
+RATIO_TOLERANCE = 0.01  # percentage points: the source rounds its rates to two decimals
 _CENSUS_COLUMN = re.compile(r"^population_municipale_(\d{4})$")
 
 
@@ -352,7 +361,10 @@ def _split_list(value: str) -> list[str]:
 
 
 def correspondence(q15: gpd.GeoDataFrame, q24: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Overlapping 2015/2024 perimeter pairs with the overlap and the area change."""
+    """Overlapping 2015/2024 perimeter pairs with the overlap and the area change.
+
+    Areas, shares and changes are stored unrounded: they are rounded once, when printed.
+    """
     pairs = gpd.overlay(
         q15[["code", "geometry"]].rename(columns={"code": "code_2015"}),
         q24[["code", "geometry"]].rename(columns={"code": "code_2024"}),
@@ -367,14 +379,14 @@ def correspondence(q15: gpd.GeoDataFrame, q24: gpd.GeoDataFrame) -> pd.DataFrame
         {
             "code_2015": pairs["code_2015"].to_numpy(),
             "code_2024": pairs["code_2024"].to_numpy(),
-            "overlap_ha": pairs["overlap_ha"].round(3).to_numpy(),
+            "overlap_ha": pairs["overlap_ha"].to_numpy(dtype=float),
         }
     )
-    df["area_2015_ha"] = (df["code_2015"].map(a15) / 1e4).round(3)
-    df["area_2024_ha"] = (df["code_2024"].map(a24) / 1e4).round(3)
-    df["share_of_2015"] = (df["overlap_ha"] / df["area_2015_ha"]).round(4)
-    df["share_of_2024"] = (df["overlap_ha"] / df["area_2024_ha"]).round(4)
-    df["area_change_pct"] = ((df["area_2024_ha"] / df["area_2015_ha"] - 1) * 100).round(2)
+    df["area_2015_ha"] = df["code_2015"].map(a15) / 1e4
+    df["area_2024_ha"] = df["code_2024"].map(a24) / 1e4
+    df["share_of_2015"] = df["overlap_ha"] / df["area_2015_ha"]
+    df["share_of_2024"] = df["overlap_ha"] / df["area_2024_ha"]
+    df["area_change_pct"] = (df["area_2024_ha"] / df["area_2015_ha"] - 1) * 100
     return df.sort_values(["code_2015", "code_2024"], ignore_index=True)
 
 
@@ -447,6 +459,32 @@ def assign_contract(qpv: gpd.GeoDataFrame, territory: Territory, epci: list[dict
     return qpv
 
 
+def name_epcis(qpv: gpd.GeoDataFrame, epci: list[dict]) -> gpd.GeoDataFrame:
+    """Name each quartier's EPCIs and the EPCI of each of its communes, from the EPCI table.
+
+    ``epci_names``: the names of ``epci_sirens``, in the same order, empty for a SIREN the EPCI
+    table does not hold (an EPCI of the 2015 attribution that the current table no longer
+    lists). ``commune_epci_names``: for each of ``commune_codes``, the name of the EPCI the
+    table counts it in, empty when none. Both are :data:`NAME_SEP`-separated.
+    """
+    names = {str(e.get("code")): str(e.get("nom") or "") for e in epci}
+    of_commune = {
+        str(m.get("code")): names[str(e.get("code"))]
+        for e in epci
+        for m in e.get("membres") or []
+        if isinstance(m, dict)
+    }
+    qpv = qpv.copy()
+    qpv["epci_names"] = [
+        NAME_SEP.join(names.get(s, "") for s in sirens.split(",")) for sirens in qpv["epci_sirens"]
+    ]
+    qpv["commune_epci_names"] = [
+        NAME_SEP.join(of_commune.get(c, "") for c in codes.split(","))
+        for codes in qpv["commune_codes"]
+    ]
+    return qpv
+
+
 def build_communes(
     territory: Territory,
     contours: gpd.GeoDataFrame,
@@ -454,8 +492,14 @@ def build_communes(
     pmun2023: pd.Series,
     pop_call: pd.DataFrame | None,
     qpv: gpd.GeoDataFrame,
+    notes: list[str],
 ) -> gpd.GeoDataFrame:
-    """The territory's communes with populations and their QPV figures."""
+    """The territory's communes with populations and their QPV figures.
+
+    ``contours`` holds every commune of the département (not only the territory's): a quartier
+    reaching a commune outside the territory is split by its area there. What could not be
+    computed as intended is appended to ``notes`` (French, for the build report).
+    """
     codes = territory.communes["code"]
     shapes = contours.set_index("code").reindex(codes)
     if shapes.geometry.isna().any():
@@ -470,17 +514,19 @@ def build_communes(
     else:
         df["pmun_2021"] = pd.array([pd.NA] * len(df), "Int64")
     gdf = gpd.GeoDataFrame(df, geometry=shapes.geometry.to_numpy(), crs=contours.crs)
-    metric = gdf.to_crs(LAMBERT93)
+    # Every commune's contour (the whole département), so that a quartier reaching a commune
+    # outside the territory is split by its real area there too.
+    outlines = contours.set_index("code").geometry.to_crs(LAMBERT93)
     for gen in generations.ORDER:
         in_contract = qpv[(qpv["generation"] == gen) & (qpv["status"] == STATUS_CONTRACT)]
-        counts, pops, lists, estimated = _commune_qpv_figures(metric, in_contract)
+        counts, pops, lists, estimated = _commune_qpv_figures(
+            list(codes), outlines, in_contract, notes
+        )
         gdf[f"n_qpv_{gen}"] = counts
         gdf[f"qpv_codes_{gen}"] = lists
-        gdf[f"pop_qpv_{gen}"] = pd.array(pops, "Int64")
+        gdf[f"pop_qpv_{gen}"] = pops  # unrounded: an estimate where a quartier is split
         gdf[f"pop_qpv_{gen}_estimated"] = estimated
-        gdf[f"share_qpv_{gen}"] = (
-            (gdf[f"pop_qpv_{gen}"] / gdf["pmun_2023"] * 100).astype(float).round(2)
-        )
+        gdf[f"share_qpv_{gen}"] = gdf[f"pop_qpv_{gen}"] / gdf["pmun_2023"].astype(float) * 100
     cols = [
         "code", "name", "siren", "postal_codes", "pmun_2021", "pmun_2022", "pmun_2023",
         "n_qpv_2015", "qpv_codes_2015", "pop_qpv_2015", "pop_qpv_2015_estimated", "share_qpv_2015",
@@ -490,45 +536,78 @@ def build_communes(
     return gdf[cols].to_crs(WGS84)
 
 
-def _commune_qpv_figures(communes: gpd.GeoDataFrame, qpv: gpd.GeoDataFrame):
-    """Per commune: number of QPVs, QPV population and whether it is an estimate.
+def split_weights(
+    quartier: shapely.Geometry, members: list[str], outlines: gpd.GeoSeries
+) -> tuple[np.ndarray, list[str]]:
+    """How a quartier's population is split between its communes: one weight per member.
+
+    ``members`` are the communes the official attributes give it; ``outlines`` the communes'
+    contours (Lambert-93), indexed by INSEE code. Each member weighs its share of the
+    quartier's area lying in its contour, over the area lying in all its members' contours
+    (the commune contours are simplified: a sliver outside every member is not counted). A
+    member without a contour gets an equal part of the area outside the others; a quartier
+    touching no member's contour is split equally. Returns the weights (summing to 1) and the
+    members lacking a contour.
+    """
+    if len(members) == 1:
+        return np.ones(1), [c for c in members if c not in outlines.index]
+    missing = [c for c in members if c not in outlines.index]
+    areas = np.array(
+        [
+            0.0 if c in missing else float(outlines.loc[c].intersection(quartier).area)
+            for c in members
+        ]
+    )
+    if missing:
+        rest = max(float(quartier.area) - areas.sum(), 0.0)
+        areas[[members.index(c) for c in missing]] = rest / len(missing)
+    if areas.sum() == 0:
+        return np.full(len(members), 1.0 / len(members)), missing
+    return areas / areas.sum(), missing
+
+
+def _commune_qpv_figures(
+    codes: list[str], outlines: gpd.GeoSeries, qpv: gpd.GeoDataFrame, notes: list[str]
+):
+    """Per commune of the territory: number of QPVs, QPV population, whether it is estimated.
 
     A QPV lying in one commune gives it its whole population. A QPV over several communes (from
-    the official attributes) has its population split between those communes only, in
-    proportion to its area in each: an estimate, flagged as such.
+    the official attributes) has its population split between those communes in proportion to
+    its area in each (:func:`split_weights`): an estimate, flagged as such.
     """
-    n = len(communes)
+    n = len(codes)
     counts = np.zeros(n, dtype=int)
     pops = np.zeros(n, dtype=float)
     estimated = np.zeros(n, dtype=bool)
     lists: list[list[str]] = [[] for _ in range(n)]
-    position = {code: i for i, code in enumerate(communes["code"])}
+    position = {code: i for i, code in enumerate(codes)}
     for row in qpv.itertuples():
-        members = [c for c in row.commune_codes.split(",") if c in position]
-        all_members = row.commune_codes.split(",")
-        areas = np.array(
-            [communes.geometry.iloc[position[c]].intersection(row.geometry).area for c in members]
-        )
-        if len(all_members) == 1 or areas.sum() == 0:
-            weights = np.full(len(members), 1.0 / len(all_members))
-        else:
-            # Areas in communes outside the territory are unknown (no contours): share over
-            # the member communes the QPV officially covers, outside ones included by area.
-            outside = row.geometry.area - areas.sum()
-            weights = areas / (areas.sum() + max(outside, 0.0))
+        members = row.commune_codes.split(",")
+        weights, missing = split_weights(row.geometry, members, outlines)
+        if missing:
+            notes.append(
+                f"{row.code} : contours absents pour la (les) commune(s) {', '.join(missing)} ; "
+                "leur part de la population est estimée sur la surface hors des autres communes"
+            )
         for c, w in zip(members, weights, strict=True):
+            if c not in position:
+                continue
             i = position[c]
             counts[i] += 1
             lists[i].append(row.code)
             if pd.notna(row.population):
                 pops[i] += float(row.population) * w
-            estimated[i] |= len(all_members) > 1
-    return counts, np.round(pops).astype(int), [",".join(x) for x in lists], estimated
+            estimated[i] |= len(members) > 1
+    return counts, pops, [",".join(x) for x in lists], estimated
 
 
 def flag_values(qpv: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Missing and implausible values, one row each (French reasons for users)."""
-    rows = []
+    """Missing and implausible values, one row each (French reasons for users).
+
+    A ratio over 100 % (:data:`RATIOS`) is not implausible in itself: it is flagged with the two
+    counts it is computed from, so that a reader sees why.
+    """
+    rows: list[tuple[str, int, str, float | None, str]] = []
     for row in qpv.itertuples():
         if pd.isna(row.population):
             rows.append((row.code, row.generation, "population", None, "valeur manquante"))
@@ -538,19 +617,36 @@ def flag_values(qpv: gpd.GeoDataFrame) -> pd.DataFrame:
             value = getattr(row, col)
             if pd.isna(value):
                 rows.append((row.code, row.generation, col, None, "valeur manquante"))
-            elif col in PERCENT_INDICATORS and value > 100:
-                rows.append(
-                    (
-                        row.code,
-                        row.generation,
-                        col,
-                        float(value),
-                        "supérieure à 100 % : implausible",
-                    )
+            elif col in RATIOS and value > 100:
+                count, base = (getattr(row, c) for c in RATIOS[col])
+                reason = (
+                    f"plus de {fr_percent(100, 0)} : la source compte {fr_number(count)} "
+                    f"{_WORDS[RATIOS[col][0]]} pour {fr_number(base, 1)} {_WORDS[RATIOS[col][1]]}"
                 )
+                rows.append((row.code, row.generation, col, float(value), reason))
+            elif col in PERCENT_INDICATORS and value > 100:
+                reason = f"supérieure à {fr_percent(100, 0)} : implausible"
+                rows.append((row.code, row.generation, col, float(value), reason))
             elif value < 0:
                 rows.append((row.code, row.generation, col, float(value), "négative : implausible"))
     return pd.DataFrame(rows, columns=["code", "generation", "column", "value", "reason"])
+
+
+def check_ratios(indicators: pd.DataFrame, report: BuildReport) -> None:
+    """Check that each rate of :data:`RATIOS` is its two counts' quotient, note any that is not.
+
+    What the rate means is read from the data, not assumed: the page labels it accordingly.
+    """
+    for rate, (count, base) in RATIOS.items():
+        if indicators.empty:
+            continue
+        computed = indicators[count] / indicators[base] * 100
+        off = (computed - indicators[rate]).abs() > RATIO_TOLERANCE
+        for code in indicators.index[off.fillna(False).to_numpy(dtype=bool)]:
+            report.notes.append(
+                f"{code} : {rate} ({fr_number(indicators.at[code, rate], 2)}) ne vaut pas "
+                f"{count} / {base} ({fr_number(computed.at[code], 2)})"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -632,17 +728,21 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
         indicators = pd.DataFrame(columns=["population", *INDICATORS.values()], dtype=float)
         report.notes.append("Indicateurs 2024 indisponibles : affichés comme manquants")
     q24 = build_qpv2024(read_qpv2024(path["qpv2024"]), indicators, territory, report)
+    check_ratios(pd.DataFrame(q24.drop(columns="geometry")).set_index("code"), report)
     corr = correspondence(q15, q24)
     qpv = pd.concat([q15, q24], ignore_index=True)
     qpv = gpd.GeoDataFrame(qpv, geometry="geometry", crs=LAMBERT93)
-    qpv["area_ha"] = (qpv.area / 1e4).round(2)
-    qpv["density"] = (qpv["population"].astype(float) / (qpv["area_ha"] / 100)).round(0)
+    # Unrounded: every figure is rounded once, when printed (geo.metrics).
+    qpv["area_ha"] = qpv.area / 1e4
+    qpv["density"] = qpv["population"].astype(float) / (qpv["area_ha"] / 100)
     qpv = attach_succession(qpv, corr)
     qpv = assign_status(qpv, territory, report)
     qpv = assign_contract(qpv, territory, epci)
+    qpv = name_epcis(qpv, epci)
     qpv = qpv.sort_values(["generation", "code"], ignore_index=True)
     leading = ["code", "name", "generation", "status", "shared", "epci_sirens", "contract_siren",
-               "contract_name", "commune_codes", "commune_names", "population", "population_year",
+               "contract_name", "epci_names", "commune_codes", "commune_names",
+               "commune_epci_names", "population", "population_year",
                "population_source", "area_ha", "density", "successor", "predecessor",
                "area_change_pct"]  # fmt: skip
     qpv = qpv[[*leading, *INDICATORS.values(), "geometry"]]
@@ -661,7 +761,9 @@ def build_tables(territory_siren: str, files: dict, *, log=lambda _m: None):
         report.notes.append(
             "Populations légales Insee 2023 lues dans communes.json (même millésime)"
         )
-    communes = build_communes(territory, contours, communes_json, pmun2023, pop_call, qpv)
+    communes = build_communes(
+        territory, contours, communes_json, pmun2023, pop_call, qpv, report.notes
+    )
     outline = shapely.union_all(communes.to_crs(LAMBERT93).geometry.buffer(0.5)).buffer(-0.5)
     territory_gdf = gpd.GeoDataFrame(
         {"siren": [territory.siren], "name": [territory.name]}, geometry=[outline], crs=LAMBERT93

@@ -18,13 +18,26 @@ import pandas as pd
 from geo import generations
 from geo.coordinates import LAMBERT93
 from geo.errors import InputError
-from geo.format import fr_number
-from geo.metrics import METRIC_BY_KEY, METRICS, Metric, metrics_for
-from geo.quartier import COLUMNS, KIND, quartier_table, quartier_values
+from geo.facts import FactBook
+from geo.metrics import AREA_CHANGE, METRIC_BY_KEY, METRICS, Metric, metrics_for, rounding_words
+from geo.quartier import (
+    COLUMNS,
+    FLAG_MARK,
+    KIND,
+    SHORT_SOURCES,
+    Fact,
+    Quartier,
+    marked,
+    quartier_table,
+    quartier_values,
+)
 from geo.selection import Filters, select_qpv, summarize
+from geo.sources import CONTOURS_YEAR, SOURCES
 from geo.store import Dataset, latest_population_column
 
 MIN_QUARTIERS = 2
+COMMUNE_CONTOURS_SIMPLIFIED = SOURCES["contours_communes"].simplified
+"""Areas and densities of communes and of the territory come from simplified outlines."""
 MAX_QUARTIERS = 8
 
 KIND_QUARTIER = KIND
@@ -44,14 +57,16 @@ _NOTES = (
     "précisée pour les périmètres 2024 (compilation SIG Ville / Insee). Communes et "
     "territoire : population municipale {commune_year}.",
     "Surface et densité des communes et du territoire : calculées sur des contours communaux "
-    "simplifiés, donc approximatives.",
+    "simplifiés ({contours}), donc approximatives : données avec moins de chiffres.",
     "Part de la population communale : pour un quartier, sa population rapportée à celle de sa "
     "(ses) commune(s) ; pour une commune ou le territoire, part de sa population vivant en "
     "quartier prioritaire (estimée quand un quartier s'étend sur plusieurs communes).",
     "Indicateurs 2024 : publiés pour les quartiers seulement, sans année de référence ; "
     "communes et territoire n'en ont pas. La médiane est celle des quartiers du contrat.",
-    "Une valeur manquante ou invraisemblable dans la source est laissée vide (« — ») et "
-    "expliquée dans la colonne « Remarques » ; elle n'est jamais remplacée par zéro.",
+    "Une valeur manquante dans la source est laissée vide (« — ») ; une valeur que la "
+    "préparation des données signale est montrée telle que publiée, suivie de {mark}. Les deux "
+    "sont expliquées dans la colonne « Remarques » ; aucune n'est remplacée par zéro ni "
+    "corrigée. La médiane laisse de côté les valeurs signalées.",
 )
 
 
@@ -59,11 +74,24 @@ def notes(data: Dataset) -> tuple[str, ...]:
     """What a reader of the comparison must know about its figures (French)."""
     year_2015 = generations.year_text(generations.population_year(data, generations.PREVIOUS))
     commune_year, _ = latest_population_column(data.communes)
-    out = [n.format(year_2015=year_2015, commune_year=commune_year) for n in _NOTES]
+    out = [
+        n.format(
+            year_2015=year_2015,
+            commune_year=commune_year,
+            contours=f"IGN ADMIN EXPRESS {CONTOURS_YEAR}",
+            mark=FLAG_MARK,
+        )
+        for n in _NOTES
+    ]
     for generation in generations.ORDER:
         if generations.contours_simplified(data, generation):
+            rounding = " ; ".join(
+                rounding_words(METRIC_BY_KEY[k], simplified=True) for k in ("area_ha", "density")
+            )
             out.insert(
-                2, f"Surface et densité des quartiers {generation} : {generations.SIMPLIFIED_NOTE}."
+                2,
+                f"Surface et densité des quartiers {generation} : {generations.SIMPLIFIED_NOTE}, "
+                f"d'où moins de chiffres ({rounding}).",
             )
     return tuple(out)
 
@@ -75,6 +103,7 @@ class Comparison:
     generation: int
     codes: tuple[str, ...]  # compared quartiers, in the order asked, in ``generation``
     table: pd.DataFrame  # one row per entity, columns ``COLUMNS``
+    provenance: pd.DataFrame  # the year and source of each row's figures (see provenance())
 
     @property
     def quartiers(self) -> pd.DataFrame:
@@ -147,9 +176,10 @@ def commune_table(data: Dataset, commune_codes: Sequence[str], generation: int) 
             "generation": generation,
             "population_year": pd.array([year] * len(sel), "Int64"),
             "population": population.to_numpy(),
-            "area_ha": area_ha.round(2).to_numpy(),
-            "density": (population / (area_ha / 100)).round(0).to_numpy(),
+            "area_ha": area_ha.to_numpy(),
+            "density": (population / (area_ha / 100)).to_numpy(),
             "share_of_commune_pct": sel[f"share_qpv_{generation}"].to_numpy(dtype=float),
+            "simplified": COMMUNE_CONTOURS_SIMPLIFIED,
         }
     )
     estimated = sel[f"pop_qpv_{generation}_estimated"].to_numpy(dtype=bool)
@@ -193,11 +223,10 @@ def territory_row(data: Dataset, generation: int) -> pd.DataFrame:
             "generation": [generation],
             "population_year": pd.array([summary.reference_year], "Int64"),
             "population": [population],
-            "area_ha": [round(area_ha, 2)],
-            "density": [round(population / (area_ha / 100))],
-            "share_of_commune_pct": [
-                np.nan if summary.share_pct is None else round(summary.share_pct, 2)
-            ],
+            "area_ha": [area_ha],
+            "density": [population / (area_ha / 100)],
+            "share_of_commune_pct": [np.nan if summary.share_pct is None else summary.share_pct],
+            "simplified": [COMMUNE_CONTOURS_SIMPLIFIED],
             "flags": [
                 f"{share.label} : ordre de grandeur, {', '.join(caveats)}" if caveats else ""
             ],
@@ -207,11 +236,24 @@ def territory_row(data: Dataset, generation: int) -> pd.DataFrame:
 
 
 def median_row(data: Dataset, generation: int) -> pd.DataFrame:
-    """Median of the contract's quartiers, for every metric (NA values ignored)."""
-    quartiers = quartier_table(data, generation)
+    """Median of the contract's quartiers, for every metric (NA values ignored).
+
+    A value the build flagged is left out of its metric's median, and the row says which.
+    """
+    quartiers, flags = quartier_values(data, generation)
     contract = set(data.qpv_of(generation, include_neighbouring=False)["code"])
     quartiers = quartiers[quartiers["code"].isin(contract)]
-    row = {key: float(quartiers[key].median(skipna=True)) for key in (m.key for m in METRICS)}
+    row, left_out = {}, []
+    for m in METRICS:
+        doubtful = [
+            code
+            for code in quartiers["code"]
+            if any(f.key == m.key and f.published is not None for f in flags.get(code, []))
+        ]
+        values = quartiers.loc[~quartiers["code"].isin(doubtful), m.key]
+        row[m.key] = float(values.median(skipna=True))
+        if doubtful:
+            left_out.append(f"{m.label} : sans les valeurs signalées de {', '.join(doubtful)}")
     years = quartiers["population_year"].dropna().unique()
     year = years[0] if len(years) == 1 else pd.NA  # the quartiers' census year, when they share one
     df = pd.DataFrame(
@@ -223,7 +265,8 @@ def median_row(data: Dataset, generation: int) -> pd.DataFrame:
             "generation": [generation],
             "population_year": pd.array([year], "Int64"),
             **{k: [v] for k, v in row.items()},
-            "flags": [""],
+            "simplified": [generations.contours_simplified(data, generation)],
+            "flags": ["; ".join(left_out)],
         }
     )
     return _with_all_columns(df)
@@ -278,7 +321,12 @@ def compare(
         ],
         ignore_index=True,
     )
-    return Comparison(generation=generation, codes=resolved, table=table)
+    return Comparison(
+        generation=generation,
+        codes=resolved,
+        table=table,
+        provenance=provenance(data, table, generation),
+    )
 
 
 def ranking(
@@ -301,18 +349,59 @@ def ranking(
     flags = table["code"].map(
         lambda code: "; ".join(f.text for f in flags_by_code.get(code, []) if f.key == chosen.key)
     )
+    flagged = table["code"].map(
+        lambda code: any(
+            f.key == chosen.key and f.published is not None for f in flags_by_code.get(code, [])
+        )
+    )
     out = pd.DataFrame(
         {
             "code": table["code"],
             "name": table["name"],
             "communes": table["communes"],
             "value": table[chosen.key].astype(float),
+            "flagged": flagged.astype(bool),
             "flags": flags,
         }
     )
     out["rank"] = out["value"].rank(method="min", ascending=False).astype("Int64")
+    simplified = generations.contours_simplified(data, generation) and chosen.from_shapes
+    out["value"] = out["value"].map(lambda v: chosen.rounded(v, simplified=simplified))
+    out["text"] = [
+        marked(chosen.number(v, simplified=simplified), f)
+        for v, f in zip(out["value"], out["flagged"], strict=True)
+    ]
     out = out.sort_values(["value", "name"], ascending=[False, True], na_position="last")
-    return out[["rank", "code", "name", "communes", "value", "flags"]].reset_index(drop=True)
+    columns = ["rank", "code", "name", "communes", "value", "text", "flagged", "flags"]
+    return out[columns].reset_index(drop=True)
+
+
+def ranking_provenance(data: Dataset, metric: str, generation: int) -> str:
+    """Year and source of a ranking's figures (the same for every quartier of a generation)."""
+    chosen = _metric(metric, generation)
+    contract = data.qpv_of(generation, include_neighbouring=False)["code"]
+    if not len(contract):
+        return ""
+    return FactBook(data).quartier(str(contract.iloc[0])).facts[chosen.key].provenance
+
+
+def ranking_export(
+    data: Dataset, ranked: pd.DataFrame, metric: Metric, generation: int
+) -> pd.DataFrame:
+    """A ranking (:func:`ranking`) for a CSV file: French headers, values as printed (rounded,
+    numbers kept numeric), their year and source, the flags."""
+    return pd.DataFrame(
+        {
+            "Rang": ranked["rank"],
+            "Code": ranked["code"],
+            "Quartier": ranked["name"],
+            "Commune(s)": ranked["communes"],
+            metric.title: ranked["value"],
+            "Année et source": ranking_provenance(data, metric.key, generation),
+            "Valeur signalée": ranked["flagged"].map({True: "oui", False: ""}),
+            "Remarque": ranked["flags"],
+        }
+    )
 
 
 def change_table(data: Dataset, code: str) -> pd.DataFrame:
@@ -320,7 +409,9 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
 
     One row per figure (``Nom``, ``Surface``, ``Population``, ``Densité``) with columns
     ``label``, ``value_2015``, ``value_2024``, ``change`` (French text, ready to print) and
-    ``note``. A quartier with no counterpart has ``"—"`` on the missing side.
+    ``note``. A quartier with no counterpart has ``"—"`` on the missing side. Areas, densities
+    and the area change are printed with the precision of their contours (fewer digits for a
+    simplified copy, said in ``note``).
     """
     table = data.qpv.set_index("code")
     if code not in table.index:
@@ -336,12 +427,14 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
     def get(r, col):
         return None if r is None else r[col]
 
-    def pct(a, b) -> str:
+    simplified = {g: generations.contours_simplified(data, g) for g in generations.ORDER}
+    either = any(simplified.values())
+
+    def pct(a, b, *, shapes: bool) -> str:
         if a is None or b is None or pd.isna(a) or pd.isna(b) or float(a) == 0:
             return "—"
         change = (float(b) / float(a) - 1) * 100
-        sign = "+" if change > 0 else ""
-        return f"{sign}{fr_number(change, 1)} %"
+        return AREA_CHANGE.signed(change, simplified=shapes and either)
 
     area = METRIC_BY_KEY["area_ha"]
     pop = METRIC_BY_KEY["population"]
@@ -351,39 +444,97 @@ def change_table(data: Dataset, code: str) -> pd.DataFrame:
     shape_note = "; ".join(
         f"{g} : {generations.SIMPLIFIED_NOTE}"
         for g in (generations.PREVIOUS, generations.IN_FORCE)
-        if generations.contours_simplified(data, g)
+        if simplified[g]
     )
+    p15, p24 = generations.PREVIOUS, generations.IN_FORCE
     rows = [
         ("Code", code15 if r15 is not None else "—", code24 if r24 is not None else "—", "", ""),
         ("Nom", get(r15, "name") or "—", get(r24, "name") or "—", "", ""),
         (
             area.title,
-            area.format(get(r15, "area_ha")),
-            area.format(get(r24, "area_ha")),
-            pct(get(r15, "area_ha"), get(r24, "area_ha")),
+            area.format(get(r15, "area_ha"), simplified=simplified[p15]),
+            area.format(get(r24, "area_ha"), simplified=simplified[p24]),
+            pct(get(r15, "area_ha"), get(r24, "area_ha"), shapes=True),
             shape_note,
         ),
         (
             pop.title,
             pop.format(get(r15, "population")),
             pop.format(get(r24, "population")),
-            pct(get(r15, "population"), get(r24, "population")),
+            pct(get(r15, "population"), get(r24, "population"), shapes=False),
             f"{year15} puis {year24} : périmètres et sources différents",
         ),
         (
             dens.title,
-            dens.format(get(r15, "density")),
-            dens.format(get(r24, "density")),
-            pct(get(r15, "density"), get(r24, "density")),
+            dens.format(get(r15, "density"), simplified=simplified[p15]),
+            dens.format(get(r24, "density"), simplified=simplified[p24]),
+            pct(get(r15, "density"), get(r24, "density"), shapes=True),
             shape_note,
         ),
     ]
     return pd.DataFrame(rows, columns=["label", "value_2015", "value_2024", "change", "note"])
 
 
-def labelled(table: pd.DataFrame, generation: int) -> pd.DataFrame:
-    """The comparison table with French column headers, numbers kept as numbers (exports)."""
-    metrics = metrics_for(generation)
+PROVENANCE = {
+    "population": "Population : année et source",
+    "area_ha": "Surface : année et source",
+    "density": "Densité : année et source",
+    "share_of_commune_pct": "Part de la population communale : années et sources",
+    "indicators": "Indicateurs : année et source",
+}
+"""Provenance columns of a comparison's export: what each row's figures are, and from when."""
+
+
+def provenance(data: Dataset, table: pd.DataFrame, generation: int) -> pd.DataFrame:
+    """The year (or « année non précisée ») and source of each row's figures, in French.
+
+    One row per row of ``table`` (same index), one column per :data:`PROVENANCE` group (the
+    indicators' column only for the generation that has them). Quartiers say what their facts
+    say (``geo.quartier.Fact.provenance``); communes and the territory what ``geo.facts`` says;
+    the median what its quartiers' figures say.
+    """
+    book = FactBook(data)
+    keys = [k for k in PROVENANCE if k != "indicators" or generations.has_indicators(generation)]
+    contract = data.qpv_of(generation, include_neighbouring=False)["code"]
+    sample = book.quartier(str(contract.iloc[0])) if len(contract) else None
+    territory = book.territory(generation)
+    rows = []
+    for kind, code in zip(table["kind"], table["code"], strict=True):
+        if kind == KIND_QUARTIER:
+            rows.append(_quartier_provenance(book.quartier(code), keys))
+        elif kind == KIND_MEDIAN:
+            said = _quartier_provenance(sample, keys) if sample else {}
+            rows.append({k: f"médiane des quartiers ; {v}" for k, v in said.items() if v})
+        else:  # a commune or the territory
+            facts = book.commune(code, generation) if kind == KIND_COMMUNE else territory
+            share = next(f for f in facts if f.key == "share_qpv_pct")
+            rows.append(_reference_provenance(book.reference_year, share))
+    out = pd.DataFrame(rows, index=table.index, columns=keys).fillna("")
+    return out.rename(columns=PROVENANCE)
+
+
+def _quartier_provenance(quartier: Quartier, keys: list[str]) -> dict[str, str]:
+    said = {k: quartier.facts[k].provenance for k in keys if k in quartier.facts}
+    if "indicators" in keys and quartier.indicators:
+        said["indicators"] = quartier.indicators[0].provenance
+    return said
+
+
+def _reference_provenance(year: int, share: Fact) -> dict[str, str]:
+    """A commune's or the territory's: population (legal), shapes (commune contours), share."""
+    contours = SHORT_SOURCES["contours_communes"]
+    return {
+        "population": f"{year}, {SHORT_SOURCES['communes']}",
+        "area_ha": f"{CONTOURS_YEAR}, {contours}",
+        "density": f"{year} et {CONTOURS_YEAR}, population / surface ({contours})",
+        "share_of_commune_pct": share.provenance,
+    }
+
+
+def labelled(result: Comparison) -> pd.DataFrame:
+    """The comparison table with French column headers, for exports: numbers kept as numbers,
+    rounded as they are printed, each row's years and sources, its remarks."""
+    table = result.table
     out = pd.DataFrame(
         {
             "Type": table["kind"].map(KIND_LABELS),
@@ -394,24 +545,55 @@ def labelled(table: pd.DataFrame, generation: int) -> pd.DataFrame:
             "Année de la population": table["population_year"],
         }
     )
-    for m in metrics:
-        values = table[m.key].astype(float)
-        # Whole numbers (populations, counts) are exported as integers: "4803", not "4803,0".
-        out[m.title] = values.round().astype("Int64") if m.decimals == 0 else values
+    for m in result.metrics:
+        values = _rounded(table, m)
+        whole = all(
+            m.precision(simplified=bool(s) and m.from_shapes) <= 0 for s in table["simplified"]
+        )
+        # Whole numbers (populations, counts, areas to the unit) are exported as integers:
+        # "4803", not "4803,0".
+        out[m.title] = values.astype("Int64") if whole else values
+    out = pd.concat([out, result.provenance], axis=1)
+    out["Valeurs signalées"] = table["flagged"].map(
+        lambda keys: ", ".join(METRIC_BY_KEY[k].label for k in str(keys).split(",") if k)
+    )
     out["Remarques"] = table["flags"]
     return out
 
 
-def formatted(table: pd.DataFrame, generation: int) -> pd.DataFrame:
-    """The comparison table as French text, for display (``"56 398"``, ``"45,0 %"``, ``"—"``)."""
-    out = labelled(table, generation)
-    for m in metrics_for(generation):
-        out[m.title] = table[m.key].map(lambda v, m=m: fr_number(v, m.decimals))
+def formatted(result: Comparison) -> pd.DataFrame:
+    """The comparison table as French text, for display (``"56 398"``, ``"45,0"``, ``"—"``),
+    values the build flagged marked (``geo.quartier.FLAG_MARK``)."""
+    table = result.table
+    out = labelled(result)
+    for m in result.metrics:
+        out[m.title] = [
+            marked(m.number(value, simplified=bool(simplified) and m.from_shapes), m.key in keys)
+            for value, simplified, keys in zip(
+                table[m.key], table["simplified"], table["flagged"].map(_keys), strict=True
+            )
+        ]
     out["Année de la population"] = table["population_year"].map(
         lambda y: "non précisée" if pd.isna(y) else str(int(y))
     )
     out["Périmètres"] = table["generation"].astype(str)
     return out
+
+
+def _keys(flagged) -> set[str]:
+    return {k for k in str(flagged).split(",") if k} if isinstance(flagged, str) else set()
+
+
+def _rounded(table: pd.DataFrame, metric: Metric) -> pd.Series:
+    """One metric's column rounded as printed, row by row (fewer digits on simplified shapes)."""
+    return pd.Series(
+        [
+            metric.rounded(v, simplified=bool(s) and metric.from_shapes)
+            for v, s in zip(table[metric.key], table["simplified"], strict=True)
+        ],
+        index=table.index,
+        dtype=float,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,6 +605,8 @@ def _with_all_columns(df: pd.DataFrame) -> pd.DataFrame:
         if col not in df.columns:
             df[col] = np.nan
     df["flags"] = df["flags"].fillna("")
+    df["flagged"] = df["flagged"].fillna("")
+    df["simplified"] = df["simplified"].fillna(False).astype(bool)
     return df[COLUMNS]
 
 

@@ -392,7 +392,7 @@ def _map(pdf: A4Page, book: _Book, view: View, size_mm, *, x: float, y: float, a
 
 def _facts_table(pdf: A4Page, facts: Sequence[Fact], *, x: float, width: float) -> None:
     """Label, value, and « année et source » of each fact (with its caveat)."""
-    rows = [(f.label, f.text, f.provenance) for f in facts]
+    rows = [(f.label, f.shown, f.provenance) for f in facts]
     table(
         pdf,
         rows,
@@ -494,14 +494,14 @@ def _change(pdf: A4Page, book: _Book, code: str) -> None:
 
 
 def _remarks(pdf: A4Page, quartier: Quartier, with_indicators: Quartier | None) -> None:
-    """Missing and set-aside values of the quartier and of the one whose indicators it shows."""
+    """Missing and flagged values of the quartier and of the one whose indicators it shows."""
     shown = [quartier]
     if with_indicators is not None and with_indicators.code != quartier.code:
         shown.append(with_indicators)
     lines = [f"{q.code} – {flag.text}" for q in shown for flag in q.flags]
     if not lines:
         return
-    section(pdf, "Valeurs manquantes ou écartées")
+    section(pdf, "Valeurs manquantes ou signalées")
     pdf.set_font(FONT, "", 7.5)
     for line in lines:
         pdf.multi_cell(0, 3.5, f"• {line}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -533,4 +533,4 @@ def _title(key: str) -> str:
 
 
 def _value(key: str, values) -> str:
-    return values[key].text
+    return values[key].shown  # a flagged value as published, marked: its reason is in the remarks

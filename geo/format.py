@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from datetime import date
 
-# A plain space, as written in the specification ("56 398", "12,5 %"), so that figures can be
-# searched and copied as users type them.
-SEP = " "
+# French typography's narrow no-break space (U+202F), as in the PDFs (geo/_pdf.py): a number
+# never breaks across lines, nor from its unit. Browsers and spreadsheets copy it as is; the
+# app's own readers of typed numbers (coordinates, filters) accept it as a space
+# (geo.coordinates, geo.territory.normalize_name).
+SEP = "\u202f"
 MISSING = "—"
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
@@ -29,10 +31,18 @@ def _missing(value) -> bool:
 
 
 def fr_number(value, decimals: int = 0) -> str:
-    """``56398`` -> ``"56 398"``; ``1234.5, 1`` -> ``"1 234,5"``; missing -> ``"—"``."""
+    """``56398`` -> ``"56 398"``; ``1234.5, 1`` -> ``"1 234,5"``; missing -> ``"—"``.
+
+    A negative ``decimals`` rounds to tens, hundreds…: ``5551, -1`` -> ``"5 550"``.
+    """
     if _missing(value):
         return MISSING
-    text = f"{float(value):,.{decimals}f}"
+    number = float(value)
+    if decimals < 0:
+        number, decimals = round(number, decimals), 0
+    if round(number, decimals) == 0:
+        number = 0.0  # never « -0 »
+    text = f"{number:,.{decimals}f}"
     return text.replace(",", SEP).replace(".", ",")
 
 

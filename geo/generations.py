@@ -97,6 +97,12 @@ def contours_simplified(data: Dataset, generation: int) -> bool:
     return data.report.generations[check(generation)].simplified
 
 
+def simplified(data: Dataset) -> tuple[int, ...]:
+    """The generations whose perimeters in use are a simplified copy, in display order
+    (:func:`contours_simplified`)."""
+    return tuple(g for g in ORDER if contours_simplified(data, g))
+
+
 def counterparts(data: Dataset) -> dict[str, str]:
     """Every quartier's counterpart in the other generation: a previous quartier's successor
     (the largest overlap), a quartier in force's predecessor; quartiers without one are absent."""

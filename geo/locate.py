@@ -6,11 +6,11 @@ its inputs checked in ``geo._locator_input``, the numeric indexes in ``geo._grid
 verdict rule over arrays in ``geo._classify``, the geocoding precision in ``geo.precision``, the
 verdict types and their wording in ``geo.verdict``.
 
-The lookup runs on full-resolution perimeters in Lambert-93 (EPSG:2154, metres). A verdict is
-never a bare "in/out": each generation of perimeters comes with a boundary tolerance (a few
-metres for the official 2015 file, about 120 m for the simplified 2024 copy) and each geocoded
-address with a precision (``geo.precision``); a point closer to a boundary than the sum of both
-is "uncertain".
+The lookup runs on the perimeters as their file gives them (not the map's display copy), in
+Lambert-93 (EPSG:2154, metres). A verdict is never a bare "in/out": each generation of
+perimeters comes with a boundary tolerance (a few metres for the official 2015 file, about
+120 m for the simplified 2024 copy) and each geocoded address with a precision
+(``geo.precision``); a point closer to a boundary than the sum of both is "uncertain".
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Locator:
     ----------
     qpv : geopandas.GeoDataFrame
         The ``qpv.parquet`` table: columns ``code``, ``name``, ``generation``,
-        ``commune_names``, ``commune_codes`` and full-resolution (Multi)Polygons, EPSG:2154.
+        ``commune_names``, ``commune_codes`` and the (Multi)Polygons as their file gives them,
+        EPSG:2154.
     territory : shapely geometry, GeoSeries or GeoDataFrame
         The territory the data covers, EPSG:2154 (a bare geometry is assumed to be EPSG:2154
         and its bounds are checked).

@@ -154,7 +154,8 @@ class MapLayers:
         self._quartiers: dict[int, gpd.GeoDataFrame] = {}
 
     def quartiers(self, generation: int) -> gpd.GeoDataFrame:
-        """The quartiers of ``generation`` (full resolution) with their ``kind`` (geo.style)."""
+        """The quartiers of ``generation`` (as their file gives them, not the display copy) with
+        their ``kind`` (geo.style)."""
         if generation not in self._quartiers:
             qpv = self.data.qpv_of(generation).copy()
             qpv["kind"] = [

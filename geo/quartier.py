@@ -2,8 +2,9 @@
 
 - :class:`Fact`: one figure in French with its year (or « année non précisée ») and its source.
 - :func:`quartier_table`: the figures of every quartier of a generation (population, area,
-  density, share of its communes' population, the published indicators), values the build
-  found implausible set aside, each row's flags explained in French.
+  density, share of its communes' population, the published indicators), unrounded, each
+  row's flags explained in French. A value the build flagged is kept as published and marked
+  (:data:`FLAG_MARK`) wherever it is printed: never blanked.
 - :class:`Quartier`: one quartier as a typed object (identity, status and its label, the
   contract's EPCI, the neighbour's reason, communes, figures as facts, indicators, flags,
   counterpart), read by the map's panel, the comparison, the sheets, the presentation and the
@@ -20,21 +21,30 @@ import pandas as pd
 
 from geo import generations
 from geo.errors import InputError
-from geo.format import fr_number
+from geo.format import SEP, fr_number
 from geo.metrics import INDICATOR_KEYS, METRIC_BY_KEY, metrics_for
-from geo.store import Dataset, latest_population_column
+from geo.sources import COG_YEAR
+from geo.store import NAME_SEP, Dataset, latest_population_column
 from geo.territory import STATUS_NEIGHBOURING
 
 NO_YEAR = generations.NO_YEAR
 KIND = "quartier"  # the ``kind`` of a quartier's row in comparison tables
 IDENTITY = ("kind", "code", "name", "communes", "generation", "population_year")
-COLUMNS = [*IDENTITY, *METRIC_BY_KEY, "flags"]
-"""Columns of a comparison table (quartiers, communes, territory and median alike)."""
+COLUMNS = [*IDENTITY, *METRIC_BY_KEY, "simplified", "flagged", "flags"]
+"""Columns of a comparison table (quartiers, communes, territory and median alike).
+
+``simplified``: its areas and densities come from simplified contours (printed with fewer
+digits, ``geo.metrics.Metric.precision``); ``flagged``: the metric keys whose published value
+the build flagged (comma-separated), each printed with :data:`FLAG_MARK`; ``flags``: every flag
+of the row, in French."""
+FLAG_MARK = "⚠️"
+"""Printed after a value the build flagged (its reason is given beside it or in the remarks)."""
 
 SHORT_SOURCES = {
     "qpv": "ANCT",
     "indicateurs2024": "compilation SIG Ville / Insee",
     "communes": "Insee, populations légales",
+    "contours_communes": "IGN ADMIN EXPRESS, contours simplifiés",
 }
 """Short forms of the producers in ``geo.sources.DATASETS``, for narrow columns."""
 HEADLINE = ("population", "area_ha", "density", "share_of_commune_pct")
@@ -59,6 +69,12 @@ class Fact:
     year: str  # "2013", "2023", "2013 et 2023", or NO_YEAR
     source: str
     note: str = ""
+    flag: str = ""  # why the build flagged this published value (the value is still shown)
+
+    @property
+    def shown(self) -> str:
+        """The value as printed: its text, marked (:data:`FLAG_MARK`) when flagged."""
+        return marked(self.text, bool(self.flag) and self.value is not None)
 
     @property
     def provenance(self) -> str:
@@ -67,14 +83,29 @@ class Fact:
         return f"{text} ({self.note})" if self.note else text
 
 
+def marked(text: str, flagged: bool) -> str:
+    """``text`` followed by :data:`FLAG_MARK` when ``flagged``: how every surface prints a
+    value the build flagged."""
+    return f"{text} {FLAG_MARK}" if flagged else text
+
+
 @dataclass(frozen=True)
 class Flag:
-    """A value of a quartier missing, not computed or set aside, and why (French)."""
+    """A value of a quartier missing, not computed or flagged by the build, and why (French)."""
 
     key: str  # the metric's key
     text: str  # « Taux de pauvreté : valeur manquante »
     reason: str = ""  # the build's reason alone (« valeur manquante »), when it flagged it
-    published: float | None = None  # the value as published, when it was set aside
+    published: float | None = None  # the value as published, when the build flagged one
+
+
+@dataclass(frozen=True)
+class Epci:
+    """An EPCI a quartier is attributed to: its SIREN and its name in the EPCI table (None when
+    the table, of :data:`geo.sources.COG_YEAR`, does not hold that SIREN)."""
+
+    siren: str
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -90,9 +121,10 @@ class Quartier:
     neighbour_reason: str | None  # why a neighbouring quartier is not in the contract
     contract_siren: str  # the EPCI whose contrat de ville it belongs to
     contract_name: str
-    other_epcis: tuple[str, ...]  # SIREN of the other EPCI(s) of a shared quartier
+    other_epcis: tuple[Epci, ...]  # the other EPCI(s) of a shared quartier
     commune_codes: tuple[str, ...]
     commune_names: tuple[str, ...]
+    commune_epcis: tuple[str, ...]  # each commune's EPCI in the EPCI table ("" when none)
     outside_territory: tuple[str, ...]  # its communes outside the territory (INSEE codes)
     population_source: str  # the population's source, in full
     facts: Mapping[str, Fact]  # by metric key: the headline figures and the indicators
@@ -132,11 +164,37 @@ def status_notes(quartier: Quartier, *, escape: Callable[[str], str] = str) -> l
         reason = f" {escape(quartier.neighbour_reason)}" if quartier.neighbour_reason else ""
         notes.append(f"Quartier voisin, hors contrat de ville de ce territoire.{reason}")
     elif quartier.shared:
+        others = [epci_words(quartier, epci) for epci in quartier.other_epcis]
         notes.append(
-            f"Quartier partagé avec un autre EPCI (SIREN {', '.join(quartier.other_epcis)}) : une "
-            "partie de ses habitants vit hors du territoire."
+            f"Quartier partagé avec {escape(' ; '.join(others))} : une partie de ses habitants "
+            "vit hors du territoire."
         )
     return notes
+
+
+def epci_words(quartier: Quartier, epci: Epci) -> str:
+    """An EPCI a quartier is shared with, in French: its name; for a SIREN the EPCI table does
+    not hold, what the data says about it (the EPCI of its communes outside the territory)."""
+    if epci.name:
+        return epci.name
+    outside = [
+        (name, current)
+        for code, name, current in zip(
+            quartier.commune_codes, quartier.commune_names, quartier.commune_epcis, strict=True
+        )
+        if code in quartier.outside_territory
+    ]
+    text = (
+        f"un EPCI qui ne figure pas dans la liste des EPCI de {COG_YEAR} (Insee, DGCL) : son "
+        f"numéro SIREN {epci.siren} vient de l'attribution des quartiers {quartier.generation}"
+    )
+    currents = sorted({current for _, current in outside if current})
+    if outside and currents:
+        names = ", ".join(name for name, _ in outside)
+        text += f" ; en {COG_YEAR}, ses communes hors du territoire ({names}) relèvent de " + (
+            " et de ".join(currents)
+        )
+    return text
 
 
 def status_label(status: str, shared: bool) -> str:
@@ -223,15 +281,21 @@ def quartier_values(data: Dataset, generation: int) -> tuple[pd.DataFrame, dict[
             flags.setdefault(code, []).append(Flag(share.key, text))
         else:
             shares.append(population / sum(pmun[c] for c in members) * 100)
-    df["share_of_commune_pct"] = np.round(np.asarray(shares, dtype=float), 2)
+    df["share_of_commune_pct"] = np.asarray(shares, dtype=float)
+    df["simplified"] = generations.contours_simplified(data, generation)
     _apply_build_flags(df, data.flags, generation, flags)
+    df["flagged"] = [
+        ",".join(f.key for f in flags.get(code, []) if f.published is not None)
+        for code in df["code"]
+    ]
     return df, flags
 
 
 def _apply_build_flags(
     df: pd.DataFrame, build_flags: pd.DataFrame, generation: int, flags: dict[str, list[Flag]]
 ) -> None:
-    """Blank the values the build found implausible and explain every flagged value."""
+    """Explain every value the build flagged: missing, or published and doubtful (kept as
+    published, never blanked: the reader sees it with its reason)."""
     position = {code: i for i, code in enumerate(df["code"])}
     shown = {m.key: m for m in metrics_for(generation)}
     rows = build_flags[build_flags["generation"] == generation].sort_values(["code", "column"])
@@ -242,10 +306,9 @@ def _apply_build_flags(
         if pd.isna(row.value):
             flag = Flag(metric.key, f"{metric.label} : {row.reason}", row.reason)
         else:
-            df.at[position[row.code], metric.key] = np.nan
             # Two decimals: the published value exactly as the source gives it.
-            published = f"{fr_number(row.value, 2)} {metric.unit}".rstrip()
-            text = f"{metric.label} : valeur publiée {published} écartée, {row.reason}"
+            published = f"{fr_number(row.value, 2)}{SEP}{metric.unit}".rstrip()
+            text = f"{metric.label} : valeur publiée {published}, {row.reason}"
             flag = Flag(metric.key, text, row.reason, float(row.value))
         flags.setdefault(row.code, []).append(flag)
 
@@ -303,7 +366,11 @@ class Quartiers:
         year = generations.year_text(row["population_year"])
         simplified = generations.contours_simplified(self.data, generation)
         reference = None if outside else float(self._pmun.loc[list(codes)].sum())
-        facts = {key: self._fact(key, figures[key], generation, year, simplified) for key in keys}
+        flagged = {f.key: f.reason for f in flags.get(code, []) if f.published is not None}
+        facts = {
+            key: self._fact(key, figures[key], generation, year, simplified, flagged.get(key, ""))
+            for key in keys
+        }
         return Quartier(
             code=code,
             name=str(row["name"]),
@@ -317,10 +384,17 @@ class Quartiers:
             contract_siren=str(row["contract_siren"]),
             contract_name=str(row["contract_name"]),
             other_epcis=tuple(
-                s for s in str(row["epci_sirens"]).split(",") if s and s != self.data.siren
+                Epci(siren, name or None)
+                for siren, name in zip(
+                    str(row["epci_sirens"]).split(","),
+                    str(row["epci_names"]).split(NAME_SEP),
+                    strict=True,
+                )
+                if siren and siren != self.data.siren
             ),
             commune_codes=codes,
             commune_names=tuple(str(row["commune_names"]).split(", ")),
+            commune_epcis=tuple(str(row["commune_epci_names"]).split(NAME_SEP)),
             outside_territory=outside,
             population_source=str(row["population_source"]),
             facts=facts,
@@ -340,28 +414,32 @@ class Quartiers:
             raise InputError(f"indicateur(s) non publié(s) pour ce quartier : {missing}")
         return tuple(quartier.facts[k] for k in keys)
 
-    def _fact(self, key: str, value, generation: int, year: str, simplified: bool) -> Fact:
+    def _fact(
+        self, key: str, value, generation: int, year: str, simplified: bool, flag: str
+    ) -> Fact:
         metric = METRIC_BY_KEY[key]
-        note = ""
+        shapes = False  # computed from the perimeters' shapes
         if key == "population":
             source = population_source(self.data, generation)
         elif key == "area_ha":
             year, source = str(generation), f"{SHORT_SOURCES['qpv']}, périmètres {generation}"
-            note = generations.SIMPLIFIED_NOTE if simplified else ""
+            shapes = True
         elif key == "density":
             source = "population / surface"
-            note = generations.SIMPLIFIED_NOTE if simplified else ""
+            shapes = True
         elif key == "share_of_commune_pct":
             year = f"{year} et {self.reference_year}"
             source = f"population de la (des) commune(s) : {SHORT_SOURCES['communes']}"
         else:  # a published indicator
             year, source = NO_YEAR, SHORT_SOURCES["indicateurs2024"]
+        approximate = shapes and simplified
         return Fact(
             key=key,
             label=metric.label,
             value=None if pd.isna(value) else float(value),
-            text=metric.format(value),
+            text=metric.format(value, simplified=approximate),
             year=year,
             source=source,
-            note=note,
+            note=generations.SIMPLIFIED_NOTE if approximate else "",
+            flag=flag,
         )

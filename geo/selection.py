@@ -14,14 +14,16 @@ its communes (2023); the 2024 quartiers' source gives no year.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import geopandas as gpd
 import pandas as pd
 
 from geo import generations
-from geo.quartier import status_label
+from geo.metrics import AREA_CHANGE, METRIC_BY_KEY
+from geo.quartier import SHORT_SOURCES, status_label
 from geo.store import Dataset, latest_population_column
 from geo.territory import STATUS_CONTRACT, STATUS_NEIGHBOURING, normalize_name
 
@@ -59,6 +61,7 @@ class Summary:
     reference_population: int  # population municipale of the whole territory
     reference_year: int
     beyond_territory: tuple[str, ...]  # quartiers reaching communes outside the territory
+    spanning: tuple[str, ...] = ()  # with a commune filter: quartiers reaching other communes
 
     @property
     def share_pct(self) -> float | None:
@@ -73,7 +76,7 @@ def select_qpv(qpv: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
     The result is a plain DataFrame, without geometry even when ``qpv`` is a GeoDataFrame:
     every later step is several times faster on it, the map draws its own display copy, and
-    lookups use the full-resolution table.
+    lookups use the perimeters as their source file gives them.
 
     Raises
     ------
@@ -146,6 +149,12 @@ def summarize(
             for code, codes in zip(contract["code"], members, strict=True)
             if not codes <= territory_codes
         ),
+        # Counted whole, like every quartier: the headline says so.
+        spanning=tuple(
+            code
+            for code, codes in zip(contract["code"], members, strict=True)
+            if commune_filter and not codes <= set(commune_filter)
+        ),
     )
 
 
@@ -175,20 +184,33 @@ TABLE_COLUMNS = {
     "status": "Statut",
     "population": "Population",
     "population_year": "Année de la population",
+    "population_source": "Source de la population",
     "area_ha": "Superficie (ha)",
     "density": "Densité (hab./km²)",
     "area_change_pct": "Évolution de la superficie 2015-2024 (%)",
+    "shapes_source": "Superficie : année et source",
 }
 """Processed column -> French header of the table view and its CSV export."""
+_TABLE_METRICS = {
+    "population": METRIC_BY_KEY["population"],
+    "area_ha": METRIC_BY_KEY["area_ha"],
+    "density": METRIC_BY_KEY["density"],
+    "area_change_pct": AREA_CHANGE,
+}
 
 
-def table_of(selected: pd.DataFrame) -> pd.DataFrame:
-    """The selection as a plain table with French headers.
+def table_of(selected: pd.DataFrame, *, simplified: Collection[int] = ()) -> pd.DataFrame:
+    """The selection as a plain table with French headers, every figure with its year and
+    source, rounded as it is printed (``geo.metrics``).
 
-    Numbers stay numeric (for sorting and spreadsheets); the population year is text, since
-    the 2024 source gives none.
+    ``simplified`` lists the generations whose contours are a simplified copy
+    (``geo.generations.simplified``): their areas and densities, and the area change, are
+    rounded to fewer digits and say so. Numbers stay numeric (for sorting and spreadsheets);
+    the population year is text, since the 2024 source gives none.
     """
-    out = pd.DataFrame(selected[list(TABLE_COLUMNS)]).reset_index(drop=True)
+    out = pd.DataFrame(selected[[c for c in TABLE_COLUMNS if c in selected.columns]]).reset_index(
+        drop=True
+    )
     out["status"] = [
         status_label(status, shared)
         for status, shared in zip(selected["status"], selected["shared"], strict=True)
@@ -196,7 +218,48 @@ def table_of(selected: pd.DataFrame) -> pd.DataFrame:
     out["population_year"] = [
         "non précisée" if pd.isna(year) else str(year) for year in out["population_year"]
     ]
-    return out.rename(columns=TABLE_COLUMNS)
+    if "population_source" not in out.columns:
+        out["population_source"] = ""
+    generation_of = selected["generation"].to_numpy()
+    for key, metric in _TABLE_METRICS.items():
+        approximate = [_approximate(key, int(g), simplified) for g in generation_of]
+        values = [
+            metric.rounded(value, simplified=a)
+            for value, a in zip(out[key], approximate, strict=True)
+        ]
+        whole = all(metric.precision(simplified=a) <= 0 for a in approximate)
+        # Whole numbers are exported as integers: "4643", not "4643,0".
+        out[key] = pd.array(values, dtype="Int64" if whole else "Float64")
+    out["shapes_source"] = [_shapes_source(int(g), simplified) for g in generation_of]
+    return out[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+
+
+def table_formats(generation: int, *, simplified: Collection[int] = ()) -> dict:
+    """How :func:`table_of`'s figures are printed on screen (French, the same digits as the
+    export): header -> function."""
+    return {
+        TABLE_COLUMNS[key]: partial(
+            metric.number, simplified=_approximate(key, generation, simplified)
+        )
+        for key, metric in _TABLE_METRICS.items()
+    }
+
+
+def _shapes_source(generation: int, simplified: Collection[int]) -> str:
+    text = f"{generation}, {SHORT_SOURCES['qpv']}, périmètres {generation}"
+    if generation in simplified:
+        text += f" ({generations.SIMPLIFIED_NOTE})"
+    others = [str(g) for g in simplified if g != generation]
+    if others:
+        text += f" ; évolution : périmètres {', '.join(others)} simplifiés"
+    return text
+
+
+def _approximate(key: str, generation: int, simplified: Collection[int]) -> bool:
+    """Whether a table figure comes from simplified contours (the change: either side's)."""
+    if key == "area_change_pct":
+        return bool(simplified)
+    return _TABLE_METRICS[key].from_shapes and generation in simplified
 
 
 # ---------------------------------------------------------------------------------------------

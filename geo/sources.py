@@ -26,6 +26,10 @@ SIG_VILLE_URL = "https://sig.ville.gouv.fr"
 # The mirror's 2024 perimeters against the official full-resolution file (mirror README).
 SIMPLIFIED_2024_MEDIAN_M = 13.0
 SIMPLIFIED_2024_MAX_M = 120.0
+COG_YEAR = 2026
+"""Year of the official geographic code the communes and EPCI tables describe (their EPCIs)."""
+CONTOURS_YEAR = 2018
+"""Year of the commune contours (IGN ADMIN EXPRESS) of the mirror."""
 
 
 def sig_ville_page(code: str) -> str:
@@ -60,6 +64,7 @@ class Source:
     stable: bool = True  # the published bytes are fixed: the checksum applies to downloads too
     boundary_error_m: float | None = None  # positional uncertainty of perimeters, for lookups
     simplified: bool = False  # a simplified copy of the official perimeters, not the official file
+    description: str = ""  # what this file is, when a dataset has several (French)
 
 
 DATASETS: dict[str, Publication] = {
@@ -90,11 +95,9 @@ DATASETS: dict[str, Publication] = {
             vintage="2024 (décret du 28 décembre 2023, en vigueur le 1er janvier 2024)",
             licence=ETALAB_2,
             page=f"https://www.data.gouv.fr/fr/datasets/{DATAGOUV_QPV}/",
-            notes="Fichier officiel en pleine résolution (Lambert-93) quand il est téléchargé ; "
-            "la copie du miroir hors ligne est simplifiée (environ 40 % des sommets, écart "
-            f"médian {fr_distance(SIMPLIFIED_2024_MEDIAN_M)}, jusqu'à environ "
-            f"{fr_distance(SIMPLIFIED_2024_MAX_M)}) : bonne pour l'affichage, pas pour trancher "
-            "seule près d'une limite. Le rapport de construction dit laquelle est utilisée.",
+            notes="Deux fichiers possibles, décrits ci-dessous : celui de l'ANCT, téléchargé, ou "
+            "une copie simplifiée dans le miroir hors ligne. Le fichier utilisé est nommé ici et "
+            "dans le rapport de préparation.",
         ),
         Publication(
             key="indicateurs2024",
@@ -103,15 +106,18 @@ DATASETS: dict[str, Publication] = {
             vintage="non précisé par colonne",
             licence=f"{ETALAB_2} (présumée)",
             page="https://www.insee.fr/fr/statistiques/8243167",
-            notes="Aucune année de référence par colonne ; valeurs manquantes ; taux de "
-            "logements sociaux supérieur à 100 % pour certains quartiers (valeurs signalées, "
-            "jamais corrigées).",
+            notes="Aucune année de référence par colonne ; valeurs manquantes ; le nombre de "
+            "logements sociaux rapporté au nombre de ménages (colonne taux_logements_sociaux, "
+            "recalculée par la compilation) dépasse 100 % pour certains quartiers, qui comptent "
+            "plus de logements sociaux que de ménages dans la source (valeurs montrées telles "
+            "que publiées et signalées, jamais corrigées).",
         ),
         Publication(
             key="decoupage",
             title="Découpage administratif : communes et EPCI",
             producer="Etalab, @etalab/decoupage-administratif 6.0.0 (sources Insee COG, DGCL)",
-            vintage="COG 2026 ; populations municipales millésime 2023 (communes), 2022 (EPCI)",
+            vintage=f"COG {COG_YEAR} ; populations municipales millésime 2023 (communes), "
+            "2022 (EPCI)",
             licence=ETALAB_2,
             page="https://www.npmjs.com/package/@etalab/decoupage-administratif",
         ),
@@ -135,8 +141,9 @@ DATASETS: dict[str, Publication] = {
         Publication(
             key="contours_communes",
             title="Contours des communes du Pas-de-Calais",
-            producer="IGN ADMIN EXPRESS 2018, simplifié (mapshaper) ; en ligne : geo.api.gouv.fr",
-            vintage="2018 (les 36 communes de la CALL sont inchangées depuis)",
+            producer=f"IGN ADMIN EXPRESS {CONTOURS_YEAR}, simplifié (mapshaper) ; en ligne : "
+            "geo.api.gouv.fr",
+            vintage=f"{CONTOURS_YEAR} (les 36 communes de la CALL sont inchangées depuis)",
             licence=ETALAB_2,
             page="https://geo.api.gouv.fr/decoupage-administratif",
             notes="Contours simplifiés : limites communales approximatives, utilisées pour "
@@ -183,6 +190,7 @@ SOURCES: dict[str, Source] = {
             member="GPKG/QP2024_France_hexagonale_LB93.gpkg",
             stable=False,
             boundary_error_m=5.0,
+            description="fichier de l'ANCT en pleine résolution (Lambert-93), téléchargé",
         ),
         Source(
             key="qpv2024_simplified",
@@ -191,6 +199,10 @@ SOURCES: dict[str, Source] = {
             sha256="578c36a475ea6867789b0367d5c311cc6c88f389ac1a5604be38add7e38fcb15",
             boundary_error_m=SIMPLIFIED_2024_MAX_M,
             simplified=True,
+            description="copie simplifiée du miroir hors ligne (environ 40 % des sommets, écart "
+            f"médian {fr_distance(SIMPLIFIED_2024_MEDIAN_M)}, jusqu'à environ "
+            f"{fr_distance(SIMPLIFIED_2024_MAX_M)}) : bonne pour l'affichage, pas pour trancher "
+            "seule près d'une limite ; surfaces et densités approchées",
         ),
         Source(
             key="indicateurs2024",
@@ -238,6 +250,7 @@ SOURCES: dict[str, Source] = {
             # margin for simplified outlines, so that a point near the territory's edge is
             # "uncertain" rather than confidently "outside the territory".
             boundary_error_m=150.0,
+            simplified=True,  # mapshaper: areas and densities of communes are approximate
         ),
     )
 }

@@ -26,7 +26,9 @@ from geo.cache import sha256_file
 from geo.errors import CacheError, FolderNotWritableError, os_reason_fr
 from geo.territory import DEFAULT_TERRITORY, STATUS_CONTRACT
 
-SCHEMA_VERSION = 5  # 3: outputs' SHA-256 in the manifest; 4: contract columns; 5: typed report
+# 3: outputs' SHA-256 in the manifest; 4: contract columns; 5: typed report; 6: figures stored
+# unrounded, EPCI names, per-commune splits over every commune's contour
+SCHEMA_VERSION = 6
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PROCESSED_ROOT = REPO_DIR / "data" / "processed"
 PROCESSED_ENV = "QPV_PROCESSED_DIR"
@@ -38,6 +40,9 @@ TABLES = (
     "correspondence.parquet",
     "flags.parquet",
 )
+NAME_SEP = "|"
+"""Separator of the names lists of ``qpv.parquet`` (``epci_names``, ``commune_epci_names``):
+EPCI names hold commas (« CA de Béthune-Bruay, Artois-Lys Romane »)."""
 REPORT = "report.json"
 MANIFEST = "manifest.json"
 OUTPUTS = (*TABLES, REPORT)  # every file the manifest vouches for, by SHA-256
@@ -245,7 +250,7 @@ def latest_population_column(communes: pd.DataFrame) -> tuple[int, str]:
 class Dataset:
     """Every processed table of one territory (see ``docs/ARCHITECTURE.md``)."""
 
-    qpv: gpd.GeoDataFrame  # EPSG:2154, full resolution
+    qpv: gpd.GeoDataFrame  # EPSG:2154, as the source file gives them (not the display copy)
     qpv_display: gpd.GeoDataFrame  # EPSG:4326, simplified
     communes: gpd.GeoDataFrame  # EPSG:4326
     territory: gpd.GeoDataFrame  # EPSG:2154, one row

@@ -9,7 +9,7 @@ from functools import partial
 import streamlit as st
 
 from geo import generations, selection
-from geo.format import fr_distance, fr_int, fr_number
+from geo.format import fr_distance, fr_int
 from ui import derived, downloads, mapview, panels, state
 from ui.carte import (
     CSS,
@@ -175,16 +175,11 @@ with st.expander(
     icon=":material/table_view:",
 ) as table_box:
     if table_box.open:
-        table = selection.table_of(selected)
+        simplified = generations.simplified(dataset)
+        table = selection.table_of(selected, simplified=simplified)
         st.dataframe(
             table.style.format(
-                {
-                    "Population": fr_int,
-                    "Superficie (ha)": lambda v: fr_number(v, 1),
-                    "Densité (hab./km²)": fr_int,
-                    "Évolution de la superficie 2015-2024 (%)": lambda v: fr_number(v, 1),
-                },
-                na_rep="—",
+                selection.table_formats(generation, simplified=simplified), na_rep="—"
             ),
             hide_index=True,
             width="stretch",

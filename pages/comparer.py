@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from geo import compare
-from geo.format import fr_number
 from geo.selection import (
     commune_choices,
     communes_with_quartiers,
@@ -81,10 +80,16 @@ result = compare.compare(data, codes, generation=generation)
 table = result.table
 
 st.header("Tableau")
-shown = compare.formatted(table, generation)
+shown = compare.formatted(result)
 shown.index = [entity_label(r) for r in table.itertuples()]
 figures = shown[
-    ["Code", "Commune(s)", "Année de la population", *(m.title for m in result.metrics)]
+    [
+        "Code",
+        "Commune(s)",
+        "Année de la population",
+        *(m.title for m in result.metrics),
+        *result.provenance.columns,
+    ]
 ].T
 figures.insert(0, "Indicateur", figures.index)
 st.table(figures, hide_index=True)
@@ -94,11 +99,11 @@ with st.expander("Remarques sur les valeurs et les sources", expanded=True):
         for r in table.itertuples()
         if r.flags
     ]
-    st.markdown("\n".join(remarks) if remarks else "Aucune valeur manquante ou écartée.")
+    st.markdown("\n".join(remarks) if remarks else "Aucune valeur manquante ou signalée.")
     st.markdown("\n".join(f"- {note}" for note in compare.notes(data)))
 
 left, right = st.columns(2)
-export = compare.labelled(table, generation)
+export = compare.labelled(result)
 downloads.csv_button(
     "Télécharger le tableau (CSV)",
     export,
@@ -139,6 +144,8 @@ metric_key = st.selectbox(
 ranked = compare.ranking(data, metric_key, generation=generation)
 metric = by_key[metric_key]
 st.caption(
+    f"{escape_markdown(metric.label)} : "
+    f"{escape_markdown(compare.ranking_provenance(data, metric_key, generation))}. "
     f"Du plus élevé au plus faible ; {len(ranked)} quartiers du contrat. Les quartiers sans "
     "valeur sont en fin de liste, sans rang."
 )
@@ -148,7 +155,7 @@ st.table(
             "Rang": ranked["rank"].map(lambda r: "—" if pd.isna(r) else str(int(r))),
             "Quartier": ranked["name"] + " (" + ranked["code"] + ")",
             "Commune(s)": ranked["communes"],
-            metric.title: ranked["value"].map(lambda v: fr_number(v, metric.decimals)),
+            metric.title: ranked["text"],
             "Comparé ici": ranked["code"].map(lambda c: "oui" if c in result.codes else ""),
             "Remarque": ranked["flags"],
         }
@@ -157,15 +164,6 @@ st.table(
 )
 downloads.csv_button(
     "Télécharger le classement (CSV)",
-    ranked.rename(
-        columns={
-            "rank": "Rang",
-            "code": "Code",
-            "name": "Quartier",
-            "communes": "Commune(s)",
-            "value": metric.title,
-            "flags": "Remarque",
-        }
-    ),
+    compare.ranking_export(data, ranked, metric, generation),
     f"classement-{metric_key}-{generation}.csv",
 )

@@ -1,7 +1,8 @@
 """/contrat-de-ville: what the politique de la ville is, and what the CALL does with it.
 
-The published figures come from ``data/contrat_de_ville.json`` (with their source); the
-territory's figures are computed from the dataset. Nothing numeric is typed here.
+Every published fact comes from ``data/contrat_de_ville.json``, under its own source (named
+under each section, with its year or « année non précisée »); the territory's figures are
+computed from the dataset, with theirs. Nothing numeric, and no fact, is typed here.
 """
 
 import altair as alt
@@ -11,6 +12,7 @@ import streamlit as st
 from geo import generations
 from geo.contract import ContractFacts
 from geo.format import fr_euros, fr_int, fr_number
+from geo.quartier import SHORT_SOURCES, population_source
 from geo.selection import Filters, select_qpv, summarize
 from ui import charts
 from ui.data import contract_facts, get_dataset
@@ -65,6 +67,15 @@ def funding_chart(table: pd.DataFrame, year: int) -> alt.LayerChart:
     )
 
 
+def source_line(facts: ContractFacts, section: str) -> str:
+    """« Source : [label](url), année » of one section of the facts file (Markdown, escaped)."""
+    source = facts.sources[section]
+    return (
+        f"Source : [{escape_markdown(source.label)}]({source.url}), "
+        f"{generations.year_text(source.year)}."
+    )
+
+
 data = get_dataset()
 facts = contract_facts()
 programming = facts.programming
@@ -72,11 +83,10 @@ year = programming["year"]
 
 st.title("Le contrat de ville")
 st.markdown(
-    f"La politique de la ville aide les quartiers où vivent le plus d'habitants à faibles "
-    "revenus. Dans l'agglomération, elle est conduite par la "
-    f"**{escape_markdown(data.territory_name)}** avec "
-    "ses partenaires, dans le cadre d'un *contrat de ville*."
+    "Dans l'agglomération, la politique de la ville passe par un *contrat de ville* que pilote "
+    f"la **{escape_markdown(data.territory_name)}**."
 )
+st.caption(source_line(facts, "contract"))
 
 st.header("Les quartiers prioritaires de l'agglomération")
 current = {
@@ -93,48 +103,52 @@ columns[2].metric(
 )
 s24 = current[generations.IN_FORCE]
 st.caption(
-    f"Périmètres officiels de 2015 et population Insee {s15.population_year}, calculés à partir "
-    f"des données de l'application. Depuis le 1er janvier 2024, de nouveaux périmètres "
-    f"s'appliquent : {fr_int(s24.quartiers)} quartiers dans {fr_int(len(s24.communes))} "
-    f"communes, soit {fr_int(s24.population)} habitants (année non précisée par la source)."
+    f"Périmètres {generations.PREVIOUS} ({SHORT_SOURCES['qpv']}) et population "
+    f"{generations.year_text(s15.population_year)} "
+    f"({population_source(data, generations.PREVIOUS)}), calculés à partir des données de "
+    f"l'application. {generations.LABELS[generations.IN_FORCE]} : {fr_int(s24.quartiers)} "
+    f"quartiers dans {fr_int(len(s24.communes))} communes ({SHORT_SOURCES['qpv']}), soit "
+    f"{fr_int(s24.population)} habitants ({population_source(data, generations.IN_FORCE)}, "
+    f"{generations.year_text(s24.population_year)})."
 )
 
 st.header("Qu'est-ce que la politique de la ville ?")
 st.markdown(
-    "C'est une politique publique de l'État et des collectivités locales pour réduire les "
-    "écarts entre les quartiers les plus en difficulté et le reste de leur ville : emploi, "
-    "éducation, santé, logement, cadre de vie, sécurité. L'État fixe la liste des *quartiers "
-    "prioritaires* selon un critère simple, la part d'habitants aux revenus les plus faibles. "
-    "Dans chaque agglomération, un contrat de ville réunit les partenaires autour d'objectifs "
-    "communs et finance des actions pour les habitants de ces quartiers."
+    f"Pour la {escape_markdown(data.territory_name)}, c'est une politique publique partenariale "
+    f"qui vise à {escape_markdown(facts.aim)}. Elle intervient dans plusieurs domaines :"
 )
+st.markdown("\n".join(f"- {escape_markdown(domain)}" for domain in facts.domains))
+st.caption(source_line(facts, "policy"))
 
-st.header("Ce que fait la CALL")
-pillars = [title for title, transversal in facts.pillars if not transversal]
+st.header("Le contrat de ville")
+pillars = [title for title, _ in facts.pillars]
 transversal = [title for title, transversal in facts.pillars if transversal]
 st.markdown(
     f"Le **{escape_markdown(facts.title)}** a été signé pour "
     f"{facts.start_year}–{facts.end_year}, puis prolongé jusqu'en {facts.extended_to}. "
-    f"Il s'organise en {len(pillars)} piliers :"
+    f"Il repose sur {len(pillars)} piliers :"
 )
-st.markdown("\n".join(f"- {escape_markdown(title)}" for title in pillars))
-if transversal:
-    st.markdown(
-        "et un axe transversal, présent dans chacun d'eux : "
-        + ", ".join(f"**{escape_markdown(t.lower())}**" for t in transversal)
-        + "."
-    )
 st.markdown(
-    "**Les partenaires du contrat :** "
-    + ", ".join(escape_markdown(p) for p in facts.partners[:-1])
-    + f" et {escape_markdown(facts.partners[-1])}."
+    "\n".join(
+        f"- {escape_markdown(title)}" + (" (axe transversal)" if title in transversal else "")
+        for title in pillars
+    )
 )
+partners = [escape_markdown(p) for p in facts.partners]
+st.markdown(
+    "**Partenaires engagés dans le contrat**"
+    + ("" if facts.partners_complete else ", notamment")
+    + " : "
+    + (", ".join(partners[:-1]) + f" et {partners[-1]}" if len(partners) > 1 else partners[0])
+    + "."
+)
+st.caption(source_line(facts, "pillars"))
 
 st.header(f"La programmation {year}")
-total_is = "d'environ" if programming["total_is_approx"] else "de"
+total_is = "de près de" if programming["total_is_approx"] else "de"
 st.markdown(
-    f"Chiffres publiés par la CALL pour l'année {year} : **{fr_int(programming['projects'])} "
-    f"projets**, pour un montant total {total_is} "
+    f"Chiffres publiés par la CALL pour la programmation {year} du contrat de ville : "
+    f"**{fr_int(programming['projects'])} projets**, pour un montant total {total_is} "
     f"**{fr_number(programming['total_eur'] / 1e6, 1)} millions d'euros**."
 )
 columns = st.columns(3)
@@ -143,11 +157,6 @@ columns[1].metric("Financements mobilisés", fr_euros(programming["funding_mobil
 columns[2].metric(
     "Subventions de la CALL",
     about(programming["call_subsidies_eur"], programming["call_subsidies_is_approx"]),
-)
-violence = programming["domestic_violence"]
-st.markdown(
-    f"**{fr_euros(violence['eur'])}** sont allés à {fr_int(violence['associations'])} "
-    "associations de lutte contre les violences conjugales."
 )
 
 table = funding_table(facts)
@@ -168,14 +177,14 @@ if facts.excess_over_announced:
         "sans correction : la source n'explique pas cet écart.",
         icon=":material/info:",
     )
+st.caption(source_line(facts, "programming"))
 
-st.header("Programmes liés")
+st.header("Violences intrafamiliales")
+violence = facts.domestic_violence
 st.markdown(
-    "\n".join(
-        f"- **{escape_markdown(title)}** : {escape_markdown(summary)}"
-        for title, summary in facts.related_programmes
-    )
+    f"Dans le cadre des violences intrafamiliales, l'agglomération subventionne "
+    f"{fr_int(violence['associations'])} associations à hauteur de "
+    f"**{fr_euros(violence['eur'])}**. Cette source ne rattache pas ce montant à la "
+    f"programmation {year} du contrat de ville."
 )
-
-st.divider()
-st.caption(f"Source : [{escape_markdown(facts.source_label)}]({facts.source_url}).")
+st.caption(source_line(facts, "domestic_violence"))

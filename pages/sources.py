@@ -10,7 +10,7 @@ import streamlit as st
 from geo import generations
 from geo.facts import ESTIMATE_NOTE
 from geo.format import fr_distance, fr_int, fr_number
-from geo.metrics import METRIC_BY_KEY
+from geo.metrics import label_of
 from geo.sources import DATASETS, SOURCES
 from geo.store import latest_population_column
 from ui.data import get_dataset
@@ -23,6 +23,7 @@ dataset = get_dataset()
 report = dataset.report
 used_sources = {entry.source for entry in report.sources.values()}
 used_datasets = {SOURCES[key].dataset for key in used_sources if key in SOURCES}
+used_files = {key: SOURCES[key].dataset for key in used_sources if key in SOURCES}
 census_year = generations.year_text(generations.population_year(dataset, generations.PREVIOUS))
 reference_year, reference_column = latest_population_column(dataset.communes)
 
@@ -36,12 +37,15 @@ st.markdown(
 # --- Limits first: what a resident or an elected official should know before quoting a figure.
 st.header("Limites à connaître", anchor=False)
 limits = [
-    f"**Périmètres {generation} simplifiés** : la copie utilisée ici est simplifiée (écart avec "
-    f"le tracé officiel jusqu'à environ {fr_distance(dataset.tolerance_m(generation))}). Elle "
-    "suffit pour la carte, pas pour dire à coup sûr si une adresse proche d'une limite est dans "
-    "un quartier : vérifiez alors sur le SIG Ville."
-    for generation in generations.ORDER
-    if generations.contours_simplified(dataset, generation)
+    f"**Périmètres {generation} simplifiés** : le fichier utilisé ici, "
+    f"« {escape_markdown(SOURCES[report.generations[generation].source].path)} », est une "
+    "copie simplifiée (écart avec le fichier de l'ANCT jusqu'à environ "
+    f"{fr_distance(dataset.tolerance_m(generation))}). Elle suffit pour la carte, pas pour dire "
+    "à coup sûr si une adresse proche d'une limite est dans un quartier : vérifiez alors sur le "
+    "SIG Ville. Les surfaces, densités et évolutions de surface des quartiers "
+    f"{generation} sont calculées sur ces contours simplifiés : elles sont données avec moins "
+    f"de chiffres et le disent (« {generations.SIMPLIFIED_NOTE} »)."
+    for generation in generations.simplified(dataset)
 ]
 limits += [
     "**Contours des communes simplifiés** : "
@@ -78,6 +82,16 @@ for ds in DATASETS.values():
         ]
         if ds.notes:
             lines.append(f"Remarques : {escape_markdown(ds.notes)}")
+        files = [e for e in report.sources.values() if used_files.get(e.source) == ds.key]
+        lines += [
+            f"Fichier utilisé : « {escape_markdown(entry.path)} »"
+            + (
+                f", {escape_markdown(SOURCES[entry.source].description)}"
+                if SOURCES[entry.source].description
+                else ""
+            )
+            for entry in files
+        ]
         if ds.key not in used_datasets:
             lines.append("Non utilisé dans la préparation actuelle.")
         st.markdown("\n".join(f"- {line}" for line in lines))
@@ -143,9 +157,7 @@ else:
             {
                 "Quartier": [f"{names.get(c, c)} ({c})" for c in flags["code"]],
                 "Périmètres": flags["generation"].astype(str),
-                "Donnée": [
-                    METRIC_BY_KEY[c].label if c in METRIC_BY_KEY else c for c in flags["column"]
-                ],
+                "Donnée": [label_of(c) for c in flags["column"]],
                 "Valeur": [fr_number(v, 2) for v in flags["value"]],
                 "Motif": flags["reason"],
             }

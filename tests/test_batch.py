@@ -381,7 +381,10 @@ def test_describe_verdict_outside_gives_nearest_distance_and_bands(locator, poin
     assert headline == "Hors quartier prioritaire."
     assert nearest.startswith(f"Quartier le plus proche : {verdict.nearest.name} (")
     assert nearest.endswith(f", à {fr_distance(verdict.distance_m)}.")
-    assert bands == "À moins de 300 m d'un quartier prioritaire : non ; à moins de 500 m : non."
+    assert (
+        bands
+        == "À moins de 300\u202fm d'un quartier prioritaire : non ; à moins de 500\u202fm : non."
+    )
 
 
 def test_describe_verdict_explains_an_imprecise_address(locator, points):
@@ -395,7 +398,8 @@ def test_describe_verdict_explains_an_imprecise_address(locator, points):
 
 
 @pytest.mark.parametrize(
-    ("metres", "expected"), [(0.4, "0 m"), (12.4, "12 m"), (999, "999 m"), (3240, "3,2 km")]
+    ("metres", "expected"),
+    [(0.4, "0\u202fm"), (12.4, "12\u202fm"), (999, "999\u202fm"), (3240, "3,2\u202fkm")],
 )
 def test_fr_distance(metres, expected):
     assert fr_distance(metres) == expected

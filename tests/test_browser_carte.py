@@ -118,7 +118,7 @@ def test_clicking_a_quartier_opens_its_panel_without_a_new_map(browser_page, req
     click_shape(page, f"path.{mapview.CLASS_QPV}-QP062025")
 
     page.get_by_role("heading", name="Grande Résidence").wait_for()
-    page.get_by_text("4 803 habitants", exact=False).first.wait_for()
+    page.get_by_text("4\u202f803 habitants", exact=False).first.wait_for()
     page.wait_for_url("**qpv=QP062025**")
     page.locator(f'path[stroke="{style.SELECTED.stroke}"]').first.wait_for(state="attached")
     after = map_state(page)
@@ -176,7 +176,7 @@ def test_tooltips_and_layer_control(browser_page, app_url):
     tooltip = page.locator(".leaflet-tooltip")
     tooltip.wait_for(state="visible")
     assert "Grande Résidence (QP062025)" in tooltip.inner_text()
-    assert "4 803 habitants en 2013" in tooltip.inner_text()
+    assert "4\u202f803 habitants en 2013" in tooltip.inner_text()
 
     page.locator(".leaflet-control-layers").hover()
     overlays = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label")

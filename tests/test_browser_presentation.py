@@ -163,7 +163,7 @@ def test_next_and_previous_change_the_url_and_the_content(browser_page, request_
     heading(page, "Cité 12-14")
     page.wait_for_url(re.compile(r"commune=62498&qpv=QP062024$"))
     population = page.locator(f'.{FIGURES} [data-key="population"] .qpv-figure-value')
-    assert population.inner_text() == "2 215 hab."
+    assert population.inner_text() == "2\u202f215\u202fhab."
     map_drawn(page)
     # The next step is drawn on the same map: one quartier, outlined, the view fitted to it.
     assert page.locator(MAP).evaluate("element => element.leafletMap.testMark") == "même carte"
@@ -249,7 +249,7 @@ def test_a_step_url_opens_that_step_with_its_downloads(browser_page, app_url):
     page = browser_page
     page.goto(f"{app_url}/presentation?gen=2024&commune=62498&qpv=QN06225M")
     heading(page, "Grande Résidence")
-    page.get_by_text("49,0 %").first.wait_for()  # the 2024 poverty rate
+    page.get_by_text("49,0\u202f%").first.wait_for()  # the 2024 poverty rate
     map_drawn(page)
     page.get_by_role("button", name=re.compile("Exporter")).click()
     with page.expect_download() as download:

@@ -51,7 +51,7 @@ def test_info_prints_the_territory_and_its_quartiers(processed):
 
     assert done.returncode == 0, done.stderr
     assert "Territoire : CA de Lens - Liévin (SIREN 246200364)" in done.stdout
-    assert "QPV 2015 du contrat : 21 dans 19 communes, 56 398 habitants en 2013" in done.stdout
+    assert "QPV 2015 du contrat : 21 dans 19 communes, 56\u202f398 habitants en 2013" in done.stdout
     assert "Millésimes des sources :" in done.stdout
 
 
@@ -359,7 +359,7 @@ def test_check_tells_when_excel_cuts_a_long_cell(processed, inside_qp062025, tmp
     done = run_geo("check", str(source), "-o", str(tmp_path / "r.xlsx"))
 
     assert done.returncode == 0, done.stderr
-    assert "Attention : 1 cellule dépasse 32 767 caractères" in done.stderr
+    assert "Attention : 1 cellule dépasse 32\u202f767 caractères" in done.stderr
     assert "colonne « nom », ligne 2" in done.stderr
     cell = pd.read_excel(tmp_path / "r.xlsx", dtype=str).loc[0, "nom"]
     assert len(cell) == 32_767 and cell.endswith("…")

@@ -57,13 +57,18 @@ def test_codes_of_the_other_generation_follow_their_counterpart(dataset):
     assert list(result.quartiers["name"]) == ["Cité 12-14", "Sellier Cité 4"]
 
 
-def test_implausible_value_is_na_with_its_published_value_in_the_flag(dataset):
-    table = compare.compare(dataset, ["QN06227M", "QN06231M"]).table
-    sellier = row(table, "QN06227M")
-    assert math.isnan(sellier["taux_logements_sociaux"])
-    assert "112,82 %" in sellier["flags"]
-    assert "implausible" in sellier["flags"]
+def test_a_ratio_over_100_is_shown_as_published_marked_and_explained(dataset):
+    result = compare.compare(dataset, ["QN06227M", "QN06231M"])
+    sellier = row(result.table, "QN06227M")
+    assert sellier["taux_logements_sociaux"] == pytest.approx(112.82)  # as published
+    assert "taux_logements_sociaux" in sellier["flagged"].split(",")
+    assert "112,82\u202f%" in sellier["flags"]
+    assert "896 logements sociaux pour 794,2 ménages" in sellier["flags"]
     assert sellier["nombre_logements_sociaux"] == 896  # the count itself is kept
+    shown = compare.formatted(result).set_index("Code")
+    title = "Logements sociaux rapportés au nombre de ménages (%)"
+    assert shown.loc["QN06227M", title] == "112,8 ⚠️"
+    assert "médiane" not in shown.loc["QN06227M", title]
 
 
 def test_missing_values_stay_missing_never_zero(dataset):
@@ -155,19 +160,22 @@ def test_quartiers_by_commune_in_one_pass_match_each_communes_own_list(dataset, 
 def test_change_between_generations(dataset):
     change = compare.change_table(dataset, "QN06234M").set_index("label")
     assert change.loc["Code", "value_2015"] == "QP062034"
-    assert change.loc["Surface (ha)", "change"] == "+177,9 %"
-    assert change.loc["Population", "value_2015"] == "1 438 hab."
+    # 2024 perimeters of the mirror are simplified: the change is given to the unit.
+    assert change.loc["Surface (ha)", "change"] == "+178\u202f%"
+    assert change.loc["Population", "value_2015"] == "1\u202f438\u202fhab."
 
 
 def test_labelled_table_keeps_numbers_numeric_with_french_headers(dataset):
     result = compare.compare(dataset, ["QN06224M", "QN06227M"])
-    labelled = compare.labelled(result.table, 2024)
+    labelled = compare.labelled(result)
     assert "Taux de pauvreté (%)" in labelled.columns
     assert labelled["Population"].iloc[0] == 3087
     assert pd.api.types.is_float_dtype(labelled["Taux de pauvreté (%)"])
-    shown = compare.formatted(result.table, 2024)
-    assert shown["Population"].iloc[0] == "3 087"
-    assert shown["Part de logements sociaux (%)"].iloc[1] == "—"
+    shown = compare.formatted(result)
+    assert shown["Population"].iloc[0] == "3\u202f087"
+    # Social dwellings over households, over 100 % for Sellier Cité 4: as published, marked.
+    assert shown["Logements sociaux rapportés au nombre de ménages (%)"].iloc[1] == "112,8 ⚠️"
+    assert labelled["Logements sociaux rapportés au nombre de ménages (%)"].iloc[1] == 112.8
 
 
 def test_contract_facts_are_read_as_published(tmp_path):

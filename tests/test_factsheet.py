@@ -163,8 +163,8 @@ def test_numbers_never_break_and_2024_areas_say_they_are_approximate(dataset):
     text = raw_text(pdf)
 
     assert f"4{NNBSP}643{NNBSP}hab. année non précisée, compilation SIG Ville" in text
-    assert f"83,7{NNBSP}ha 2024, ANCT, périmètres" in text
-    assert f"5{NNBSP}551{NNBSP}hab./km² année non précisée, population / surface" in text
+    assert f"84{NNBSP}ha 2024, ANCT, périmètres" in text  # simplified copy: to the unit
+    assert f"5{NNBSP}550{NNBSP}hab./km² année non précisée, population / surface" in text
     assert text.count("calculé sur des contours simplifiés") >= 3  # area, density, sources
     assert f"49,0{NNBSP}%" in text
     assert "Source : compilation SIG Ville / Insee, année non précisée." in text

@@ -121,7 +121,7 @@ def test_point_near_a_boundary_is_uncertain_on_both_sides(locator, dy):
     assert v.tolerance_m == TOL_2015
     assert v.nearest.code == "QPA"
     assert v.codes == (("QPA",) if dy < 200 else ())
-    assert "3 m" in v.reason and "5 m" in v.reason and "Quartier A" in v.reason
+    assert "3\u202fm" in v.reason and "5\u202fm" in v.reason and "Quartier A" in v.reason
 
 
 def test_the_tolerance_depends_on_the_generation(locator):
@@ -130,7 +130,7 @@ def test_the_tolerance_depends_on_the_generation(locator):
     v = locator.locate_xy(*point, generation=2024)
     assert v.status == "uncertain"
     assert v.codes == ("QNA",)
-    assert "50 m" in v.reason
+    assert "50\u202fm" in v.reason
 
 
 @pytest.mark.parametrize("dx, dy", [(100, 200), (0, 0), (600, 50), (80, 100)])

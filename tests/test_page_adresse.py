@@ -101,16 +101,19 @@ def test_q_parameter_gives_the_2024_verdict_first_then_2015_and_the_details(geoc
     # 2024: the simplified perimeters leave the point within the uncertainty margin.
     assert headline(at) == (
         "Incertain : le point est dans "
-        "[Grande Résidence](./?gen=2024&qpv=QN06225M) (QN06225M), à 48 m de sa limite"
+        "[Grande Résidence](./?gen=2024&qpv=QN06225M) (QN06225M), à 48\u202fm de sa limite"
     )
     text = text_of(at)
-    assert "Le point est à 48 m de la limite du quartier Grande Résidence (QN06225M)" in text
+    assert "Le point est à 48\u202fm de la limite du quartier Grande Résidence (QN06225M)" in text
     assert "Les contours 2024 disponibles ici sont une copie simplifiée" in text
     assert (
         "Périmètres 2015 (contrat de ville 2015-2023) : Oui, dans le quartier prioritaire "
         "[Grande Résidence](./?gen=2015&qpv=QP062025) (QP062025)."
     ) in text
-    assert "À moins de 300 m d'un quartier prioritaire (2024) : oui ; à moins de 500 m" in text
+    assert (
+        "À moins de 300\u202fm d'un quartier prioritaire (2024) : oui ; à moins de 500\u202fm"
+        in text
+    )
     assert "Adresse trouvée : Lens (adresse de test, QP062025)" in text
     # The details keep both generations, 2024 first, and the notice.
     assert verdict_headers(at) == [
@@ -404,7 +407,9 @@ def test_html_in_an_address_is_shown_escaped(geocoder):
 def test_url_with_a_huge_address_gives_a_french_message(geocoder):
     at = open_page(q="x" * 10_000)
 
-    assert errors(at)[0].startswith("L'adresse est trop longue (10 000 caractères, 200 au plus)")
+    assert errors(at)[0].startswith(
+        "L'adresse est trop longue (10\u202f000 caractères, 200 au plus)"
+    )
     assert geocoder.count() == 0
     assert at.info[0].value.startswith("Saisissez une adresse, cliquez sur la carte")
 

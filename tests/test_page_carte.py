@@ -287,7 +287,7 @@ def test_default_view_is_the_perimeters_in_force():
 
     assert at.radio(key="carte_gen").value == 2024
     assert metrics(at)["Quartiers prioritaires"] == "21"
-    assert metrics(at)["Habitants des quartiers"] == "60 441"
+    assert metrics(at)["Habitants des quartiers"] == "60\u202f441"
     assert "Périmètres 2024, en vigueur depuis le 1er janvier 2024" in text_of(at)
     assert at.query_params == {}
 
@@ -299,7 +299,7 @@ def test_the_figures_the_call_publishes_are_one_click_away():
 
     assert metrics(at)["Quartiers prioritaires"] == "21"
     assert metrics(at)["Communes concernées"] == "19 sur 36"
-    assert metrics(at)["Habitants des quartiers"] == "56 398"
+    assert metrics(at)["Habitants des quartiers"] == "56\u202f398"
     assert "Population des quartiers en 2013" in text_of(at)
     assert at.query_params == {"gen": "2015"}
 
@@ -310,13 +310,16 @@ def test_the_2015_view_announces_the_21_quartiers_in_19_communes_of_the_call():
     assert metrics(at) == {
         "Quartiers prioritaires": "21",
         "Communes concernées": "19 sur 36",
-        "Habitants des quartiers": "56 398",
-        "Part de la population du territoire": "23,3 %",
+        "Habitants des quartiers": "56\u202f398",
+        "Part de la population du territoire": "23,3\u202f%",
     }
     text = text_of(at)
     assert "Périmètres 2015 (contrat de ville 2015-2023)" in text
     assert "Population des quartiers en 2013" in text
-    assert "population municipale 2023 du territoire (36 communes, 242 013 habitants)" in text
+    assert (
+        "population municipale 2023 du territoire (36 communes, 242\u202f013 habitants, Insee, "
+        "populations légales)" in text
+    )
     assert not at.warning
     assert at.query_params == {"gen": "2015"}
 
@@ -328,11 +331,11 @@ def test_commune_filter_changes_the_figures_and_the_url():
 
     assert metrics(at)["Quartiers prioritaires"] == "5"
     assert metrics(at)["Communes concernées"] == "1 sur 36"
-    assert metrics(at)["Habitants des quartiers"] == "14 831"
+    assert metrics(at)["Habitants des quartiers"] == "14\u202f831"
     assert at.query_params == {"gen": "2015", "commune": "62498"}
     # One commune chosen: its panel opens, with the estimated population in QPV.
     assert at.subheader[0].value == "Lens"
-    assert "environ 9 748 habitants en 2013 — estimation" in text_of(at)
+    assert "environ 9\u202f748 habitants en 2013 (Insee, RP 2013) — estimation" in text_of(at)
     assert len(table(at)) == 5
 
 
@@ -349,7 +352,7 @@ def test_quartier_link_opens_its_fact_panel():
 
     assert at.subheader[0].value == "Grande Résidence"
     text = text_of(at)
-    assert "**Population** : 4 803 habitants en 2013 (source : Insee, population" in text
+    assert "**Population** : 4\u202f803 habitants en 2013 (source : Insee, population" in text
     assert "Lens (62498), Vendin\\-le\\-Vieil (62842), Loison\\-sous\\-Lens (62523)" in text
     assert "Devenu **QN06225M** (Grande Résidence) en 2024." in text
     assert at.selectbox(key="carte_qpv").value == "QP062025"
@@ -372,7 +375,7 @@ def test_2024_perimeters_are_labelled_and_their_simplification_said():
     assert "Périmètres 2024, en vigueur depuis le 1er janvier 2024" in text
     assert "Population des quartiers (année non précisée par la source)" in text
     assert "copie simplifiée" in text
-    assert metrics(at)["Habitants des quartiers"] == "60 441"
+    assert metrics(at)["Habitants des quartiers"] == "60\u202f441"
 
 
 def test_switching_generation_keeps_the_quartier_open_through_its_successor():
@@ -389,8 +392,11 @@ def test_flagged_indicators_are_shown_with_their_flag():
     at = open_page(qpv="QN06227M")
 
     values = indicators(at)
-    assert values["Part de logements sociaux"] == "112,8 % ⚠️ supérieure à 100 % : implausible"
-    assert values["Taux d'emploi"] == "34,3 %"
+    assert values["Logements sociaux rapportés au nombre de ménages"] == (
+        "112,8\u202f% ⚠️ plus de 100\u202f% : la source compte 896 logements sociaux pour "
+        "794,2 ménages"
+    )
+    assert values["Taux d'emploi"] == "34,3\u202f%"
 
 
 def test_missing_indicator_is_a_dash_with_its_flag_never_zero():
@@ -430,7 +436,7 @@ def test_population_range_widget_filters_and_is_written_to_the_url():
 
     assert metrics(at)["Quartiers prioritaires"] == "6"
     assert at.query_params == {"pop": "2000-3000"}
-    assert at.select_slider(key="carte_pop").options[-1] == "7 500"  # French format
+    assert at.select_slider(key="carte_pop").options[-1] == "7\u202f500"  # French format
 
 
 def test_no_match_says_so_and_keeps_the_map():
@@ -485,7 +491,11 @@ def test_a_quartier_panel_offers_its_sheet_and_its_map():
     assert "Fiche du quartier (PDF)" in downloads
     assert "Carte (image PNG)" in downloads
     # The 2024 perimeters of the mirror are a simplified copy: its area says so.
-    assert "hab./km² (calculé sur des contours simplifiés)" in text_of(at)
+    assert (
+        "Superficie : 84\u202fha (2024, ANCT, périmètres 2024 (calculé sur des contours "
+        "simplifiés)) · Densité : 5\u202f550\u202fhab./km² (année non précisée"
+        in apptest.text_of(at)
+    )
 
 
 def test_the_perimeters_in_force_come_first():

@@ -25,11 +25,11 @@ def test_link_compares_two_named_quartiers_with_their_populations(page):
 
     assert not at.exception
     table = figures(at)
-    assert table.loc["Population", "Grande Résidence (QP062025)"] == "4 803"
-    assert table.loc["Population", "Cité 10 (QP062032)"] == "1 610"
+    assert table.loc["Population", "Grande Résidence (QP062025)"] == "4\u202f803"
+    assert table.loc["Population", "Cité 10 (QP062032)"] == "1\u202f610"
     assert table.loc["Année de la population", "Grande Résidence (QP062025)"] == "2013"
-    assert table.loc["Population", "Sains-en-Gohelle (commune)"] == "5 948"
-    assert table.loc["Population", "CA de Lens - Liévin"] == "242 013"
+    assert table.loc["Population", "Sains-en-Gohelle (commune)"] == "5\u202f948"
+    assert table.loc["Population", "CA de Lens - Liévin"] == "242\u202f013"
     # 2015 codes open the 2015 perimeters, and the URL says so.
     assert at.radio(key="cmp_generation").value == 2015
     assert at.query_params["gen"] == "2015"
@@ -40,9 +40,14 @@ def test_2024_comparison_shows_the_indicators_and_explains_missing_values(page):
 
     table = figures(at)
     assert table.loc["Taux de pauvreté (%)", "Sellier Cité 4 (QN06227M)"] == "51,0"
-    assert table.loc["Part de logements sociaux (%)", "Sellier Cité 4 (QN06227M)"] == "—"
+    # Social dwellings over households: over 100 % here, shown as published and marked.
+    title = "Logements sociaux rapportés au nombre de ménages (%)"
+    assert table.loc[title, "Sellier Cité 4 (QN06227M)"] == "112,8 ⚠️"
+    assert table.loc["Surface : année et source", "Sellier Cité 4 (QN06227M)"] == (
+        "2024, ANCT, périmètres 2024 (calculé sur des contours simplifiés)"
+    )
     remarks = " ".join(m.value for m in at.markdown)
-    assert "valeur publiée 112,82 % écartée" in remarks
+    assert "valeur publiée 112,82\u202f%, plus de 100\u202f% \\: la source compte 896" in remarks
     labels = [button.proto.label for button in at.get("download_button")]
     assert "Télécharger le tableau (CSV)" in labels
     assert "Télécharger le tableau (Excel)" in labels

@@ -68,7 +68,7 @@ def test_page_states_the_limits_and_that_nothing_is_kept(geocoder):
     at = open_page()
 
     text = text_of(at)
-    assert "Taille maximale : 10 000 lignes et 5 Mo au plus." in text
+    assert "Taille maximale : 10\u202f000 lignes et 5 Mo au plus." in text
     assert "il n'est pas conservé" in text
     assert at.info[0].value == "Déposez un fichier pour commencer."
     assert at.file_uploader(key="fichier_televerse").proto.max_upload_size_mb == 5
@@ -184,9 +184,9 @@ def test_points_layer_colours_each_status_and_escapes_tooltips():
         (
             "gros.csv",
             b"a;b\n" + b"1;2\n" * (MAX_BYTES // 4 + 1),
-            "pèse 5 242 888 octets : la limite est de 5 Mo (5 242 880 octets)",
+            "pèse 5\u202f242\u202f888 octets : la limite est de 5 Mo (5\u202f242\u202f880 octets)",
         ),
-        ("long.csv", b"a;b\n" + b"1;2\n" * (MAX_ROWS + 1), "la limite est de 10 000"),
+        ("long.csv", b"a;b\n" + b"1;2\n" * (MAX_ROWS + 1), "la limite est de 10\u202f000"),
         ("vieux.xls", b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls) n'est pas pris en charge"),
     ],
 )
@@ -296,7 +296,7 @@ def test_a_cell_too_long_for_excel_is_said_under_the_excel_button(geocoder, insi
 
     captions = [unescape(c.value) for c in at.caption]
     assert any(
-        "1 cellule dépasse 32 767 caractères, le maximum d'une cellule Excel" in c
+        "1 cellule dépasse 32\u202f767 caractères, le maximum d'une cellule Excel" in c
         and "(dans le classeur : colonne « nom », ligne 2). Le fichier CSV la garde entière." in c
         for c in captions
     ), captions

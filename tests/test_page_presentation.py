@@ -55,8 +55,8 @@ def test_overview_shows_the_territory_key_figures_with_their_years(page):
     shown = figures(at)
     assert shown["Quartiers prioritaires"] == ("21", "2015, ANCT, périmètres 2015")
     assert shown["Communes concernées"][0] == "19 sur 36"
-    assert shown["Habitants des quartiers"] == ("56 398", "2013, Insee, RP 2013")
-    assert shown["Part de la population du territoire"][0] == "23,3 %"
+    assert shown["Habitants des quartiers"] == ("56\u202f398", "2013, Insee, RP 2013")
+    assert shown["Part de la population du territoire"][0] == "23,3\u202f%"
     assert "2013 et 2023" in shown["Part de la population du territoire"][1]
     assert at.button(key="presentation_previous").disabled
     assert at.button(key="presentation_home").disabled
@@ -66,13 +66,13 @@ def test_overview_shows_the_territory_key_figures_with_their_years(page):
 def test_next_and_previous_step_through_a_commune_and_its_quartiers(page):
     at = page(gen="2015", commune="62498")
     assert title(at) == "Lens"
-    assert figures(at)["Habitants"] == ("32 920", "2023, Insee, populations légales")
+    assert figures(at)["Habitants"] == ("32\u202f920", "2023, Insee, populations légales")
 
     at.button(key="presentation_next").click().run()
     assert title(at) == "Cité 12-14"
     assert at.query_params["commune"] == "62498"
     assert at.query_params["qpv"] == "QP062024"
-    assert figures(at)["Population"] == ("2 215 hab.", "2013, Insee, RP 2013")
+    assert figures(at)["Population"] == ("2\u202f215\u202fhab.", "2013, Insee, RP 2013")
 
     at.button(key="presentation_previous").click().run()
     assert title(at) == "Lens"
@@ -86,13 +86,13 @@ def test_next_and_previous_step_through_a_commune_and_its_quartiers(page):
 def test_a_step_opens_from_its_url_and_switches_perimeters_in_place(page):
     at = page(commune="62498", qpv="QP062025")
     assert title(at) == "Grande Résidence"
-    assert value(at, "Population") == "4 803 hab."
+    assert value(at, "Population") == "4\u202f803\u202fhab."
 
     at.radio(key="presentation_gen").set_value(2024).run()
     assert at.query_params["qpv"] == "QN06225M"
     assert "gen" not in at.query_params  # the perimeters in force are the default
     assert figures(at)["Taux de pauvreté"] == (
-        "49,0 %",
+        "49,0\u202f%",
         "année non précisée, compilation SIG Ville / Insee",
     )
     assert figures(at)["Surface"][1] == (

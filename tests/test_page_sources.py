@@ -36,7 +36,7 @@ def test_every_dataset_is_listed_with_producer_vintage_licence_and_link(page):
 def test_limits_that_matter_to_a_user_are_stated(page):
     text = text_of(page)
     assert "Périmètres 2024 simplifiés" in text  # the mirror holds the simplified copy
-    assert "jusqu'à environ 120 m" in text
+    assert "jusqu'à environ 120\u202fm" in text
     assert "Contours des communes simplifiés" in text
     assert "réparti entre elles au prorata de sa surface" in text
     assert "Année de la population des quartiers 2024 : la source ne la précise pas" in text
@@ -49,26 +49,32 @@ def test_build_report_counts_match_the_map(page):
     assert row_2015["Du contrat de ville"] == 21
     assert row_2015["Communes concernées"] == 19
     assert row_2015["Voisins (hors contrat)"] == 1
-    assert row_2015["Habitants"] == "56 398 (2013)"
+    assert row_2015["Habitants"] == "56\u202f398 (2013)"
     row_2024 = counts.loc["Périmètres 2024, en vigueur depuis le 1er janvier 2024"]
-    assert row_2024["Habitants"] == "60 441 (année non précisée)"
-    assert "36 communes, 242 013 habitants (population municipale 2023)" in text_of(page)
+    assert row_2024["Habitants"] == "60\u202f441 (année non précisée)"
+    assert "36 communes, 242\u202f013 habitants (population municipale 2023)" in text_of(page)
 
 
 def test_repaired_geometries_are_listed_in_french(page):
     repaired = page.table[1].value
     assert list(repaired["Quartier"]) == ["QP062035", "QP062034"]
     assert set(repaired["Défaut"]) == {"polygone qui se recoupe (auto-intersection)"}
-    assert repaired.loc[0, "Surface avant (m²)"] == "454 448,3"
+    assert repaired.loc[0, "Surface avant (m²)"] == "454\u202f448,3"
 
 
 def test_flagged_values_are_a_table_with_labels_and_reasons(page):
     flags = page.dataframe[0].value
     assert len(flags) == 14
-    implausible = flags[flags["Motif"] == "supérieure à 100 % : implausible"]
-    assert list(implausible["Quartier"]) == ["Sellier Cité 4 (QN06227M)", "3 Cités (QN06231M)"]
-    assert list(implausible["Donnée"]) == ["Part de logements sociaux"] * 2
-    assert list(implausible["Valeur"]) == ["112,82", "100,83"]
+    over = flags[flags["Motif"].str.startswith("plus de 100\u202f%")]
+    assert list(over["Quartier"]) == ["Sellier Cité 4 (QN06227M)", "3 Cités (QN06231M)"]
+    # The rate is social dwellings over households: named for what it is, in French.
+    assert list(over["Donnée"]) == ["Logements sociaux rapportés au nombre de ménages"] * 2
+    assert list(over["Valeur"]) == ["112,82", "100,83"]
+    assert over["Motif"].iloc[0] == (
+        "plus de 100\u202f% : la source compte 896 logements sociaux pour 794,2 ménages"
+    )
+    # Every flagged column is named in French, none by its column name.
+    assert not flags["Donnée"].str.contains("_").any()
     assert (flags.loc[flags["Motif"] == "valeur manquante", "Valeur"] == "—").all()
 
 

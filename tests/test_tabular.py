@@ -239,14 +239,14 @@ def test_a_header_of_300000_columns_is_refused_before_any_parsing():
         read_table(data, "a.csv")
 
     assert str(refused.value) == (
-        "Le fichier a 300 001 colonnes d'après son en-tête (sa première ligne) : 200 au plus."
+        "Le fichier a 300\u202f001 colonnes d'après son en-tête (sa première ligne) : 200 au plus."
     )
 
 
 def test_a_header_line_too_long_is_refused():
     names = ";".join("x" * 300 for _ in range(100))
 
-    with pytest.raises(InputError, match="fait 30 099 caractères : 20 000 au plus"):
+    with pytest.raises(InputError, match="fait 30\u202f099 caractères : 20\u202f000 au plus"):
         read_table(f"{names}\n{';' * 99}\n".encode(), "a.csv")
 
 
@@ -269,14 +269,15 @@ def test_the_size_message_is_exact_near_the_limit():
         read_table(b"a\n" + b"1" * (2 * limit), "a.csv")
 
     assert str(just_over.value) == (
-        "Le fichier pèse 5 242 881 octets : la limite est de 5 Mo (5 242 880 octets). "
+        "Le fichier pèse 5\u202f242\u202f881 octets : la limite est de 5 Mo "
+        "(5\u202f242\u202f880 octets). "
         "Découpez-le en plusieurs fichiers."
     )
     assert str(far_over.value).startswith("Le fichier pèse 10 Mo : la limite est de 5 Mo.")
 
 
 def test_the_limits_are_stated_in_french():
-    assert UPLOAD_LIMITS.describe() == "10 000 lignes et 5 Mo au plus"
+    assert UPLOAD_LIMITS.describe() == "10\u202f000 lignes et 5 Mo au plus"
     assert Limits(max_rows=None, max_bytes=50 * 2**20).describe() == "50 Mo au plus"
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from geo import compare, generations
 from geo.metrics import Metric
+from geo.quartier import marked
 from geo.store import Dataset
 from ui import charts, state
 
@@ -89,8 +90,11 @@ def bar_chart(table: pd.DataFrame, metric: Metric) -> alt.LayerChart:
             "valeur": rows[metric.key].astype(float).to_numpy(),
         }
     )
+    flagged = rows["flagged"].map(lambda keys: metric.key in str(keys).split(",")).to_numpy()
+    approximate = (rows["simplified"].astype(bool) & metric.from_shapes).to_numpy()
     frame["texte"] = [
-        metric.format(v) if pd.notna(v) else "valeur manquante ou écartée" for v in frame["valeur"]
+        marked(metric.format(v, simplified=bool(a)), bool(f)) if pd.notna(v) else "valeur manquante"
+        for v, a, f in zip(frame["valeur"], approximate, flagged, strict=True)
     ]
     frame["position"] = frame["valeur"].fillna(0)
     return charts.horizontal_bars(

@@ -21,9 +21,16 @@ import streamlit as st
 
 from geo import generations, style
 from geo.facts import ESTIMATE_NOTE
-from geo.format import MISSING, fr_int, fr_number, fr_percent
-from geo.metrics import METRIC_BY_KEY
-from geo.quartier import Fact, Quartier, status_notes
+from geo.format import MISSING, fr_int, fr_percent
+from geo.metrics import AREA_CHANGE, METRIC_BY_KEY
+from geo.quartier import (
+    FLAG_MARK,
+    SHORT_SOURCES,
+    Quartier,
+    marked,
+    population_source,
+    status_notes,
+)
 from geo.selection import Summary
 from geo.sources import DATASETS, sig_ville_page
 from geo.store import Dataset
@@ -39,6 +46,7 @@ from ui.figures import fact_book
 from ui.markdown import escape_markdown
 
 NO_YEAR = f"{generations.NO_YEAR} par la source"
+AREA = METRIC_BY_KEY["area_ha"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,37 +54,55 @@ NO_YEAR = f"{generations.NO_YEAR} par la source"
 
 
 def render_headline(summary: Summary, dataset: Dataset, *, year_in_label: bool = False) -> None:
-    """The figures of a selection as four metrics, then their years and caveats in words.
+    """The figures of a selection as four metrics, then their years, sources and caveats in
+    words.
 
     ``year_in_label`` puts the population year in the metric's label, for screens where the
     help tooltips cannot be hovered (a projector).
     """
     year = summary.population_year
+    source = population_source(dataset, summary.generation)
+    perimeters = f"{SHORT_SOURCES['qpv']}, périmètres {summary.generation}"
     cols = st.columns(4)
-    cols[0].metric("Quartiers prioritaires", fr_int(summary.quartiers))
+    cols[0].metric("Quartiers prioritaires", fr_int(summary.quartiers), help=perimeters)
     cols[1].metric(
-        "Communes concernées", f"{fr_int(len(summary.communes))} sur {summary.communes_total}"
+        "Communes concernées",
+        f"{fr_int(len(summary.communes))} sur {summary.communes_total}",
+        help=perimeters,
     )
     cols[2].metric(
         f"Habitants des quartiers en {year}"
         if year and year_in_label
         else "Habitants des quartiers",
         fr_int(summary.population),
-        help=f"Population municipale {year} (Insee)" if year else f"Population : {NO_YEAR}",
+        help=f"Population {year} ({source})" if year else f"Population : {NO_YEAR} ({source})",
     )
     cols[3].metric(
         "Part de la population du territoire",
         fr_percent(summary.share_pct),
         help=f"Population municipale {summary.reference_year} des "
-        f"{summary.communes_total} communes : {fr_int(summary.reference_population)} habitants",
+        f"{summary.communes_total} communes ({SHORT_SOURCES['communes']}) : "
+        f"{fr_int(summary.reference_population)} habitants",
     )
-    population_when = f"en {year} (recensement, Insee)" if year else f"({NO_YEAR})"
+    population_when = f"en {year}" if year else f"({NO_YEAR})"
     notes = [
-        f"Population des quartiers {population_when}, rapportée à la population municipale "
+        f"Quartiers et communes : {perimeters}. Population des quartiers {population_when} "
+        f"({escape_markdown(source)}), rapportée à la population municipale "
         f"{summary.reference_year} du territoire ({summary.communes_total} communes, "
-        f"{fr_int(summary.reference_population)} habitants)"
+        f"{fr_int(summary.reference_population)} habitants, {SHORT_SOURCES['communes']})"
         + (" : les deux années diffèrent, la part est un ordre de grandeur." if year else ".")
     ]
+    if summary.spanning:
+        n = len(summary.spanning)
+        notes.append(
+            f"{n} quartier{'s' if n > 1 else ''} de la sélection s'étend{'ent' if n > 1 else ''} "
+            "aussi sur une autre commune que celle(s) choisie(s) : sa population est comptée en "
+            "entier dans ces chiffres (la part de chaque commune, estimée, est dans sa fiche)."
+            if n == 1
+            else f"{n} quartiers de la sélection s'étendent aussi sur d'autres communes que "
+            "celle(s) choisie(s) : leur population est comptée en entier dans ces chiffres (la "
+            "part de chaque commune, estimée, est dans sa fiche)."
+        )
     if summary.beyond_territory:
         n = len(summary.beyond_territory)
         notes.append(
@@ -164,15 +190,16 @@ def _key_facts(quartier: Quartier) -> list[str]:
         f"**Population** : {fr_int(population.value)} habitants{when} (source : "
         f"{escape_markdown(quartier.population_source)})"
         + (f" ⚠️ {escape_markdown(flag.reason)}" if flag else ""),
-        f"**Superficie** : {fr_number(area.value, 1)} ha · **Densité** : "
-        f"{fr_int(density.value)} hab./km²" + (f" ({area.note})" if area.note else ""),
+        f"**Superficie** : {area.text} ({escape_markdown(area.provenance)}) · **Densité** : "
+        f"{density.text} ({escape_markdown(density.provenance)})",
     ]
     if quartier.communes_population is not None and population.value is not None:
         whose = "de sa commune" if len(quartier.commune_codes) == 1 else "de ses communes réunies"
         facts.append(
-            f"**Part de la population {whose}** : {fr_percent(share.value)} (population du "
+            f"**Part de la population {whose}** : {share.text} (population du "
             f"quartier rapportée à la population municipale {quartier.reference_year} : "
-            f"{fr_int(quartier.communes_population)} habitants)"
+            f"{fr_int(quartier.communes_population)} habitants ; "
+            f"{escape_markdown(share.provenance)})"
         )
     else:
         facts.append(
@@ -199,25 +226,18 @@ def _indicators(quartier: Quartier) -> None:
     values = []
     for fact in quartier.indicators:
         flag = quartier.flag(fact.key)
-        if flag is None:
-            text = fact.text
-        else:  # as published, with the build's reason: never corrected here
-            published = fact.text if flag.published is None else _published(fact, flag.published)
-            text = f"{published} ⚠️ {flag.reason}"
+        # A flagged value as published, marked, with the build's reason: never corrected.
+        text = fact.text if flag is None else f"{marked(fact.text, True)} {flag.reason}"
         values.append(escape_markdown(text))
     table = pd.DataFrame(
         {"Indicateur": [escape_markdown(f.label) for f in quartier.indicators], "Valeur": values}
     )
     st.table(table, hide_index=True, border="horizontal")
     st.caption(
-        f"Source : {escape_markdown(source.title)} — {escape_markdown(source.producer)}, "
-        f"{escape_markdown(source.vintage)}. Les valeurs signalées sont montrées telles que "
-        "publiées, jamais corrigées."
+        f"Année et source : {escape_markdown(quartier.indicators[0].provenance)} "
+        f"({escape_markdown(source.title)} — {escape_markdown(source.producer)}). Les valeurs "
+        f"signalées ({FLAG_MARK}) sont montrées telles que publiées, jamais corrigées."
     )
-
-
-def _published(fact: Fact, value: float) -> str:
-    return METRIC_BY_KEY[fact.key].format(value)
 
 
 def _changes(
@@ -247,22 +267,33 @@ def _changes(
     pair = corr[(corr[own] == quartier.code) & (corr[theirs] == twin)].iloc[0]
     q15, q24 = (quartier, other) if previous else (other, quartier)
     p15, p24 = q15.facts["population"], q24.facts["population"]
+    a15, a24 = q15.facts["area_ha"], q24.facts["area_ha"]
+    approximate = bool(a15.note or a24.note)  # either is computed on simplified contours
+    change = AREA_CHANGE.signed(pair["area_change_pct"], simplified=approximate)
+    shapes = " ; ".join(
+        f"{g} : {fact.note}"
+        for g, fact in ((generations.PREVIOUS, a15), (generations.IN_FORCE, a24))
+        if fact.note
+    )
     lines = [
         f"{'Devenu' if previous else 'Prolonge'} **{escape_markdown(twin)}** "
         f"({escape_markdown(other.name)}) {'en' if previous else 'de'} {other_generation}.",
-        f"Superficie : {fr_number(pair[f'area_{generations.PREVIOUS}_ha'], 1)} ha en "
-        f"{generations.PREVIOUS}, {fr_number(pair[f'area_{generations.IN_FORCE}_ha'], 1)} ha "
-        f"en {generations.IN_FORCE} ({_signed_percent(pair['area_change_pct'])}).",
+        f"Superficie : {a15.text} en {generations.PREVIOUS}, {a24.text} en "
+        f"{generations.IN_FORCE} ({change}) ; source : {escape_markdown(SHORT_SOURCES['qpv'])}"
+        + (f" ({shapes})" if shapes else "")
+        + ".",
         f"Recouvrement : {fr_percent(pair[f'share_of_{generations.PREVIOUS}'] * 100, 0)} du "
         f"périmètre {generations.PREVIOUS} est dans celui de {generations.IN_FORCE} ; "
         f"{fr_percent(pair[f'share_of_{generations.IN_FORCE}'] * 100, 0)} du périmètre "
         f"{generations.IN_FORCE} était déjà dans celui de {generations.PREVIOUS}.",
-        f"Population : {fr_int(p15.value)} habitants en {p15.year} ; "
-        f"{fr_int(p24.value)} selon la source {generations.IN_FORCE} ({_year_said(p24.year)}).",
+        f"Population : {fr_int(p15.value)} habitants en {p15.year} "
+        f"({escape_markdown(p15.source)}) ; {fr_int(p24.value)} selon la source "
+        f"{generations.IN_FORCE} ({escape_markdown(p24.source)}, {_year_said(p24.year)}).",
     ]
     others = corr[(corr[own] == quartier.code) & (corr[theirs] != twin)]
     lines += [
-        f"Chevauche aussi {escape_markdown(o[theirs])} ({fr_number(o['overlap_ha'], 1)} ha)."
+        f"Chevauche aussi {escape_markdown(o[theirs])} "
+        f"({AREA.format(o['overlap_ha'], simplified=approximate)})."
         for _, o in others.iterrows()
     ]
     st.markdown("\n".join(f"- {line}" for line in lines))
@@ -281,13 +312,6 @@ def _changes(
 
 def _year_said(year: str) -> str:
     return NO_YEAR if year == generations.NO_YEAR else year
-
-
-def _signed_percent(value) -> str:
-    if pd.isna(value):
-        return MISSING
-    sign = "+" if value > 0 else ""
-    return f"{sign}{fr_percent(value)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +356,8 @@ def render_commune_panel(
         in_qpv, share = facts["population_qpv"], facts["share_qpv_pct"]
         when = f"({NO_YEAR})" if in_qpv.year == generations.NO_YEAR else f"en {in_qpv.year}"
         st.markdown(
-            f"**Population en quartier prioritaire** : {in_qpv.text} habitants {when}"
+            f"**Population en quartier prioritaire** : {in_qpv.text} habitants {when} "
+            f"({escape_markdown(in_qpv.source)})"
             + (" — estimation" if in_qpv.note else "")
             + f", soit {share.text} de la population municipale {book.reference_year}."
         )
@@ -351,8 +376,11 @@ def render_commune_panel(
 
 
 def _quartier_line(quartier: Quartier, on_open: Callable[[str], None] | None) -> None:
-    population = fr_int(quartier.facts["population"].value)
-    text = escape_markdown(f"{quartier.name} ({quartier.code}), {population} habitants")
+    population = quartier.facts["population"]
+    text = escape_markdown(
+        f"{quartier.name} ({quartier.code}), {fr_int(population.value)} habitants "
+        f"({population.year})"
+    )
     if on_open is None:
         st.markdown(f"- {text}")
     else:
@@ -414,7 +442,7 @@ def render_territory_panel(
     )
     st.markdown(
         f"**{len(holding)} communes comptent un quartier du contrat de ville** (nombre de "
-        f"quartiers, périmètres {generation}) : {listed}."
+        f"quartiers ; {SHORT_SOURCES['qpv']}, périmètres {generation}) : {listed}."
     )
     st.selectbox(
         "Fiche d'une commune",
