@@ -183,9 +183,9 @@ def test_tooltips_and_layer_control(browser_page, app_url):
                 .all_inner_texts()]  # fmt: skip
     assert overlays == ["Communes", "Limite du territoire (CA de Lens - Liévin)",
                         "Quartiers prioritaires"]  # fmt: skip
-    page.get_by_label("Quartiers prioritaires").uncheck()
+    page.get_by_role("checkbox", name="Quartiers prioritaires").uncheck()
     page.locator(QUARTIER).first.wait_for(state="detached")
-    page.get_by_label("Quartiers prioritaires").check()
+    page.get_by_role("checkbox", name="Quartiers prioritaires").check()
     page.locator(QUARTIER).first.wait_for(state="attached")
 
 
