@@ -8,7 +8,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo import build as build_mod
+from geo._build_geometry import DISPLAY_TOLERANCE_M
 from geo.build import build, ensure_built
 from geo.errors import CacheError, DatasetUnavailableError, FolderNotWritableError
 from geo.store import (
@@ -143,7 +143,7 @@ def test_display_copy_is_simplified_wgs84_and_close_to_the_original(call):
     full = shapely.get_num_coordinates(data.qpv.geometry.to_numpy()).sum()
     light = shapely.get_num_coordinates(data.qpv_display.geometry.to_numpy()).sum()
     assert light < full
-    assert result.report.display_max_shift_m <= build_mod.DISPLAY_TOLERANCE_M + 0.5
+    assert result.report.display_max_shift_m <= DISPLAY_TOLERANCE_M + 0.5
 
 
 def test_commune_populations_cover_three_census_years(call):
