@@ -604,8 +604,9 @@ def _with_all_columns(df: pd.DataFrame) -> pd.DataFrame:
     for col in COLUMNS:
         if col not in df.columns:
             df[col] = np.nan
-    df["flags"] = df["flags"].fillna("")
-    df["flagged"] = df["flagged"].fillna("")
+    # A column added above is float NaN: text columns are filled as objects, not as floats.
+    df["flags"] = df["flags"].astype(object).fillna("")
+    df["flagged"] = df["flagged"].astype(object).fillna("")
     df["simplified"] = df["simplified"].fillna(False).astype(bool)
     return df[COLUMNS]
 
