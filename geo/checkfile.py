@@ -379,43 +379,54 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     name = frame["name"].astype("object").where(is_located, None)
 
     n_qpv = frame["n_qpv"].fillna(0).to_numpy(dtype=int)
-    reasons = frame["reason"].to_numpy(dtype=object)
-    nearest = zip(
-        frame["nearest_code"].to_numpy(dtype=object),
-        frame["nearest_name"].to_numpy(dtype=object),
-        strict=True,
-    )
-    rows = zip(
-        status.to_numpy(dtype=object), is_located, low_score, inside, n_qpv, reasons, nearest,
-        located["not_located"].to_numpy(dtype=object),
-        located["geocodage_score"].to_numpy(dtype=float), doubt,
-        frame["contract"].to_numpy(dtype=object), strict=True,
-    )  # fmt: skip
-    remarks = []
-    for label, ok, low, within, n, reason, (near_code, near_name), why, score, *more in rows:
-        if not ok:
-            remarks.append(why or "point inutilisable")
-            continue
-        doubt_text, contract = more
-        parts = [doubt_text] if isinstance(doubt_text, str) else []
-        if low and math.isnan(score):
-            pass  # said by the doubt: the score is missing
-        elif low:
-            parts.append(
-                f"adresse reconnue avec une faible confiance (score {fr_number(score, 2)}) : "
+    reason = frame["reason"].to_numpy(dtype=object)
+    has_doubt = _present(doubt)
+    score = located["geocodage_score"].to_numpy(dtype=float)
+    contract = frame["contract"].to_numpy(dtype=object)
+    near_code = frame["nearest_code"].to_numpy(dtype=object)
+    near_name = frame["nearest_name"].to_numpy(dtype=object)
+    # Each part of a remark is a whole column (None where it does not apply), joined by « ; »;
+    # only the few rows needing a number are formatted one by one.
+    parts = [
+        _texts(has_doubt, lambda rows: doubt[rows]),
+        _texts(
+            low_score & ~np.isnan(score),  # a missing score is said by the doubt
+            lambda rows: [
+                f"adresse reconnue avec une faible confiance (score {fr_number(v, 2)}) : "
                 "vérifiez-la"
-            )
-        if isinstance(reason, str) and not (reason == "precision" and isinstance(doubt_text, str)):
-            parts.append(REASON_LABELS[reason])
-        if isinstance(contract, str):
-            parts.append(f"quartier du contrat de ville de la {contract}")
-        if label == "hors territoire":
-            parts.append("en dehors du territoire couvert par les données")
-        if n > 1:
-            parts.append(f"dans {n} quartiers qui se chevauchent")
-        if not within and isinstance(near_code, str):
-            parts.append(f"quartier le plus proche : {near_name} ({near_code})")
-        remarks.append(" ; ".join(parts) or None)
+                for v in score[rows]
+            ],
+        ),
+        _texts(
+            _present(reason) & ~((reason == "precision") & has_doubt),
+            lambda rows: pd.Series(reason[rows]).map(REASON_LABELS).to_numpy(dtype=object),
+        ),
+        _texts(
+            _present(contract), lambda rows: "quartier du contrat de ville de la " + contract[rows]
+        ),
+        _texts(
+            (status == "hors territoire").to_numpy(dtype=bool),
+            lambda rows: "en dehors du territoire couvert par les données",
+        ),
+        _texts(
+            n_qpv > 1, lambda rows: [f"dans {n} quartiers qui se chevauchent" for n in n_qpv[rows]]
+        ),
+        _texts(
+            ~inside & _present(near_code),
+            lambda rows: (
+                "quartier le plus proche : " + near_name[rows] + " (" + near_code[rows] + ")"
+            ),
+        ),
+    ]
+    remarks = np.full(len(index), None, dtype=object)
+    for part in parts:
+        has_part, has_remark = _present(part), _present(remarks)
+        both = has_part & has_remark
+        remarks[both] = remarks[both] + " ; " + part[both]
+        remarks[has_part & ~has_remark] = part[has_part & ~has_remark]
+    why = located["not_located"].to_numpy(dtype=object)
+    why = np.where(_present(why), why, "point inutilisable")
+    remarks = np.where(is_located, remarks, why)
 
     prefix = f"qpv_{generation}_"
     return {
@@ -425,6 +436,20 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
         prefix + "distance_m": pd.Series(np.where(is_located, distance, np.nan), index=index),
         prefix + "remarque": pd.Series(remarks, index=index, dtype="object"),
     }
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    """Where an object column holds a text (not None, NaN or NA)."""
+    return np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(values).astype(bool)
+
+
+def _texts(mask: np.ndarray, make: Callable[[np.ndarray], object]) -> np.ndarray:
+    """An object column holding ``make(rows)`` where ``mask`` holds, None elsewhere."""
+    out = np.full(len(mask), None, dtype=object)
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        out[rows] = make(rows)
+    return out
 
 
 def _rename_clashes(table: pd.DataFrame, added: list[str]) -> pd.DataFrame:

@@ -14,23 +14,35 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import pandas as pd
 
 from geo.format import fr_int
 
 EXCEL_MAX_CHARS = 32_767  # characters one Excel cell can hold
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = re.compile("[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 # Characters XML 1.0 (and so .xlsx) cannot hold: replaced by a space in Excel exports.
 _CR = re.compile(r"\r\n?")  # a cell's line breaks are LF in a workbook
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy where text cells that a spreadsheet would evaluate are quoted."""
-    out = df.copy()
-    for col in out.columns:
-        if _is_text(out[col]):
-            out[col] = out[col].map(_neutral)
+    """Return a copy where text cells that a spreadsheet would evaluate are quoted.
+
+    Column by column (text columns only), with vectorised string tests: no per-cell Python.
+    """
+    out = df.copy(deep=False)
+    for position in range(out.shape[1]):
+        values = out.iloc[:, position]
+        if not _is_text(values):
+            continue
+        # Non-text cells of an object column give NaN: never quoted.
+        risky = values.str.match(_FORMULA_START, na=False).to_numpy(dtype=bool)
+        if risky.any():
+            quoted = values.to_numpy(dtype=object, copy=True)
+            quoted[risky] = ["'" + text for text in quoted[risky]]
+            out.isetitem(position, pd.Series(quoted, index=out.index, dtype=values.dtype))
     out.columns = [_neutral(c) for c in out.columns]
     return out
 
@@ -46,12 +58,31 @@ def _neutral(value):
     return value
 
 
-def to_csv_fr(df: pd.DataFrame) -> bytes:
-    """CSV bytes with French conventions (``;``, decimal comma, UTF-8 BOM)."""
+def to_csv_fr(df: pd.DataFrame, *, header: bool = True) -> bytes:
+    """CSV bytes with French conventions (``;``, decimal comma, UTF-8 BOM).
+
+    ``header=False``: the rows only, without BOM (a further chunk of the same file).
+    """
+    table = _decimal_commas(neutralize_formulas(df))
     # CRLF line ends make the csv module quote any cell holding a CR or LF, so a carriage
     # return inside a cell can never start a new row (whose first cell could be a formula).
-    text = neutralize_formulas(df).to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
-    return text.encode("utf-8-sig")
+    text = table.to_csv(index=False, sep=";", header=header, lineterminator="\r\n")
+    return text.encode("utf-8-sig" if header else "utf-8")
+
+
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns as French text, whole columns at once (what ``decimal=","`` gives)."""
+    out = df.copy(deep=False)
+    for position in range(out.shape[1]):
+        values = out.iloc[:, position]
+        if values.dtype.kind != "f":
+            continue
+        numbers = values.to_numpy()
+        # numpy's shortest round-trip repr, as pandas writes floats; NaN as an empty cell.
+        text = pd.Series(numbers.astype(str), index=out.index, dtype=object)
+        text = text.str.replace(".", ",", regex=False).where(~np.isnan(numbers), "")
+        out.isetitem(position, text)
+    return out
 
 
 def to_excel(df: pd.DataFrame, *, sheet_name: str = "Données") -> bytes:
