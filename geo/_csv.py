@@ -217,7 +217,7 @@ class Records:
         self.header, self.width, self.bytes_read = None, 0, 0
         line = 1  # the next physical line
         with self._open_text() as text:
-            for block in self._blocks(text, lambda: line):
+            for block in self._blocks(text, lambda: line):  # noqa: B023 (the current line, late)
                 lines = _plain_lines(block)
                 if lines is None:
                     break
@@ -278,9 +278,10 @@ class Records:
                 zero_copy_only=False
             )
         columns = _split_columns(parts.filter(pa.array(regular)), width)
+        index = pd.Index(numbers[regular])
         frame = pd.DataFrame(
-            {j: pd.Series(col, dtype="str") for j, col in enumerate(columns)},
-            index=pd.Index(numbers[regular]),
+            {j: pd.Series(col, dtype="str", index=index) for j, col in enumerate(columns)},
+            index=index,
         )
         odd = np.flatnonzero(~regular)
         if not odd.size:
@@ -313,7 +314,9 @@ class Records:
             return None  # a blank line (a row of empty cells is a row)
         if len(record) > width:
             if any(cell.strip() for cell in record[width:]):
-                raise Malformed(line, f"{fr_int(len(record))} valeurs pour {fr_int(width)} colonnes")
+                raise Malformed(
+                    line, f"{fr_int(len(record))} valeurs pour {fr_int(width)} colonnes"
+                )
             return record[:width]
         if len(record) < width:
             return record + [""] * (width - len(record))

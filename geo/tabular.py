@@ -205,7 +205,7 @@ class _Read:
                 "Le fichier ne contient aucune ligne de données (seulement un en-tête)."
             )
         keep = _kept_columns(self.header, self.rows)
-        names, renamed = _unique_names(self.header, keep)
+        names, renamed = unique_names(self.header, keep)
         frame = pd.DataFrame(
             [[row[i] for i in keep] for row in self.rows]
             if len(keep) < len(self.header)
@@ -228,8 +228,10 @@ def _kept_columns(header: list[str], rows: list[list[str]]) -> list[int]:
     return keep
 
 
-def _unique_names(header: list[str], keep: list[int]) -> tuple[list[str], list[str]]:
+def unique_names(header: list[str], keep: list[int]) -> tuple[list[str], list[str]]:
     """Column names, unique, in one pass; and the French note on the duplicates renamed.
+
+    ``keep``: the positions of the header's fields to name (those of the table).
 
     A blank name becomes « colonne N » (N: its position in the file); the second « lat »
     becomes « lat (2) », the third « lat (3) » (skipping any name already taken).

@@ -1,0 +1,194 @@
+"""``python -m geo check`` on a CSV file of any size: read, checked and written chunk by chunk.
+
+The page reads a whole (small) file with :func:`geo.tabular.load_table`; the command line has
+no row or size limit, so it never holds the file: the text is read in blocks of whole records
+(:class:`geo._csv.Records`), each batch of rows goes through :func:`geo.checkfile.check_table`
+and is appended to a temporary file beside the output, renamed over it at the end
+(:func:`geo.files.atomic_output`). Memory stays bounded by one batch, the rows keep the input's
+order, and every limit that protects against a hostile file still holds before any work: the
+encoding is decided on every byte, the header's length and column count are capped, a record
+longer than :data:`MAX_RECORD_CHARS` is refused, formulas are neutralised in the output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from geo import generations as perimeters
+from geo._csv import Malformed, Records, Text, header_line, separator_candidates
+from geo._encoding import BINARY, check_text, detect
+from geo.checkfile import check_table
+from geo.errors import InputError, os_reason_fr
+from geo.export import to_csv_fr
+from geo.files import atomic_output
+from geo.format import fr_int
+from geo.locate import Locator
+from geo.tabular import LINE, MAX_COLUMNS, MAX_HEADER_CHARS, SEPARATOR_NAMES, unique_names
+from geo.verdict import STATUS_ORDER
+
+MAX_RECORD_CHARS = 1_048_576  # one record (line) of the file: far past any real row
+BLOCK_CHARS = 4 * 1_048_576  # characters of the file per batch (~100 000 short rows)
+_READ_BYTES = 1_048_576
+_BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")
+
+Progress = Callable[[int, int, int], None]
+"""``progress(rows_done, bytes_read, total_bytes)`` after each batch."""
+
+
+@dataclass
+class StreamResult:
+    """What a streamed check did: rows, counts per generation and status, notes, seconds."""
+
+    total: int = 0
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    source: str = ""
+    seconds: float = 0.0
+
+    def summary_lines(self) -> list[str]:
+        """One French line per generation, as :meth:`geo.checkfile.CheckResult.summary_lines`."""
+        return [
+            f"{perimeters.NAMES[g]} : "
+            + ", ".join(f"{fr_int(n)} {status}" for status, n in counts.items() if n)
+            for g, counts in self.counts.items()
+        ]
+
+
+def check_csv_file(
+    source: Path,
+    output: Path,
+    locator: Callable[[], Locator],
+    *,
+    settings: Callable[[list[str]], dict],
+    progress: Progress | None = None,
+    notes: Callable[[str], None] | None = None,
+    block_chars: int = BLOCK_CHARS,
+) -> StreamResult:
+    """Check every row of the CSV ``source`` and write the annotated rows to ``output``.
+
+    Parameters
+    ----------
+    locator : callable
+        Gives the :class:`~geo.locate.Locator`; called once the file's header and columns are
+        known acceptable (building it costs more than refusing a hostile file).
+    settings : callable
+        Given the column names, the :func:`geo.checkfile.check_table` arguments (columns of
+        coordinates or addresses); raises :class:`InputError` when none fits.
+    progress : callable, optional
+        See :data:`Progress`.
+    notes : callable, optional
+        Called with each French note on the reading (renamed columns), before any check.
+
+    Raises
+    ------
+    InputError
+        Unreadable, binary, mixed encodings, header over its caps, a record too long, a
+        malformed row (French message); ``output`` is then left as it was.
+    GeocoderError
+        The address service failed as a whole.
+    """
+    started = time.perf_counter()
+    total_bytes = _size(source)
+
+    def open_binary() -> BinaryIO:
+        try:
+            return source.open("rb")
+        except OSError as exc:
+            raise InputError(f"Lecture impossible de {source} ({os_reason_fr(exc)}).") from None
+
+    def blocks() -> Iterator[bytes]:
+        with open_binary() as file:
+            while block := file.read(_READ_BYTES):
+                yield block
+
+    with open_binary() as file:
+        start = file.read(8)
+    if not start:
+        raise InputError("Le fichier est vide.")
+    if start.startswith(_BINARY_MAGIC):
+        raise InputError(BINARY)
+    encoding = detect(blocks)
+    with Text(open_binary, encoding) as text:
+        check_text(text.read(65_536))
+    with Text(open_binary, encoding) as text:
+        header = header_line(
+            text, max_columns=MAX_COLUMNS, max_header_chars=MAX_HEADER_CHARS, tick=_no_tick
+        )
+    result = StreamResult()
+    failures: list[tuple[str, Malformed]] = []
+    for sep in separator_candidates(header):
+        records = Records(
+            lambda: Text(open_binary, encoding),
+            sep,
+            tick=_no_tick,
+            block_chars=block_chars,
+            max_record_chars=MAX_RECORD_CHARS,
+        )
+        batches = iter(records)
+        try:
+            first = next(batches, None)
+        except Malformed as exc:
+            failures.append((sep, exc))
+            continue
+        result.source = f"CSV séparé par {SEPARATOR_NAMES[sep]}, encodage {encoding.label}"
+        try:
+            _write(records, first, batches, output, locator, settings, progress, notes, result,
+                   total_bytes)  # fmt: skip
+        except Malformed as exc:
+            raise _malformed(sep, exc) from None
+        result.seconds = time.perf_counter() - started
+        return result
+    raise _malformed(*failures[0])
+
+
+def _write(records, first, batches, output, locator, settings, progress, notes, result, size):
+    """Check the batches in order, appending each to the output (atomic as a whole)."""
+    if records.header is None or first is None:
+        raise InputError("Le fichier ne contient aucune ligne de données (seulement un en-tête).")
+    names, renamed = unique_names(records.header, list(range(records.width)))
+    for note in renamed:
+        result.notes.append(note)
+        if notes:
+            notes(note)
+    chosen = settings(names)
+    point_locator = locator()
+    with atomic_output(output) as out:
+        header = True
+        batch = first
+        while batch is not None:
+            batch.columns = names
+            batch.index.name = LINE
+            checked = check_table(batch, point_locator, **chosen)
+            out.write(to_csv_fr(checked.rows, header=header))
+            header = False
+            result.total += checked.total
+            for g, counts in checked.counts.items():
+                into = result.counts.setdefault(g, dict.fromkeys(STATUS_ORDER, 0))
+                for status, n in counts.items():
+                    into[status] += n
+            if progress:
+                progress(result.total, records.bytes_read, size)
+            batch = next(batches, None)
+
+
+def _malformed(sep: str, exc: Malformed) -> InputError:
+    return InputError(
+        f"Le fichier CSV est mal formé (ligne {fr_int(exc.line)} : {exc.why}, séparateur "
+        f"{SEPARATOR_NAMES[sep]}) : vérifiez qu'il a le même nombre de colonnes à chaque ligne "
+        "(séparateur « ; » ou « , ») et que les guillemets sont fermés."
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"Lecture impossible de {path} ({os_reason_fr(exc)}).") from None
+
+
+def _no_tick() -> None:
+    """No reading budget on the command line: the user waits for their own file."""
