@@ -439,8 +439,8 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
 
 
 def _present(values: np.ndarray) -> np.ndarray:
-    """Where an object column holds a text (not None, NaN or NA)."""
-    return np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(values).astype(bool)
+    """Where an object column holds a value (a text here): not None, NaN or NA."""
+    return ~pd.isna(values)
 
 
 def _texts(mask: np.ndarray, make: Callable[[np.ndarray], object]) -> np.ndarray:

@@ -16,11 +16,14 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.format import fr_int
 
 EXCEL_MAX_CHARS = 32_767  # characters one Excel cell can hold
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NEEDS_QUOTES = re.compile('[;"\r\n]')  # what makes the csv module quote a cell
 _FORMULA_START = re.compile("[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 # Characters XML 1.0 (and so .xlsx) cannot hold: replaced by a space in Excel exports.
 _CR = re.compile(r"\r\n?")  # a cell's line breaks are LF in a workbook
@@ -61,13 +64,56 @@ def _neutral(value):
 def to_csv_fr(df: pd.DataFrame, *, header: bool = True) -> bytes:
     """CSV bytes with French conventions (``;``, decimal comma, UTF-8 BOM).
 
-    ``header=False``: the rows only, without BOM (a further chunk of the same file).
+    ``header=False``: the rows only, without BOM (a further chunk of the same file). Written
+    column by column in C (Arrow), quoted as the ``csv`` module quotes (a cell holding ``;``,
+    ``"``, CR or LF), missing values as empty cells, rows ended by CRLF.
     """
     table = _decimal_commas(neutralize_formulas(df))
-    # CRLF line ends make the csv module quote any cell holding a CR or LF, so a carriage
-    # return inside a cell can never start a new row (whose first cell could be a formula).
-    text = table.to_csv(index=False, sep=";", header=header, lineterminator="\r\n")
+    lines = []
+    if header:
+        lines.append(_csv_line([_quoted_scalar(str(c)) for c in table.columns]))
+    if len(table):
+        columns = [_quoted(_arrow_text(table.iloc[:, j])) for j in range(table.shape[1])]
+        rows = pc.binary_join_element_wise(*columns, pa.scalar(";", pa.large_string()))
+        if len(columns) == 1:  # a lone empty cell is quoted, or the row would read as blank
+            rows = pc.if_else(pc.equal(rows, ""), pa.scalar('""', pa.large_string()), rows)
+        lines.append("\r\n".join(rows.to_numpy(zero_copy_only=False).tolist()))
+    text = "\r\n".join(lines) + "\r\n" if lines else ""
     return text.encode("utf-8-sig" if header else "utf-8")
+
+
+def _csv_line(cells: list[str]) -> str:
+    return ";".join(cells) if len(cells) != 1 or cells[0] else '""'
+
+
+def _quoted_scalar(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A column as Arrow text, missing values as empty texts (others as ``str`` gives them)."""
+    data = values.to_numpy(dtype=object)
+    missing = pd.isna(data)
+    if missing.any():
+        data = np.where(missing, None, data)
+    try:
+        array = pa.array(data, pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers, booleans: written as str() does
+        array = pa.array(np.where(missing, None, data.astype(str)), pa.large_string())
+    return pc.fill_null(array, "")
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    """Cells quoted where the ``csv`` module quotes them (doubling the quotes inside)."""
+    needs = pc.match_substring_regex(text, _NEEDS_QUOTES.pattern)
+    if not pc.any(needs).as_py():
+        return text
+    quote = pa.scalar('"', pa.large_string())
+    empty = pa.scalar("", pa.large_string())
+    escaped = pc.binary_join_element_wise(
+        quote, pc.replace_substring(text, '"', '""'), quote, empty
+    )
+    return pc.if_else(needs, escaped, text)
 
 
 def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,13 +121,29 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy(deep=False)
     for position in range(out.shape[1]):
         values = out.iloc[:, position]
-        if values.dtype.kind != "f":
-            continue
-        numbers = values.to_numpy()
-        # numpy's shortest round-trip repr, as pandas writes floats; NaN as an empty cell.
-        text = pd.Series(numbers.astype(str), index=out.index, dtype=object)
-        text = text.str.replace(".", ",", regex=False).where(~np.isnan(numbers), "")
-        out.isetitem(position, text)
+        if values.dtype.kind == "f":
+            text = _float_texts(values.to_numpy(dtype=float))
+            out.isetitem(position, pd.Series(text, index=out.index, dtype=object))
+    return out
+
+
+def _float_texts(numbers: np.ndarray) -> np.ndarray:
+    """Python's ``repr`` of each float with a decimal comma, NaN as an empty cell.
+
+    Arrow formats a column in C with the same shortest round trip as ``repr``; only its
+    spelling differs for whole numbers (``1`` for ``1.0``) and outside [1e-4, 1e16) (no
+    exponent) or where arrow writes an exponent: the few values left to numpy.
+    """
+    size = np.abs(numbers)
+    text = pc.cast(pa.array(numbers), pa.string())
+    exponent = pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
+    odd = ((size < 1e-4) & (size > 0)) | (size >= 1e16) | ~np.isfinite(numbers) | exponent
+    whole = pc.invert(pc.match_substring(text, "."))
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    out = pc.replace_substring(text, ".", ",").to_numpy(zero_copy_only=False).astype(object)
+    if odd.any():
+        out[odd] = np.char.replace(numbers[odd].astype(str), ".", ",").astype(object)
+        out[np.isnan(numbers)] = ""
     return out
 
 
