@@ -36,6 +36,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -120,6 +121,8 @@ def check_table(
     geocoder_url: str | None = None,
     chunk_size: int | None = None,
     timeout: float | tuple[float, float] | None = None,
+    parallel: int = 1,
+    failed_chunks: Literal["raise", "rows"] = "raise",
 ) -> CheckResult:
     """Locate every row of ``table`` and say, for each generation, whether it is in a QPV.
 
@@ -142,6 +145,9 @@ def check_table(
         Address service root (default ``$QPV_GEOCODER_URL`` or the Géoplateforme's), rows per
         request and (connect, read) timeout per request (defaults of
         :func:`geo.geocode.geocode_csv_rows`).
+    parallel, failed_chunks : optional
+        Chunks of addresses in flight at once, and what a chunk the service could not geocode
+        gives (see :func:`geo.geocode.geocode_csv_rows`: the error, or « non localisée » rows).
 
     Returns
     -------
@@ -180,6 +186,8 @@ def check_table(
             url=geocoder_url,
             chunk_size=chunk_size,
             timeout=timeout,
+            parallel=parallel,
+            failed_chunks=failed_chunks,
         )
         share = _GEOCODING_SHARE
 
@@ -269,6 +277,8 @@ def _geocode(
     url: str | None,
     chunk_size: int | None,
     timeout: float | tuple[float, float] | None,
+    parallel: int,
+    failed_chunks: Literal["raise", "rows"],
 ) -> pd.DataFrame:
     if not columns:
         raise InputError("Choisissez au moins une colonne d'adresse.")
@@ -280,7 +290,9 @@ def _geocode(
             f"Géocodage des adresses : {fr_int(done)} sur {fr_int(total)}",
         )
 
-    kwargs: dict = {"chunk_size": chunk_size} if chunk_size else {}
+    kwargs: dict = {"parallel": parallel, "failed_chunks": failed_chunks}
+    if chunk_size:
+        kwargs["chunk_size"] = chunk_size
     if timeout is not None:
         kwargs["timeout"] = timeout
     answer = geocode_csv_rows(

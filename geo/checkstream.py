@@ -32,6 +32,7 @@ from geo.verdict import STATUS_ORDER
 
 MAX_RECORD_CHARS = 1_048_576  # one record (line) of the file: far past any real row
 BLOCK_CHARS = 4 * 1_048_576  # characters of the file per batch (~100 000 short rows)
+ADDRESS_PARALLEL = 4  # bulk geocoding requests in flight at once
 _READ_BYTES = 1_048_576
 _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")
 
@@ -155,6 +156,8 @@ def _write(records, first, batches, output, locator, settings, progress, notes, 
         if notes:
             notes(note)
     chosen = settings(names)
+    if "address_columns" in chosen:  # a chunk the service fails is « non localisée », not lost
+        chosen = {**chosen, "parallel": ADDRESS_PARALLEL, "failed_chunks": "rows"}
     point_locator = locator()
     with atomic_output(output) as out:
         header = True
