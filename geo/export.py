@@ -45,7 +45,7 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if risky.any():
             quoted = values.to_numpy(dtype=object, copy=True)
             quoted[risky] = ["'" + text for text in quoted[risky]]
-            out.isetitem(position, pd.Series(quoted, index=out.index, dtype=values.dtype))
+            out.isetitem(position, pd.Series(quoted, dtype=values.dtype).array)
     out.columns = [_neutral(c) for c in out.columns]
     return out
 
@@ -92,14 +92,15 @@ def _quoted_scalar(text: str) -> str:
 
 def _arrow_text(values: pd.Series) -> pa.Array:
     """A column as Arrow text, missing values as empty texts (others as ``str`` gives them)."""
-    data = values.to_numpy(dtype=object)
+    data = values.to_numpy(dtype=object, copy=True)
     missing = pd.isna(data)
-    if missing.any():
-        data = np.where(missing, None, data)
+    data[missing] = None
     try:
         array = pa.array(data, pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers, booleans: written as str() does
-        array = pa.array(np.where(missing, None, data.astype(str)), pa.large_string())
+        data = data.astype(str).astype(object)
+        data[missing] = None
+        array = pa.array(data, pa.large_string())
     return pc.fill_null(array, "")
 
 
@@ -123,7 +124,7 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
         values = out.iloc[:, position]
         if values.dtype.kind == "f":
             text = _float_texts(values.to_numpy(dtype=float))
-            out.isetitem(position, pd.Series(text, index=out.index, dtype=object))
+            out.isetitem(position, text)
     return out
 
 
