@@ -68,18 +68,30 @@ def to_csv_fr(df: pd.DataFrame, *, header: bool = True) -> bytes:
     column by column in C (Arrow), quoted as the ``csv`` module quotes (a cell holding ``;``,
     ``"``, CR or LF), missing values as empty cells, rows ended by CRLF.
     """
-    table = _decimal_commas(neutralize_formulas(df))
-    lines = []
+    out = b""
     if header:
-        lines.append(_csv_line([_quoted_scalar(str(c)) for c in table.columns]))
-    if len(table):
-        columns = [_quoted(_arrow_text(table.iloc[:, j])) for j in range(table.shape[1])]
-        rows = pc.binary_join_element_wise(*columns, pa.scalar(";", pa.large_string()))
-        if len(columns) == 1:  # a lone empty cell is quoted, or the row would read as blank
-            rows = pc.if_else(pc.equal(rows, ""), pa.scalar('""', pa.large_string()), rows)
-        lines.append("\r\n".join(rows.to_numpy(zero_copy_only=False).tolist()))
-    text = "\r\n".join(lines) + "\r\n" if lines else ""
-    return text.encode("utf-8-sig" if header else "utf-8")
+        names = [_quoted_scalar(str(_neutral(c))) for c in df.columns]
+        out = (_csv_line(names) + "\r\n").encode("utf-8-sig")
+    if not len(df) or not df.shape[1]:
+        return out
+    columns = [_quoted(_csv_column(df.iloc[:, j])) for j in range(df.shape[1])]
+    rows = pc.binary_join_element_wise(*columns, _large(";"))
+    if len(columns) == 1:  # a lone empty cell is quoted, or the row would read as blank
+        rows = pc.if_else(pc.equal(rows, ""), _large('""'), rows)
+    rows = pc.binary_join_element_wise(rows, _large("\r\n"), _large(""))
+    return out + _utf8_bytes(rows)
+
+
+def _large(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
+def _utf8_bytes(texts: pa.Array) -> bytes:
+    """The texts of an Arrow array one after the other (its data buffer, no copy to Python)."""
+    texts = pa.concat_arrays([texts])  # offsets from this array's start
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)
+    first, last = offsets[texts.offset], offsets[texts.offset + len(texts)]
+    return texts.buffers()[2].to_pybytes()[first:last]
 
 
 def _csv_line(cells: list[str]) -> str:
@@ -90,45 +102,47 @@ def _quoted_scalar(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """A column as Arrow text, missing values as empty texts (others as ``str`` gives them)."""
-    data = values.to_numpy(dtype=object, copy=True)
-    missing = pd.isna(data)
-    data[missing] = None
-    try:
-        array = pa.array(data, pa.large_string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers, booleans: written as str() does
-        data = data.astype(str).astype(object)
+def _csv_column(values: pd.Series) -> pa.Array:
+    """A column as the CSV writes it: floats with a decimal comma, texts that a spreadsheet
+    would evaluate quoted with an apostrophe, missing values empty."""
+    if values.dtype.kind == "f":
+        return _float_texts(values.to_numpy(dtype=float, na_value=np.nan))
+    if values.dtype.kind in "iub":  # NumPy or nullable (Int64, boolean): str(), NA empty
+        data = values.to_numpy(dtype=object)
+        missing = pd.isna(data)
+        data[~missing] = data[~missing].astype(str)
         data[missing] = None
-        array = pa.array(data, pa.large_string())
+        return pc.fill_null(pa.array(data, pa.large_string()), "")
+    data = values.to_numpy(dtype=object)
+    try:
+        array = pa.array(data, pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # texts mixed with numbers: str() of those
+        mixed = np.array([_neutral(v) for v in data], dtype=object)
+        missing = pd.isna(mixed)
+        mixed[~missing] = mixed[~missing].astype(str)
+        mixed[missing] = None
+        return pc.fill_null(pa.array(mixed, pa.large_string()), "")
+    risky = pc.match_substring_regex(array, "^" + _FORMULA_START.pattern)
+    if pc.any(risky).as_py():
+        array = pc.if_else(
+            risky, pc.binary_join_element_wise(_large("'"), array, _large("")), array
+        )
     return pc.fill_null(array, "")
 
 
 def _quoted(text: pa.Array) -> pa.Array:
     """Cells quoted where the ``csv`` module quotes them (doubling the quotes inside)."""
+    data = _utf8_bytes(text)
+    if not any(char in data for char in (b";", b'"', b"\r", b"\n")):
+        return text  # one look at the column's bytes settles most columns
     needs = pc.match_substring_regex(text, _NEEDS_QUOTES.pattern)
-    if not pc.any(needs).as_py():
-        return text
-    quote = pa.scalar('"', pa.large_string())
-    empty = pa.scalar("", pa.large_string())
     escaped = pc.binary_join_element_wise(
-        quote, pc.replace_substring(text, '"', '""'), quote, empty
+        _large('"'), pc.replace_substring(text, '"', '""'), _large('"'), _large("")
     )
     return pc.if_else(needs, escaped, text)
 
 
-def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
-    """Float columns as French text, whole columns at once (what ``decimal=","`` gives)."""
-    out = df.copy(deep=False)
-    for position in range(out.shape[1]):
-        values = out.iloc[:, position]
-        if values.dtype.kind == "f":
-            text = _float_texts(values.to_numpy(dtype=float))
-            out.isetitem(position, text)
-    return out
-
-
-def _float_texts(numbers: np.ndarray) -> np.ndarray:
+def _float_texts(numbers: np.ndarray) -> pa.Array:
     """Python's ``repr`` of each float with a decimal comma, NaN as an empty cell.
 
     Arrow formats a column in C with the same shortest round trip as ``repr``; only its
@@ -136,16 +150,18 @@ def _float_texts(numbers: np.ndarray) -> np.ndarray:
     exponent) or where arrow writes an exponent: the few values left to numpy.
     """
     size = np.abs(numbers)
-    text = pc.cast(pa.array(numbers), pa.string())
+    text = pc.cast(pa.array(numbers), pa.large_string())
     exponent = pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
     odd = ((size < 1e-4) & (size > 0)) | (size >= 1e16) | ~np.isfinite(numbers) | exponent
     whole = pc.invert(pc.match_substring(text, "."))
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-    out = pc.replace_substring(text, ".", ",").to_numpy(zero_copy_only=False).astype(object)
-    if odd.any():
-        out[odd] = np.char.replace(numbers[odd].astype(str), ".", ",").astype(object)
-        out[np.isnan(numbers)] = ""
-    return out
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
+    text = pc.replace_substring(text, ".", ",")
+    if not odd.any():
+        return text
+    out = text.to_numpy(zero_copy_only=False).astype(object)
+    out[odd] = np.char.replace(numbers[odd].astype(str), ".", ",").astype(object)
+    out[np.isnan(numbers)] = ""
+    return pa.array(out, pa.large_string())
 
 
 def to_excel(df: pd.DataFrame, *, sheet_name: str = "Données") -> bytes:
