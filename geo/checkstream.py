@@ -12,6 +12,8 @@ longer than :data:`MAX_RECORD_CHARS` is refused, formulas are neutralised in the
 
 from __future__ import annotations
 
+import concurrent.futures
+import csv
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -120,54 +122,75 @@ def check_csv_file(
             text, max_columns=MAX_COLUMNS, max_header_chars=MAX_HEADER_CHARS, tick=_no_tick
         )
     result = StreamResult()
-    failures: list[tuple[str, Malformed]] = []
-    for sep in separator_candidates(header):
-        records = Records(
-            lambda: Text(open_binary, encoding),
-            sep,
-            tick=_no_tick,
-            block_chars=block_chars,
-            max_record_chars=MAX_RECORD_CHARS,
-        )
-        batches = iter(records)
-        try:
-            first = next(batches, None)
-        except Malformed as exc:
-            failures.append((sep, exc))
-            continue
-        result.source = f"CSV séparé par {SEPARATOR_NAMES[sep]}, encodage {encoding.label}"
-        try:
-            _write(records, first, batches, output, locator, settings, progress, notes, result,
-                   total_bytes)  # fmt: skip
-        except Malformed as exc:
-            raise _malformed(sep, exc) from None
-        result.seconds = time.perf_counter() - started
-        return result
+    candidates = separator_candidates(header)
+    fields = next(csv.reader([header], delimiter=candidates[0]))
+    chosen = _settings(fields, settings, notes, result)
+    # The locator is built while the first batch is read (both mostly in C).
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        building = pool.submit(locator)
+        failures: list[tuple[str, Malformed]] = []
+        for sep in candidates:
+            records = Records(
+                lambda: Text(open_binary, encoding),
+                sep,
+                tick=_no_tick,
+                block_chars=block_chars,
+                max_record_chars=MAX_RECORD_CHARS,
+            )
+            batches = iter(records)
+            try:
+                first = next(batches, None)
+            except Malformed as exc:
+                failures.append((sep, exc))
+                continue
+            if records.header is None or first is None:
+                raise InputError(
+                    "Le fichier ne contient aucune ligne de données (seulement un en-tête)."
+                )
+            if records.header != fields:  # a header cell holding a line break: named again
+                result.notes.clear()
+                chosen = _settings(records.header, settings, notes, result)
+            result.source = f"CSV séparé par {SEPARATOR_NAMES[sep]}, encodage {encoding.label}"
+            try:
+                _write(records, first, batches, output, building.result(), chosen, pool,
+                       progress, result, total_bytes)  # fmt: skip
+            except Malformed as exc:
+                raise _malformed(sep, exc) from None
+            result.seconds = time.perf_counter() - started
+            return result
     raise _malformed(*failures[0])
 
 
-def _write(records, first, batches, output, locator, settings, progress, notes, result, size):
-    """Check the batches in order, appending each to the output (atomic as a whole)."""
-    if records.header is None or first is None:
-        raise InputError("Le fichier ne contient aucune ligne de données (seulement un en-tête).")
-    names, renamed = unique_names(records.header, list(range(records.width)))
+def _settings(header, settings, notes, result) -> dict:
+    """The column names (unique) and the check_table arguments chosen from them."""
+    names, renamed = unique_names(header, list(range(len(header))))
     for note in renamed:
         result.notes.append(note)
         if notes:
             notes(note)
-    chosen = settings(names)
+    chosen = {**settings(names), "names": names}
     if "address_columns" in chosen:  # a chunk the service fails is « non localisée », not lost
-        chosen = {**chosen, "parallel": ADDRESS_PARALLEL, "failed_chunks": "rows"}
-    point_locator = locator()
+        chosen.update(parallel=ADDRESS_PARALLEL, failed_chunks="rows")
+    return chosen
+
+
+def _write(records, first, batches, output, point_locator, chosen, pool, progress, result, size):
+    """Check the batches in order, appending each to the output (atomic as a whole).
+
+    Batch N is written as CSV in ``pool`` while batch N + 1 is checked: two batches at most
+    are held at once.
+    """
+    names = chosen.pop("names")
     with atomic_output(output) as out:
-        header = True
+        writing = None
         batch = first
         while batch is not None:
             batch.columns = names
             batch.index.name = LINE
             checked = check_table(batch, point_locator, **chosen)
-            out.write(to_csv_fr(checked.rows, header=header))
-            header = False
+            if writing is not None:
+                out.write(writing.result())
+            writing = pool.submit(to_csv_fr, checked.rows, header=result.total == 0)
             result.total += checked.total
             for g, counts in checked.counts.items():
                 into = result.counts.setdefault(g, dict.fromkeys(STATUS_ORDER, 0))
@@ -176,6 +199,8 @@ def _write(records, first, batches, output, locator, settings, progress, notes, 
             if progress:
                 progress(result.total, records.bytes_read, size)
             batch = next(batches, None)
+        if writing is not None:
+            out.write(writing.result())
 
 
 def _malformed(sep: str, exc: Malformed) -> InputError:
