@@ -83,10 +83,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for rows in args.rows:
             source = Path(folder) / f"points_{rows}.csv"
             points_file(source, rows)
-            ours = [sys.executable, "-m", "geo", "check", str(source), "-o",
-                    str(Path(folder) / "geo.csv"), "--lonlat-columns", "lon,lat"]  # fmt: skip
+            ours_out, script_out = Path(folder) / "geo.csv", Path(folder) / "script.csv"
+            ours = [sys.executable, "-m", "geo", "check", str(source), "-o", str(ours_out),
+                    "--lonlat-columns", "lon,lat"]  # fmt: skip
             script = [sys.executable, str(REPO / "bench" / "baseline_check_script.py"),
-                      str(source), str(Path(folder) / "script.csv")]  # fmt: skip
+                      str(source), str(script_out)]  # fmt: skip
             base_s, base_mb = run(script)
             geo_s, geo_mb = run(ours)
             label = f"{rows:_}".replace("_", " ")
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     target="ratio <= 1" if rows >= 2_000_000 else "",
                 )
             )
-            source.unlink()
+            for path in (source, ours_out, script_out):
+                path.unlink()
     return records
 
 

@@ -2,7 +2,7 @@
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
 present), ``bench_factsheet``, ``bench_app``, ``bench_shell``, ``bench_file_check``,
-``bench_suggest``, the browser load test (``load``, with 5 then 20 sessions), the server's own
+``bench_check_scale``, ``bench_suggest``, the browser load test (``load``, with 5 then 20 sessions), the server's own
 load test (``load_server``, 20, 50 and 100 replayed sessions) and the same while one visitor
 uploads hostile files (``load_hostile``, 50 sessions for 2 minutes, without then with the
 uploader). Each figure is written with the baseline measured in the same run, their ratio and
@@ -88,6 +88,12 @@ def plan(quick: bool) -> list[Run]:
             "bench_file_check",
             "File check, 10 000 addresses (`bench/bench_file_check.py`)",
             () if full else ("--quick",),
+        ),
+        Run(
+            "bench_check_scale",
+            "geo check on big files of points against the plain script "
+            "(`bench/bench_check_scale.py`)",
+            () if full else ("--rows", "200000"),
         ),
         Run(
             "bench_suggest",
