@@ -1,6 +1,6 @@
 """The records of a CSV text, read block by block: what :mod:`geo.tabular` builds tables from.
 
-Private plumbing: :mod:`geo.tabular` decides the limits and the words. The text is read from a
+Private plumbing: :mod:`geo.checkstream` decides the limits and the words. The text is read from a
 stream (never whole) in blocks that end at a line end, and each block gives a batch of rows
 (a frame of text cells whose index is each record's line in the file):
 
@@ -39,7 +39,7 @@ _NOT_BLANK = re.compile(r"\S")
 _LINE_END = re.compile(r"[\r\n]")
 # What str.strip() removes: Python's whitespace, for the same answer from vectorised trims.
 PY_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
-_CSV_ERRORS_FR = {
+CSV_ERRORS_FR = {
     "unexpected end of data": "guillemet ouvert jamais fermé",
     "new-line character seen in unquoted field": "retour à la ligne isolé",
     "field larger than field limit": "cellule trop longue",
@@ -384,7 +384,7 @@ class Records:
                 if strict and "unexpected end of data" not in str(exc):
                     raise _Lenient(given.value) from None
                 why = next(
-                    (fr for en, fr in _CSV_ERRORS_FR.items() if en in str(exc)),
+                    (fr for en, fr in CSV_ERRORS_FR.items() if en in str(exc)),
                     "guillemets mal placés",
                 )
                 raise Malformed(line, why) from None

@@ -102,11 +102,16 @@ class CheckResult:
 
     def summary_lines(self) -> list[str]:
         """One French line per generation: ``Périmètres 2024 (en vigueur) : 3 dans, ...``."""
-        return [
-            f"{perimeters.NAMES[g]} : "
-            + ", ".join(f"{fr_int(n)} {status}" for status, n in counts.items() if n)
-            for g, counts in self.counts.items()
-        ]
+        return summary_lines(self.counts)
+
+
+def summary_lines(counts: dict[int, dict[str, int]]) -> list[str]:
+    """One French line per generation of ``counts[generation][status]`` (zeros left out)."""
+    return [
+        f"{perimeters.NAMES[g]} : "
+        + ", ".join(f"{fr_int(n)} {status}" for status, n in by_status.items() if n)
+        for g, by_status in counts.items()
+    ]
 
 
 def check_table(

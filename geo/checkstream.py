@@ -20,16 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from geo import generations as perimeters
 from geo._csv import Malformed, Records, Text, header_line, separator_candidates
 from geo._encoding import BINARY, check_text, detect
-from geo.checkfile import check_table
+from geo.checkfile import check_table, summary_lines
 from geo.errors import InputError, os_reason_fr
 from geo.export import to_csv_fr
 from geo.files import atomic_output
-from geo.format import fr_int
 from geo.locate import Locator
-from geo.tabular import LINE, MAX_COLUMNS, MAX_HEADER_CHARS, SEPARATOR_NAMES, unique_names
+from geo.tabular import (
+    LINE,
+    MAX_COLUMNS,
+    MAX_HEADER_CHARS,
+    SEPARATOR_NAMES,
+    malformed_csv,
+    unique_names,
+)
 from geo.verdict import STATUS_ORDER
 
 MAX_RECORD_CHARS = 1_048_576  # one record (line) of the file: far past any real row
@@ -53,12 +58,8 @@ class StreamResult:
     seconds: float = 0.0
 
     def summary_lines(self) -> list[str]:
-        """One French line per generation, as :meth:`geo.checkfile.CheckResult.summary_lines`."""
-        return [
-            f"{perimeters.NAMES[g]} : "
-            + ", ".join(f"{fr_int(n)} {status}" for status, n in counts.items() if n)
-            for g, counts in self.counts.items()
-        ]
+        """One French line per generation: ``Périmètres 2024 (en vigueur) : 3 dans, ...``."""
+        return summary_lines(self.counts)
 
 
 def check_csv_file(
@@ -155,10 +156,10 @@ def check_csv_file(
                 _write(records, first, batches, output, building.result(), chosen, pool,
                        progress, result, total_bytes)  # fmt: skip
             except Malformed as exc:
-                raise _malformed(sep, exc) from None
+                raise malformed_csv(sep, exc) from None
             result.seconds = time.perf_counter() - started
             return result
-    raise _malformed(*failures[0])
+    raise malformed_csv(*failures[0])
 
 
 def _settings(header, settings, notes, result) -> dict:
@@ -201,14 +202,6 @@ def _write(records, first, batches, output, point_locator, chosen, pool, progres
             batch = next(batches, None)
         if writing is not None:
             out.write(writing.result())
-
-
-def _malformed(sep: str, exc: Malformed) -> InputError:
-    return InputError(
-        f"Le fichier CSV est mal formé (ligne {fr_int(exc.line)} : {exc.why}, séparateur "
-        f"{SEPARATOR_NAMES[sep]}) : vérifiez qu'il a le même nombre de colonnes à chaque ligne "
-        "(séparateur « ; » ou « , ») et que les guillemets sont fermés."
-    )
 
 
 def _size(path: Path) -> int:
