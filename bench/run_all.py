@@ -2,12 +2,12 @@
 
 Runs, in this order and in this process: ``bench_build``, ``bench_locate``, ``bench_map`` (when
 present), ``bench_factsheet``, ``bench_app``, ``bench_shell``, ``bench_file_check``,
-``bench_suggest``, the browser load test (``load``, with 5 then 20 sessions), the server's own
-load test (``load_server``, 20, 50 and 100 replayed sessions) and the same while one visitor
-uploads hostile files (``load_hostile``, 50 sessions for 2 minutes, without then with the
-uploader). Each figure is written with the baseline measured in the same run, their ratio and
-the target, under a description of the machine (CPU, cores, memory, load average, Python and
-package versions) and the date. A benchmark that fails is reported in its
+``bench_check_scale``, ``bench_suggest``, the browser load test (``load``, with 5 then 20
+sessions), the server's own load test (``load_server``, 20, 50 and 100 replayed sessions) and
+the same while one visitor uploads hostile files (``load_hostile``, 50 sessions for 2 minutes,
+without then with the uploader). Each figure is written with the baseline measured in the same
+run, their ratio and the target, under a description of the machine (CPU, cores, memory, load
+average, Python and package versions) and the date. A benchmark that fails is reported in its
 section; the others still run.
 
 Run: ``python bench/run_all.py`` (about 27 minutes on 2 cores) or ``python bench/run_all.py
@@ -88,6 +88,12 @@ def plan(quick: bool) -> list[Run]:
             "bench_file_check",
             "File check, 10 000 addresses (`bench/bench_file_check.py`)",
             () if full else ("--quick",),
+        ),
+        Run(
+            "bench_check_scale",
+            "geo check on big files of points against the plain script "
+            "(`bench/bench_check_scale.py`)",
+            () if full else ("--rows", "200000"),
         ),
         Run(
             "bench_suggest",

@@ -10,8 +10,8 @@ inside words (see :func:`_single_byte`).
 from __future__ import annotations
 
 import codecs
-import itertools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from geo.errors import InputError
@@ -22,6 +22,7 @@ BINARY = (
     "format CSV ou .xlsx."
 )
 _PROBE = 4096  # bytes looked at to recognise UTF-16 without a byte-order mark
+_SAMPLE = 65_536  # characters looked at for control characters
 _SHOWN_LINES = 5
 # Characters of French text outside ASCII: one of them written in valid UTF-8 shows that a file
 # with bad bytes elsewhere is UTF-8 in places, hence mixed.
@@ -46,6 +47,22 @@ class Decoded:
     encoding: str
 
 
+@dataclass(frozen=True)
+class Encoding:
+    """How to decode a file: the Python codec, and the label said to users.
+
+    ``strip_bom``: one leading U+FEFF is dropped from the text (UTF-16 files).
+    """
+
+    codec: str
+    label: str
+    strip_bom: bool = False
+
+
+Blocks = Callable[[], Iterable[bytes]]
+"""A way to read a file's bytes from the start, block by block (may be called twice)."""
+
+
 def decode(data: bytes) -> Decoded:
     """Decode a text file's bytes (see the module docstring for the rules).
 
@@ -55,34 +72,83 @@ def decode(data: bytes) -> Decoded:
         Binary content (NUL or control characters), damaged UTF-16, or a file mixing UTF-8
         with another encoding (the lines are named).
     """
-    bom = data.startswith(codecs.BOM_UTF8)
-    utf16 = None if bom else _utf16_codec(data)
-    if utf16 is None and b"\x00" in data[:_PROBE]:
+    encoding = detect(lambda: (data,))
+    text = data.decode(encoding.codec)
+    if encoding.strip_bom:
+        text = text.removeprefix("\ufeff")
+    check_text(text)
+    return Decoded(text, encoding.label)
+
+
+def detect(blocks: Blocks) -> Encoding:
+    """The encoding of a file read block by block: the decision :func:`decode` takes.
+
+    The whole file is read (once if it is valid UTF-8 or UTF-16, twice otherwise), never more
+    than one block at a time: the decision rests on every byte, whatever the file's size. The
+    text itself is checked by :func:`check_text` on its beginning.
+
+    Raises
+    ------
+    InputError
+        As :func:`decode`, except for the check of the text.
+    """
+    probe = _probe(blocks)
+    bom = probe.startswith(codecs.BOM_UTF8)
+    utf16 = None if bom else _utf16_codec(probe)
+    if utf16 is None and b"\x00" in probe:
         raise InputError(BINARY)
     if utf16 is not None:
-        try:
-            text = data.decode(utf16)
-        except UnicodeDecodeError:
+        if not _decodes(blocks, utf16):
             raise InputError(
                 "Ce fichier est en UTF-16 mais il est tronqué ou endommagé : enregistrez-le de "
                 "nouveau depuis votre tableur, en CSV UTF-8 de préférence."
-            ) from None
-        return _checked(text.removeprefix("\ufeff"), "UTF-16")
-    try:
-        return _checked(data.decode("utf-8-sig"), "UTF-8 (avec BOM)" if bom else "UTF-8")
-    except UnicodeDecodeError:
-        pass
-    mixed = _mixed_message(data, bom=bom)
+            )
+        return Encoding(utf16, "UTF-16", strip_bom=True)
+    if _decodes(blocks, "utf-8-sig"):
+        return Encoding("utf-8-sig", "UTF-8 (avec BOM)" if bom else "UTF-8")
+    mixed = _mixed_message(blocks, bom=bom)
     if mixed:
         raise InputError(mixed)
-    return _checked(*_single_byte(data))
+    return _single_byte(blocks)
 
 
-def _utf16_codec(data: bytes) -> str | None:
+def check_text(text: str) -> None:
+    """Refuse text holding NUL or control characters: a binary file, whatever its name.
+
+    Only the first 65 536 characters are looked at (``text`` may be just those).
+    """
+    sample = text[:_SAMPLE]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\x0c")
+    if "\x00" in sample or controls > max(8, len(sample) // 100):
+        raise InputError(BINARY)
+
+
+def _probe(blocks: Blocks) -> bytes:
+    """The first :data:`_PROBE` bytes."""
+    probe = b""
+    for block in blocks():
+        probe += block[: _PROBE - len(probe)]
+        if len(probe) >= _PROBE:
+            break
+    return probe
+
+
+def _decodes(blocks: Blocks, codec: str) -> bool:
+    """Whether every byte decodes with ``codec`` (decoded block by block, then dropped)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        for block in blocks():
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_codec(probe: bytes) -> str | None:
     """``utf-16`` (byte-order mark) or ``utf-16-le``/``-be`` (zeros on one side), else None."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if probe.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    probe = data[:_PROBE]
     if len(probe) < 4:
         return None
     even, odd = probe[0::2], probe[1::2]
@@ -95,42 +161,41 @@ def _utf16_codec(data: bytes) -> str | None:
     return None
 
 
-def _mixed_message(data: bytes, *, bom: bool) -> str | None:
+def _mixed_message(blocks: Blocks, *, bom: bool) -> str | None:
     """The refusal of a file that is UTF-8 in places (or has a UTF-8 BOM) and not elsewhere."""
-    text = data.decode("utf-8", errors="surrogateescape")  # bad bytes -> U+DC80..U+DCFF
-    first = _BAD_BYTE.search(text)
-    if first is None or not (bom or _UTF8_FRENCH.search(text)):
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")  # bad -> U+DCxx
+    french = bom
+    first: int | None = None  # the first bad byte
+    lines: list[int] = []  # the first distinct lines (from 1) holding bad bytes
+    line = 1
+    for block in (*blocks(), None):
+        text = decoder.decode(block or b"", final=block is None)
+        french = french or _UTF8_FRENCH.search(text) is not None
+        last = 0
+        for match in _BAD_BYTE.finditer(text):
+            if first is None:
+                first = ord(match.group()) - 0xDC00
+            line += text.count("\n", last, match.start())
+            last = match.start()
+            if len(lines) <= _SHOWN_LINES and (not lines or lines[-1] != line):
+                lines.append(line)
+        line += text.count("\n", last)
+    if first is None or not french:
         return None
-    lines = _first_lines(text, _BAD_BYTE.finditer(text), _SHOWN_LINES + 1)
     shown = ", ".join(fr_int(n) for n in lines[:_SHOWN_LINES])
     more = " et d'autres" if len(lines) > _SHOWN_LINES else ""
-    byte = ord(first.group()) - 0xDC00
     which = "la ligne" if len(lines) == 1 else "les lignes"
     return (
         f"Ce fichier mélange deux encodages : il est en UTF-8, sauf {which} {shown}{more}, où "
-        f"se trouvent des octets d'un autre encodage (par exemple 0x{byte:02X}, « "
-        f"{bytes([byte]).decode('cp1252', errors='replace')} » en Windows-1252). Le lire d'une "
+        f"se trouvent des octets d'un autre encodage (par exemple 0x{first:02X}, « "
+        f"{bytes([first]).decode('cp1252', errors='replace')} » en Windows-1252). Le lire d'une "
         "seule façon abîmerait une partie des lettres accentuées : ouvrez-le dans votre "
         "tableur, corrigez ces lignes et enregistrez-le en « CSV UTF-8 »."
     )
 
 
-def _first_lines(text: str, matches, count: int) -> list[int]:
-    """The first ``count`` distinct line numbers (from 1) of the matches, in one pass."""
-    lines: list[int] = []
-    line, last = 1, 0
-    for match in matches:
-        line += text.count("\n", last, match.start())
-        last = match.start()
-        if not lines or lines[-1] != line:
-            lines.append(line)
-            if len(lines) == count:
-                break
-    return lines
-
-
-def _single_byte(data: bytes) -> tuple[str, str]:
-    """Text and label of the single-byte encoding the bytes were written in.
+def _single_byte(blocks: Blocks) -> Encoding:
+    """The single-byte encoding the bytes were written in.
 
     The three agree on ASCII; they are told apart by the bytes inside words, where a French text
     has its accented letters:
@@ -145,49 +210,71 @@ def _single_byte(data: bytes) -> tuple[str, str]:
 
     Otherwise Windows-1252, what French spreadsheets write by far the most.
     """
-    mac, windows, iso = _evidence(data)
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("mac_roman"), "MacRoman"
-    if mac >= _EVIDENCE and mac > windows:
-        return data.decode("mac_roman"), "MacRoman"
-    if iso >= _EVIDENCE and not _C1_RANGE.search(data):
-        return data.decode("iso8859_15"), "ISO-8859-15"
-    if text == data.decode("iso8859_15"):
-        return text, "Windows-1252 (identique à ISO-8859-15 pour ce fichier)"
-    return text, "Windows-1252"
+    evidence = _Evidence()
+    windows_decodes, c1, same_as_iso = True, False, True
+    for block in blocks():
+        evidence.feed(block)
+        try:
+            windows = block.decode("cp1252")
+        except UnicodeDecodeError:
+            windows_decodes = False
+        else:
+            same_as_iso = same_as_iso and windows == block.decode("iso8859_15")
+        c1 = c1 or _C1_RANGE.search(block) is not None
+    mac, windows_count, iso = evidence.finish()
+    if not windows_decodes or (mac >= _EVIDENCE and mac > windows_count):
+        return Encoding("mac_roman", "MacRoman")
+    if iso >= _EVIDENCE and not c1:
+        return Encoding("iso8859_15", "ISO-8859-15")
+    if same_as_iso:
+        return Encoding("cp1252", "Windows-1252 (identique à ISO-8859-15 pour ce fichier)")
+    return Encoding("cp1252", "Windows-1252")
 
 
-def _evidence(data: bytes) -> tuple[int, int, int]:
-    """Bytes inside words pointing to MacRoman, to Windows-1252, to ISO-8859-15."""
-    mac = windows = iso = 0
-    for match in itertools.islice(_HIGH_BYTE.finditer(data), _SCORED_CHARACTERS):
-        byte, at = match.group()[0], match.start()
+class _Evidence:
+    """Bytes inside words pointing to MacRoman, to Windows-1252, to ISO-8859-15.
+
+    Fed block by block: each high byte is judged with the bytes beside it, so the last byte of
+    a block waits for the next one (and two bytes are carried before it, for « 5 € »).
+    """
+
+    def __init__(self) -> None:
+        self.mac = self.windows = self.iso = 0
+        self._seen = 0
+        self._carry = b""
+        self._next = 0  # index in carry + block of the first byte not judged yet
+
+    def feed(self, block: bytes, *, final: bool = False) -> None:
+        data = self._carry + block
+        end = max(len(data) - (0 if final else 1), self._next)
+        for match in _HIGH_BYTE.finditer(data, self._next, end):
+            if self._seen >= _SCORED_CHARACTERS:
+                break
+            self._seen += 1
+            self._judge(data, match.start())
+        keep = max(0, end - 2)
+        self._carry, self._next = data[keep:], end - keep
+
+    def finish(self) -> tuple[int, int, int]:
+        self.feed(b"", final=True)
+        return self.mac, self.windows, self.iso
+
+    def _judge(self, data: bytes, at: int) -> None:
+        byte = data[at]
         before = _word_byte(data[at - 1 : at])
         after = _word_byte(data[at + 1 : at + 2])
         if byte in _MAC_LETTERS:
-            mac += before or after
+            self.mac += before or after
         elif byte in _MAC_INNER_LETTERS:  # ‘ ” • Ÿ in Windows-1252: inside a word, ë î ï ü
-            mac += before and after
+            self.mac += before and after
         elif byte in _WINDOWS_WORD_BYTES or (byte >= 0xC0 and byte not in (0xD7, 0xF7)):
-            windows += before or after
+            self.windows += before or after
         if byte in _ISO_WORD_BYTES:
-            iso += before or after
+            self.iso += before or after
         elif byte == 0xA4:  # € in ISO-8859-15, ¤ in Windows-1252
-            iso += data[max(0, at - 2) : at].strip()[-1:].isdigit()
-    return mac, windows, iso
+            self.iso += data[max(0, at - 2) : at].strip()[-1:].isdigit()
 
 
 def _word_byte(byte: bytes) -> bool:
     """An ASCII letter, hyphen or apostrophe: the byte beside it is inside a word."""
     return byte.isalpha() or byte in (b"-", b"'")
-
-
-def _checked(text: str, encoding: str) -> Decoded:
-    """Refuse text holding NUL or control characters: a binary file, whatever its name."""
-    sample = text[:65536]
-    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\x0c")
-    if "\x00" in sample or controls > max(8, len(sample) // 100):
-        raise InputError(BINARY)
-    return Decoded(text, encoding)

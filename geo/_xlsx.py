@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, time
+from typing import BinaryIO
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
@@ -65,15 +66,31 @@ class Workbook:
 
     Opening reads the workbook's small parts (relationships, sheet list, styles) and its table
     of texts (``sharedStrings.xml``, at most ``max_strings`` entries); the sheet is read by
-    :meth:`rows`. ``max_unpacked`` bounds the bytes inflated from all parts together, ``tick``
-    is called between chunks (the caller's clock: it raises when time is up).
+    :meth:`rows`, as many times as asked. ``max_unpacked`` bounds the bytes inflated from all
+    parts together (each reading of the sheet counted with the opening's parts),
+    ``max_cell_chars`` one text or cell (None: only ``max_unpacked`` bounds it), ``tick`` is
+    called between chunks (the caller's clock: it raises when time is up).
+
+    ``source`` is the file's bytes, or a binary file open for reading (read where it lies: a
+    large workbook is never loaded whole).
     """
 
-    def __init__(self, data: bytes, *, max_unpacked: int, max_strings: int, tick: Tick) -> None:
+    def __init__(
+        self,
+        source: bytes | BinaryIO,
+        *,
+        max_unpacked: int,
+        max_strings: int,
+        tick: Tick,
+        max_cell_chars: int | None = None,
+    ) -> None:
         self._tick = tick
         self._left = max_unpacked
         self._max_unpacked = max_unpacked
-        self._archive = _open_archive(data, max_unpacked)
+        self._max_chars = max_cell_chars
+        self._archive = _open_archive(
+            io.BytesIO(source) if isinstance(source, bytes) else source, max_unpacked
+        )
         self.unfilled: list[tuple[int, int]] = []  # (row, column) of formulas without value
         self.unfilled_count = 0
         workbook = self._office_document()
@@ -84,6 +101,7 @@ class Workbook:
         self._sheet = targets[sheet_id]
         self._dates = self._date_styles(targets.get("styles"))
         self._strings = self._shared_strings(targets.get("sharedStrings"), max_strings)
+        self._left_for_sheet = self._left
 
     # -- reading parts --------------------------------------------------------------------------
     def _chunks(self, name: str) -> Iterator[bytes]:
@@ -179,14 +197,15 @@ class Workbook:
     def _shared_strings(self, name: str | None, max_strings: int) -> list[str]:
         if not name or name not in self._archive.NameToInfo:
             return []
-        handler = _SharedStrings(max_strings)
+        handler = _SharedStrings(max_strings, self._max_chars)
         self._read(name, handler)
         return handler.strings
 
     # -- the sheet ------------------------------------------------------------------------------
     def rows(self) -> Iterator[tuple[int, dict[int, str]]]:
         """(row number in the sheet, {column index: text}) of each row holding a value."""
-        handler = _SheetData(self._cell_text)
+        self._left = self._left_for_sheet
+        handler = _SheetData(self._cell_text, self._max_chars)
         for _ in self._parse(self._sheet, handler):
             yield from handler.done
             handler.done.clear()
@@ -227,16 +246,18 @@ def _date_text(serial: float, date1904: bool) -> str | None:
     return None
 
 
-def _open_archive(data: bytes, max_unpacked: int) -> zipfile.ZipFile:
+def _open_archive(file: BinaryIO, max_unpacked: int) -> zipfile.ZipFile:
     """The zip, once its declared sizes and ratio are known acceptable."""
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    magic = file.read(4)
+    file.seek(0)
+    if magic == b"\xd0\xcf\x11\xe0":
         raise InputError(
             "Ce classeur est protégé par un mot de passe, ou enregistré dans l'ancien format "
             "Excel 97-2003 : enregistrez-le sans mot de passe au format .xlsx, ou exportez-le "
             "en CSV."
         )
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(file)
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise InputError(
@@ -389,12 +410,14 @@ class _Styles(_Handler):
 class _SharedStrings(_Handler):
     """The workbook's table of texts: each ``<si>``'s ``<t>`` runs, phonetic runs left out."""
 
-    def __init__(self, max_strings: int) -> None:
+    def __init__(self, max_strings: int, max_chars: int | None) -> None:
         super().__init__()
         self.strings: list[str] = []
         self._unique: dict[str, str] = {}  # one object per distinct text
         self._max = max_strings
+        self._max_chars = max_chars
         self._parts: list[str] = []
+        self._chars = 0
         self._in_text = False
         self._phonetic = 0
 
@@ -419,24 +442,38 @@ class _SharedStrings(_Handler):
             text = "".join(self._parts)
             self.strings.append(self._unique.setdefault(text, text))
             self._parts.clear()
+            self._chars = 0
 
     def text(self, data):
         if self._in_text:
             self._parts.append(data)
+            self._chars += len(data)
+            if self._max_chars is not None and self._chars > self._max_chars:
+                raise _too_long(self._max_chars, "un de ses textes")
 
     def _refuse(self):
         raise InputError(
             f"Ce classeur contient plus de {fr_int(self._max)} textes : la limite est de "
-            f"{fr_int(self._max)} cellules. Découpez-le en plusieurs fichiers."
+            f"{fr_int(self._max)}. Découpez-le en plusieurs fichiers, ou enregistrez-le au "
+            "format CSV."
         )
+
+
+def _too_long(max_chars: int, what: str) -> InputError:
+    return InputError(
+        f"Ce classeur a {what} de plus de {fr_int(max_chars)} caractères : "
+        f"{fr_int(max_chars)} au plus par cellule. Vérifiez le fichier."
+    )
 
 
 class _SheetData(_Handler):
     """Rows of ``<sheetData>``: only cells holding a value are kept; gaps cost nothing."""
 
-    def __init__(self, cell_text: Callable[[str, str, int], str]) -> None:
+    def __init__(self, cell_text: Callable[[str, str, int], str], max_chars: int | None) -> None:
         super().__init__()
         self._cell_text = cell_text
+        self._max_chars = max_chars
+        self._chars = 0
         self.done: list[tuple[int, dict[int, str]]] = []
         self.unfilled: list[tuple[int, int]] = []
         self.unfilled_count = 0
@@ -468,6 +505,7 @@ class _SheetData(_Handler):
             self._style = _int(attrs.get("s"))
             self._formula = self._has_value = False
             self._value.clear()
+            self._chars = 0
         elif name == "row":
             number = attrs.get("r")
             self._row = int(number) if number and number.isdigit() else self._row + 1
@@ -508,6 +546,9 @@ class _SheetData(_Handler):
     def text(self, data):
         if self._collect:
             self._value.append(data)
+            self._chars += len(data)
+            if self._max_chars is not None and self._chars > self._max_chars:
+                raise _too_long(self._max_chars, f"une cellule (ligne {fr_int(self._row)})")
 
 
 def _int(value: str | None) -> int:

@@ -36,6 +36,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -102,11 +103,16 @@ class CheckResult:
 
     def summary_lines(self) -> list[str]:
         """One French line per generation: ``Périmètres 2024 (en vigueur) : 3 dans, ...``."""
-        return [
-            f"{perimeters.NAMES[g]} : "
-            + ", ".join(f"{fr_int(n)} {status}" for status, n in counts.items() if n)
-            for g, counts in self.counts.items()
-        ]
+        return summary_lines(self.counts)
+
+
+def summary_lines(counts: dict[int, dict[str, int]]) -> list[str]:
+    """One French line per generation of ``counts[generation][status]`` (zeros left out)."""
+    return [
+        f"{perimeters.NAMES[g]} : "
+        + ", ".join(f"{fr_int(n)} {status}" for status, n in by_status.items() if n)
+        for g, by_status in counts.items()
+    ]
 
 
 def check_table(
@@ -121,6 +127,8 @@ def check_table(
     geocoder_url: str | None = None,
     chunk_size: int | None = None,
     timeout: float | tuple[float, float] | None = None,
+    parallel: int = 1,
+    failed_chunks: Literal["raise", "rows"] = "raise",
 ) -> CheckResult:
     """Locate every row of ``table`` and say, for each generation, whether it is in a QPV.
 
@@ -143,6 +151,9 @@ def check_table(
         Address service root (default ``$QPV_GEOCODER_URL`` or the Géoplateforme's), rows per
         request and (connect, read) timeout per request (defaults of
         :func:`geo.geocode.geocode_csv_rows`).
+    parallel, failed_chunks : optional
+        Chunks of addresses in flight at once, and what a chunk the service could not geocode
+        gives (see :func:`geo.geocode.geocode_csv_rows`: the error, or « non localisée » rows).
 
     Returns
     -------
@@ -181,6 +192,8 @@ def check_table(
             url=geocoder_url,
             chunk_size=chunk_size,
             timeout=timeout,
+            parallel=parallel,
+            failed_chunks=failed_chunks,
         )
         share = _GEOCODING_SHARE
 
@@ -270,6 +283,8 @@ def _geocode(
     url: str | None,
     chunk_size: int | None,
     timeout: float | tuple[float, float] | None,
+    parallel: int,
+    failed_chunks: Literal["raise", "rows"],
 ) -> pd.DataFrame:
     if not columns:
         raise InputError("Choisissez au moins une colonne d'adresse.")
@@ -281,7 +296,9 @@ def _geocode(
             f"Géocodage des adresses : {fr_int(done)} sur {fr_int(total)}",
         )
 
-    kwargs: dict = {"chunk_size": chunk_size} if chunk_size else {}
+    kwargs: dict = {"parallel": parallel, "failed_chunks": failed_chunks}
+    if chunk_size:
+        kwargs["chunk_size"] = chunk_size
     if timeout is not None:
         kwargs["timeout"] = timeout
     answer = geocode_csv_rows(
@@ -380,43 +397,54 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     name = frame["name"].astype("object").where(is_located, None)
 
     n_qpv = frame["n_qpv"].fillna(0).to_numpy(dtype=int)
-    reasons = frame["reason"].to_numpy(dtype=object)
-    nearest = zip(
-        frame["nearest_code"].to_numpy(dtype=object),
-        frame["nearest_name"].to_numpy(dtype=object),
-        strict=True,
-    )
-    rows = zip(
-        status.to_numpy(dtype=object), is_located, low_score, inside, n_qpv, reasons, nearest,
-        located["not_located"].to_numpy(dtype=object),
-        located["geocodage_score"].to_numpy(dtype=float), doubt,
-        frame["contract"].to_numpy(dtype=object), strict=True,
-    )  # fmt: skip
-    remarks = []
-    for label, ok, low, within, n, reason, (near_code, near_name), why, score, *more in rows:
-        if not ok:
-            remarks.append(why or "point inutilisable")
-            continue
-        doubt_text, contract = more
-        parts = [doubt_text] if isinstance(doubt_text, str) else []
-        if low and math.isnan(score):
-            pass  # said by the doubt: the score is missing
-        elif low:
-            parts.append(
-                f"adresse reconnue avec une faible confiance (score {fr_number(score, 2)}) : "
+    reason = frame["reason"].to_numpy(dtype=object)
+    has_doubt = _present(doubt)
+    score = located["geocodage_score"].to_numpy(dtype=float)
+    contract = frame["contract"].to_numpy(dtype=object)
+    near_code = frame["nearest_code"].to_numpy(dtype=object)
+    near_name = frame["nearest_name"].to_numpy(dtype=object)
+    # Each part of a remark is a whole column (None where it does not apply), joined by « ; »;
+    # only the few rows needing a number are formatted one by one.
+    parts = [
+        _texts(has_doubt, lambda rows: doubt[rows]),
+        _texts(
+            low_score & ~np.isnan(score),  # a missing score is said by the doubt
+            lambda rows: [
+                f"adresse reconnue avec une faible confiance (score {fr_number(v, 2)}) : "
                 "vérifiez-la"
-            )
-        if isinstance(reason, str) and not (reason == "precision" and isinstance(doubt_text, str)):
-            parts.append(REASON_LABELS[reason])
-        if isinstance(contract, str):
-            parts.append(f"quartier du contrat de ville de la {contract}")
-        if label == "hors territoire":
-            parts.append("en dehors du territoire couvert par les données")
-        if n > 1:
-            parts.append(f"dans {n} quartiers qui se chevauchent")
-        if not within and isinstance(near_code, str):
-            parts.append(f"quartier le plus proche : {near_name} ({near_code})")
-        remarks.append(" ; ".join(parts) or None)
+                for v in score[rows]
+            ],
+        ),
+        _texts(
+            _present(reason) & ~((reason == "precision") & has_doubt),
+            lambda rows: pd.Series(reason[rows]).map(REASON_LABELS).to_numpy(dtype=object),
+        ),
+        _texts(
+            _present(contract), lambda rows: "quartier du contrat de ville de la " + contract[rows]
+        ),
+        _texts(
+            (status == "hors territoire").to_numpy(dtype=bool),
+            lambda rows: "en dehors du territoire couvert par les données",
+        ),
+        _texts(
+            n_qpv > 1, lambda rows: [f"dans {n} quartiers qui se chevauchent" for n in n_qpv[rows]]
+        ),
+        _texts(
+            ~inside & _present(near_code),
+            lambda rows: (
+                "quartier le plus proche : " + near_name[rows] + " (" + near_code[rows] + ")"
+            ),
+        ),
+    ]
+    remarks = np.full(len(index), None, dtype=object)
+    for part in parts:
+        has_part, has_remark = _present(part), _present(remarks)
+        both = has_part & has_remark
+        remarks[both] = remarks[both] + " ; " + part[both]
+        remarks[has_part & ~has_remark] = part[has_part & ~has_remark]
+    why = located["not_located"].to_numpy(dtype=object)
+    why = np.where(_present(why), why, "point inutilisable")
+    remarks = np.where(is_located, remarks, why)
 
     prefix = f"qpv_{generation}_"
     return {
@@ -426,6 +454,20 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
         prefix + "distance_m": pd.Series(np.where(is_located, distance, np.nan), index=index),
         prefix + "remarque": pd.Series(remarks, index=index, dtype="object"),
     }
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    """Where an object column holds a value (a text here): not None, NaN or NA."""
+    return ~pd.isna(values)
+
+
+def _texts(mask: np.ndarray, make: Callable[[np.ndarray], object]) -> np.ndarray:
+    """An object column holding ``make(rows)`` where ``mask`` holds, None elsewhere."""
+    out = np.full(len(mask), None, dtype=object)
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        out[rows] = make(rows)
+    return out
 
 
 def _rename_clashes(table: pd.DataFrame, added: list[str]) -> pd.DataFrame:

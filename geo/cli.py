@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 from geo import fetch, generations
 from geo.build import build
 from geo.checkfile import check_table
+from geo.checkstream import check_csv_file
 from geo.coordinates import parse_degrees
 from geo.errors import GeocoderError, InputError, QPVError, os_reason_fr
 from geo.export import excel_cut_note, to_csv_fr, to_excel
@@ -26,6 +29,7 @@ from geo.sources import DATASETS
 from geo.store import BuildReport, load_dataset
 from geo.tabular import (
     COMMAND_LINE_LIMITS,
+    EXCEL_SUFFIXES,
     check_size,
     guess_address_columns,
     guess_lonlat_columns,
@@ -44,8 +48,10 @@ HELP = {
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--territory", default=DEFAULT_TERRITORY, metavar="SIREN",
-        help=f"SIREN de l'EPCI (défaut : {DEFAULT_TERRITORY}, CA de Lens-Liévin)",
+        "--territory", default=os.environ.get("QPV_TERRITORY", DEFAULT_TERRITORY),
+        metavar="SIREN",
+        help="SIREN de l'EPCI étudié (défaut : la variable QPV_TERRITORY, sinon "
+        f"{DEFAULT_TERRITORY})",
     )  # fmt: skip
 
 
@@ -211,6 +217,8 @@ def run_check(args: argparse.Namespace) -> int:
         if suffix not in (".csv", ".xlsx"):
             raise InputError(f"Le fichier résultat doit finir par .csv ou .xlsx : {args.output}.")
         check_output(args.input, args.output, overwrite=args.overwrite)
+        if suffix == ".csv" and not args.input.name.lower().endswith((*EXCEL_SUFFIXES, ".xls")):
+            return _check_streamed(args)
         data = _read_input(args.input, limits.max_bytes)
         user_table = load_table(data, args.input.name, limits=limits)
         for note in user_table.notes:
@@ -240,6 +248,66 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{fr_int(result.total)} lignes vérifiées, écrites dans {args.output}")
     print("\n".join(result.summary_lines()))
     return 0
+
+
+def _check_streamed(args: argparse.Namespace) -> int:
+    """CSV to CSV: no row or size limit, streamed (:mod:`geo.checkstream`); 0 or 1."""
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        result = check_csv_file(
+            args.input,
+            args.output,
+            lambda: build_locator(load_dataset(args.territory)),
+            settings=lambda columns: _check_columns(args, columns),
+            progress=bar,
+            notes=lambda note: print(f"Attention : {note}", file=sys.stderr),
+        )
+    except OSError as exc:
+        print(
+            f"\nErreur : écriture impossible de {args.output} ({os_reason_fr(exc)}).",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{fr_int(result.total)} lignes vérifiées, écrites dans {args.output}")
+    print("\n".join(result.summary_lines()))
+    return 0
+
+
+class ProgressBar:
+    """Rows done, rate and time left on one rewritten line of a terminal (stderr)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._started = time.monotonic()
+        self._shown = False
+
+    def __call__(self, rows: int, done_bytes: int, total_bytes: int) -> None:
+        seconds = max(time.monotonic() - self._started, 1e-6)
+        share = min(done_bytes / total_bytes, 1.0) if total_bytes else 1.0
+        width = 20
+        filled = round(width * share)
+        left = seconds * (1 - share) / share if share > 0 else 0.0
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {fr_int(share * 100):>3} % · "
+            f"{fr_int(rows)} lignes · {fr_int(rows / seconds)} lignes/s · "
+            f"reste {_duration(left)}"
+        )
+        print(f"\r{line:<78}", end="", file=self._stream, flush=True)
+        self._shown = True
+
+    def close(self) -> None:
+        """End the bar's line (nothing if nothing was shown)."""
+        if self._shown:
+            print(file=self._stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    """``1 min 05 s`` or ``12 s``."""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
 
 
 def _read_input(path: Path, max_bytes: int) -> bytes:

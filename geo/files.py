@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from geo.errors import InputError
 
@@ -48,11 +50,12 @@ def check_output(source: Path, output: Path, *, overwrite: bool) -> None:
         )
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file beside it, then rename it over.
+@contextlib.contextmanager
+def atomic_output(target: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``target``'s new content into, renamed over it at the end.
 
-    The new file gets the usual permissions (``0o666`` less the umask), not the temporary
-    file's private ones.
+    Written beside the target; if the block raises, the temporary file is removed and the
+    target is unchanged. The new file gets the usual permissions (``0o666`` less the umask).
 
     Raises
     ------
@@ -64,13 +67,25 @@ def write_atomically(target: Path, data: bytes) -> None:
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through :func:`atomic_output`.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be written (the target is then unchanged).
+    """
+    with atomic_output(target) as out:
+        out.write(data)
 
 
 def _umask() -> int:

@@ -46,12 +46,13 @@ import unicodedata
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import requests
 
 from geo import _http
+from geo._parallel import ordered_map
 from geo.errors import (
     GeocoderError,
     GeocoderParseError,
@@ -820,6 +821,8 @@ def geocode_csv_rows(
     limits: _http.AnswerLimits = CSV_LIMITS,
     file_deadline_s: float = FILE_DEADLINE_S,
     sleep: Callable[[float], None] | None = None,
+    parallel: int = 1,
+    failed_chunks: Literal["raise", "rows"] = "raise",
 ) -> pd.DataFrame:
     """Geocode a table through the bulk endpoint, ``chunk_size`` rows per request.
 
@@ -835,6 +838,14 @@ def geocode_csv_rows(
         Called as ``on_progress(done_rows, total_rows)`` before the first and after each chunk.
     limits, file_deadline_s : optional
         Bounds of each chunk's answer (size, time) and the time for all chunks together.
+    parallel : int
+        Chunks in flight at once (at most :data:`CSV_MAX_PARALLEL`); their requests start at
+        most :data:`CSV_RATE` a second, under the service's quota. The answer keeps the rows'
+        order whatever order the chunks come back in.
+    failed_chunks : {"raise", "rows"}
+        What a chunk the service could not geocode gives: the error (the whole table is then
+        lost), or its rows with ``geocodage_status`` « error » (« non localisée » for the
+        user; the other chunks kept).
 
     Returns
     -------
@@ -844,8 +855,8 @@ def geocode_csv_rows(
     Raises
     ------
     InputError
-        Missing columns; GeocoderError subclasses as for :func:`geocode_address` (the rows
-        already geocoded are lost: the whole table is one operation for the user).
+        Missing columns; GeocoderError subclasses as for :func:`geocode_address` (with
+        ``failed_chunks="raise"``).
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
@@ -853,37 +864,67 @@ def geocode_csv_rows(
     if on_progress:
         on_progress(0, total)
     file_deadline = _http.Deadline(file_deadline_s)
-    parts = []
-    for start in range(0, total, chunk_size):
+
+    def geocode_chunk(start: int) -> pd.DataFrame:
         chunk = rows.iloc[start : start + chunk_size]
         request = build_csv_request(
             chunk, address_columns, citycode_column=citycode_column, url=url
         )
         sent = len(request.files["data"][1]) if request.files else 0
-        content = send_request(
-            request,
-            session=session,
-            timeout=timeout,
-            policy=policy,
-            # The answer repeats what was sent, then adds the result columns.
-            limits=_http.AnswerLimits(
-                max_bytes=limits.max_bytes + 2 * sent,
-                max_depth=limits.max_depth,
-                deadline_s=limits.deadline_s,
-                max_redirects=limits.max_redirects,
-            ),
-            deadline=file_deadline,
-            sleep=sleep,
-        )
-        part = parse_csv_response(content, len(chunk))
+        try:
+            content = send_request(
+                request,
+                session=session,
+                timeout=timeout,
+                policy=policy,
+                # The answer repeats what was sent, then adds the result columns.
+                limits=_http.AnswerLimits(
+                    max_bytes=limits.max_bytes + 2 * sent,
+                    max_depth=limits.max_depth,
+                    deadline_s=limits.deadline_s,
+                    max_redirects=limits.max_redirects,
+                ),
+                deadline=file_deadline,
+                sleep=sleep,
+            )
+            part = parse_csv_response(content, len(chunk))
+        except GeocoderError as exc:
+            if failed_chunks == "raise":
+                raise
+            log.warning("geocoder bulk: a chunk of %d rows failed (%s)", len(chunk), exc)
+            part = _failed_rows(len(chunk))
         part.index = chunk.index
+        return part
+
+    parts: list[pd.DataFrame] = []
+    done = 0
+    answers = ordered_map(
+        geocode_chunk,
+        range(0, total, chunk_size),
+        workers=min(parallel, CSV_MAX_PARALLEL),
+        rate=CSV_RATE,
+    )
+    for part in answers:
         parts.append(part)
-        log.debug("geocoder bulk: %d/%d rows", start + len(chunk), total)
+        done += len(part)
+        log.debug("geocoder bulk: %d/%d rows", done, total)
         if on_progress:
-            on_progress(start + len(chunk), total)
+            on_progress(done, total)
     if not parts:
         return parse_csv_response(_empty_answer(), 0).set_axis(rows.index[:0])
     return pd.concat(parts)
+
+
+CSV_MAX_PARALLEL = 8
+CSV_RATE = 40.0
+"""Bulk requests started per second at most: under the Géoplateforme's 50 a second per IP."""
+
+
+def _failed_rows(count: int) -> pd.DataFrame:
+    """The answer of a chunk the service could not geocode: every row « error »."""
+    part = parse_csv_response(_empty_answer(), 0).reindex(range(count))
+    part["geocodage_status"] = "error"
+    return part
 
 
 def _empty_answer() -> bytes:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from geo._csv import CSV_ERRORS_FR, SEPARATORS, Malformed, separator_candidates
 from geo._encoding import BINARY, decode
 from geo._xlsx import Workbook, column_letters
 from geo.errors import InputError
@@ -37,7 +38,6 @@ MAX_HEADER_CHARS = 20_000  # 200 columns of 100 characters
 MAX_CELLS = 500_000
 MAX_UNPACKED = 100 * 1024 * 1024  # bytes an .xlsx may inflate to, all parts together
 MAX_SECONDS = 5.0  # CPU seconds spent reading one file
-SEPARATORS = (";", ",", "\t", "|")
 SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "tabulation", "|": "« | »"}
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -46,11 +46,6 @@ LINE = "ligne"
 
 _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")
 _SHOWN = 5  # names, lines... quoted in one message
-_CSV_ERRORS_FR = {
-    "unexpected end of data": "guillemet ouvert jamais fermé",
-    "new-line character seen in unquoted field": "retour à la ligne isolé",
-    "field larger than field limit": "cellule trop longue",
-}
 
 
 @dataclass(frozen=True)
@@ -205,7 +200,7 @@ class _Read:
                 "Le fichier ne contient aucune ligne de données (seulement un en-tête)."
             )
         keep = _kept_columns(self.header, self.rows)
-        names, renamed = _unique_names(self.header, keep)
+        names, renamed = unique_names(self.header, keep)
         frame = pd.DataFrame(
             [[row[i] for i in keep] for row in self.rows]
             if len(keep) < len(self.header)
@@ -228,8 +223,10 @@ def _kept_columns(header: list[str], rows: list[list[str]]) -> list[int]:
     return keep
 
 
-def _unique_names(header: list[str], keep: list[int]) -> tuple[list[str], list[str]]:
+def unique_names(header: list[str], keep: list[int]) -> tuple[list[str], list[str]]:
     """Column names, unique, in one pass; and the French note on the duplicates renamed.
+
+    ``keep``: the positions of the header's fields to name (those of the table).
 
     A blank name becomes « colonne N » (N: its position in the file); the second « lat »
     becomes « lat (2) », the third « lat (3) » (skipping any name already taken).
@@ -298,18 +295,22 @@ def _read_csv(data: bytes, limits: Limits, clock: _Clock) -> _Read:
     decoded = decode(data)
     text = decoded.text
     header = _header_line(text, limits)
-    failures: list[tuple[str, _Malformed]] = []
+    failures: list[tuple[str, Malformed]] = []
     for sep in separator_candidates(header):
         try:
             read = _parse_csv(text, sep, limits, clock)
-        except _Malformed as exc:
+        except Malformed as exc:
             failures.append((sep, exc))
             continue
         read.source = f"CSV séparé par {SEPARATOR_NAMES[sep]}, encodage {decoded.encoding}"
         return read
-    sep, first = failures[0]
-    raise InputError(
-        f"Le fichier CSV est mal formé (ligne {fr_int(first.line)} : {first.why}, séparateur "
+    raise malformed_csv(*failures[0])
+
+
+def malformed_csv(sep: str, exc: Malformed) -> InputError:
+    """The refusal of a CSV that does not split into rows with the separator ``sep``."""
+    return InputError(
+        f"Le fichier CSV est mal formé (ligne {fr_int(exc.line)} : {exc.why}, séparateur "
         f"{SEPARATOR_NAMES[sep]}) : vérifiez qu'il a le même nombre de colonnes à chaque ligne "
         "(séparateur « ; » ou « , ») et que les guillemets sont fermés."
     )
@@ -340,31 +341,6 @@ def _header_line(text: str, limits: Limits) -> str:
     return line
 
 
-def separator_candidates(header: str) -> list[str]:
-    """Separators to try, the one splitting the header line into most fields first.
-
-    A header split into several fields settles the separator; a one-column header does not, so
-    every separator is tried in turn.
-    """
-
-    def fields(sep: str) -> int:
-        try:
-            return len(next(csv.reader([header], delimiter=sep)))
-        except (csv.Error, StopIteration):
-            return 0
-
-    ranked = sorted(SEPARATORS, key=lambda sep: -fields(sep))  # stable: ";" first on ties
-    return ranked[:1] if fields(ranked[0]) > 1 else ranked
-
-
-class _Malformed(Exception):
-    """The text does not split into rows of the header's width with this separator."""
-
-    def __init__(self, line: int, why: str) -> None:
-        super().__init__(why)
-        self.line, self.why = line, why
-
-
 def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock, *, strict: bool = True) -> _Read:
     """Rows of ``text`` split by ``sep``, checked against the limits as they come.
 
@@ -390,7 +366,7 @@ def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock, *, strict: bo
                 continue
             if len(record) > width:
                 if any(cell.strip() for cell in record[width:]):
-                    raise _Malformed(
+                    raise Malformed(
                         start, f"{fr_int(len(record))} valeurs pour {fr_int(width)} colonnes"
                     )
                 record = record[:width]
@@ -405,9 +381,9 @@ def _parse_csv(text: str, sep: str, limits: Limits, clock: _Clock, *, strict: bo
         if strict and "unexpected end of data" not in str(exc):
             return _parse_csv(text, sep, limits, clock, strict=False)
         why = next(
-            (fr for en, fr in _CSV_ERRORS_FR.items() if en in str(exc)), "guillemets mal placés"
+            (fr for en, fr in CSV_ERRORS_FR.items() if en in str(exc)), "guillemets mal placés"
         )
-        raise _Malformed(line, why) from None
+        raise Malformed(line, why) from None
     if header is None:  # only empty cells, such as a lone "" : nothing names a column
         raise InputError("Le fichier ne contient aucune donnée.")
     return _Read(header, rows, lines, "", [])

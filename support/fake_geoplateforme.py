@@ -252,6 +252,7 @@ class RequestRecord:
     form: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     rows: int = 0
+    received_at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -270,6 +271,8 @@ class FakeGeoplateforme:
         self.latency = latency
         self.requests: list[RequestRecord] = []
         self.trickled: list[int] = []  # bytes of each trickled answer sent before the hang-up
+        self.in_flight = 0  # requests being answered now
+        self.most_in_flight = 0  # the most ever answered at once
         self._modes: list[_Mode] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -473,17 +476,23 @@ def _handler_for(server: FakeGeoplateforme) -> type[BaseHTTPRequestHandler]:
             endpoint = split.path.rstrip("/")
             endpoint = endpoint[len(PREFIX) :] if endpoint.startswith(PREFIX) else split.path
             record = RequestRecord(
-                self.command, split.path, endpoint, params, dict(self.headers.items())
-            )
+                self.command, split.path, endpoint, params, dict(self.headers.items()),
+                received_at=time.monotonic(),
+            )  # fmt: skip
             with server._lock:
                 server.requests.append(record)
-            mode = server._next_mode(endpoint)
-            if server.latency:
-                time.sleep(server.latency)
+                server.in_flight += 1
+                server.most_in_flight = max(server.most_in_flight, server.in_flight)
             try:
+                mode = server._next_mode(endpoint)
+                if server.latency:
+                    time.sleep(server.latency)
                 self._answer(endpoint, params, body, record, mode)
             except (BrokenPipeError, ConnectionResetError):
                 return  # the client gave up (timeout, limit): nothing left to answer
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
 
         def _answer(self, endpoint, params, body, record, mode):
             opts = mode.options

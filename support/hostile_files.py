@@ -35,13 +35,20 @@ class HostileFile:
     build: Callable[[], bytes]
     limit: str  # the limit or the check it meets, for the report
     expected: tuple[str, ...]  # fragments of the French refusal: one of them must be said
+    # The command line streams CSV files with no row or size limit: where a file breaks only
+    # the page's limit, what ``geo check`` says instead (None: the same), or "" when the file is
+    # no longer hostile there (an ordinary file, checked: see tests/test_check_stream.py).
+    on_command_line: tuple[str, ...] | str | None = None
 
     def data(self) -> bytes:
         return self.build()
 
-    def said(self, message: str) -> bool:
-        """Whether ``message`` is the refusal expected."""
-        return any(fragment in message for fragment in self.expected)
+    def said(self, message: str, *, command_line: bool = False) -> bool:
+        """Whether ``message`` is the refusal expected (on the page, or by ``geo check``)."""
+        expected = self.expected
+        if command_line and isinstance(self.on_command_line, tuple):
+            expected = self.on_command_line
+        return any(fragment in message for fragment in expected)
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,12 +270,14 @@ FILES = (
     HostileFile("csv-long-header", "noms.csv", long_header, "20\u202f000 caractères d'en-tête",
                 ("fait 30\u202f149 caractères",)),
     HostileFile("csv-many-rows", "lignes.csv", many_rows, "10\u202f000 lignes",
-                ("plus de 10\u202f000 lignes",)),
+                ("plus de 10\u202f000 lignes",),
+                on_command_line=("Aucune colonne d'adresse ni de coordonnées reconnue",)),
     HostileFile("csv-mixed-encoding", "melange.csv", mixed_encoding, "un seul encodage",
                 ("mélange deux encodages : il est en UTF-8, sauf la ligne 3",)),
     HostileFile("csv-just-over", "gros.csv", just_over, "5 Mo",
                 ("pèse 5\u202f242\u202f881 octets : la limite est de 5 Mo "
-                 "(5\u202f242\u202f880 octets)",)),
+                 "(5\u202f242\u202f880 octets)",),
+                on_command_line=""),
     HostileFile("csv-binary", "image.csv", binary, "texte", ("contenu binaire",)),
 )  # fmt: skip
 """Every hostile file, in the order the reports list them."""
