@@ -54,7 +54,7 @@ def test_a_file_over_the_page_limits_is_checked_whole_and_in_order(
     assert statuses[:3] == ["dans", "hors territoire", "non localisée"]
     assert statuses == statuses[:3] * (rows // 3)
     assert set(result.loc[::3, "qpv_2015_code"]) == {"QP062025"}
-    assert "12 000 lignes vérifiées" in done.stdout
+    assert "12\u202f000 lignes vérifiées" in done.stdout
     assert "\r" not in done.stderr  # no progress bar when stderr is not a terminal
 
 
@@ -104,7 +104,7 @@ def test_a_malformed_row_late_in_the_file_leaves_the_output_untouched(locator, t
     out = tmp_path / "resultat.csv"
     out.write_bytes(b"previous result")
 
-    with pytest.raises(InputError, match=r"mal formé \(ligne 5 002 : 4 valeurs pour 3"):
+    with pytest.raises(InputError, match=r"mal formé \(ligne 5\u202f002 : 4 valeurs pour 3"):
         check_csv_file(
             source,
             out,
@@ -140,7 +140,7 @@ def test_the_progress_bar_says_rows_rate_and_time_left():
     bar.close()
 
     shown = screen.getvalue()
-    assert shown.startswith("\r[#####...............]  25 % · 150 000 lignes · ")
+    assert shown.startswith("\r[#####...............]  25 % · 150\u202f000 lignes · ")
     assert "lignes/s · reste " in shown and shown.endswith("\n")
 
 
