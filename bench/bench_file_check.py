@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import report
-from geo import generations, geocode
+from geo import generations, geocode, geocode_bulk
 from geo.checkfile import check_table
 from geo.locate import build_locator
 from geo.store import load_dataset
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "requests",
             baseline=baseline_requests,
             baseline_name="one request per row",
-            target=f"<= {-(-args.rows // geocode.CSV_CHUNK_SIZE)} requests",
+            target=f"<= {-(-args.rows // geocode_bulk.CSV_CHUNK_SIZE)} requests",
         )
     )
     results.append(

@@ -24,7 +24,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from geo.format import fr_distance, fr_number, french_date
-from geo.geocode import SERVICE_NAME, GeocodeResult
+from geo.geocode import GeocodeResult
+from geo.geocoder import SERVICE_NAME
 from geo.verdict import REASON_LABELS, TYPE_LEVEL_FR, Verdict
 
 SOURCE_ADDRESS = "adresse"

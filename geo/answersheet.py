@@ -32,7 +32,7 @@ from geo.answer import (
 )
 from geo.coordinates import LAMBERT93, WGS84
 from geo.format import fr_distance
-from geo.geocode import SERVICE_NAME, base_url
+from geo.geocoder import SERVICE_NAME, base_url
 from geo.mapimage import MapLayers, point_map_png
 from geo.sources import DATASETS
 from geo.store import Dataset

@@ -5,7 +5,7 @@ by :func:`geo.tabular.read_table`, either
 
 * longitude/latitude columns are read (decimal comma accepted): nothing leaves the machine; or
 * address columns are geocoded in bulk by the address service of the Géoplateforme
-  (:func:`geo.geocode.geocode_csv_rows`, in chunks), and the precision of each result follows
+  (:func:`geo.geocode_bulk.geocode_csv_rows`, in chunks), and the precision of each result follows
   its type (house number or street...);
 
 then every located row is classified by :meth:`geo.locate.Locator.locate_many` for each
@@ -45,7 +45,8 @@ from geo import generations as perimeters
 from geo.coordinates import in_france, parse_coordinates
 from geo.errors import InputError
 from geo.format import fr_int, fr_number
-from geo.geocode import AMBIGUITY_GAP, LOW_SCORE, geocode_csv_rows
+from geo.geocode import AMBIGUITY_GAP, LOW_SCORE
+from geo.geocode_bulk import geocode_csv_rows
 from geo.locate import Locator
 from geo.precision import PRECISION_BY_TYPE
 from geo.verdict import NOT_LOCATED, REASON_LABELS, STATUS_LABELS, STATUS_ORDER, and_list
@@ -150,10 +151,10 @@ def check_table(
     geocoder_url, chunk_size, timeout : optional
         Address service root (default ``$QPV_GEOCODER_URL`` or the Géoplateforme's), rows per
         request and (connect, read) timeout per request (defaults of
-        :func:`geo.geocode.geocode_csv_rows`).
+        :func:`geo.geocode_bulk.geocode_csv_rows`).
     parallel, failed_chunks : optional
         Chunks of addresses in flight at once, and what a chunk the service could not geocode
-        gives (see :func:`geo.geocode.geocode_csv_rows`: the error, or « non localisée » rows).
+        gives (see :func:`geo.geocode_bulk.geocode_csv_rows`: the error, or « non localisée » rows).
 
     Returns
     -------
@@ -166,7 +167,8 @@ def check_table(
     InputError
         Columns missing or not chosen, both or neither mode chosen (French message).
     GeocoderError
-        The address service failed (see :func:`geo.geocode.user_message`); nothing is returned.
+        The address service failed (see :func:`geo.geocoder.user_message`); nothing is
+        returned.
     """
     started = time.perf_counter()
     if not isinstance(table, pd.DataFrame):

@@ -23,7 +23,7 @@ from geo.errors import GeocoderError, InputError, QPVError, os_reason_fr
 from geo.export import excel_cut_note, to_csv_fr, to_excel
 from geo.files import check_output, write_atomically
 from geo.format import fr_int, fr_number
-from geo.geocode import user_message
+from geo.geocoder import user_message
 from geo.locate import build_locator, locate_point
 from geo.sources import DATASETS
 from geo.store import BuildReport, load_dataset

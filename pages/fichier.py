@@ -17,7 +17,7 @@ from geo import generations
 from geo.checkfile import check_table
 from geo.errors import GeocoderError, InputError
 from geo.format import fr_int, fr_number
-from geo.geocode import user_message
+from geo.geocoder import user_message
 from geo.tabular import UPLOAD_LIMITS, guess_address_columns, guess_lonlat_columns, load_table
 from ui import downloads, fichier, leaflet, mapview
 from ui.data import get_dataset

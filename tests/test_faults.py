@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui.data
-from geo import fetch, geocode
+from geo import fetch, geocoder
 from geo.sources import SOURCES
 from geo.store import SCHEMA_VERSION
 from geo.territory import DEFAULT_TERRITORY
@@ -527,4 +527,4 @@ def test_file_check_with_the_service_failing_checks_no_row(
     assert message in text and "Aucune ligne n'a été vérifiée" in text
     assert [h.value for h in at.header] == [], "a result was shown although no row was checked"
     assert not at.get("download_button")
-    assert geoplateforme.count("/search/csv") <= geocode.DEFAULT_POLICY.attempts
+    assert geoplateforme.count("/search/csv") <= geocoder.DEFAULT_POLICY.attempts

@@ -25,16 +25,14 @@ from geo.errors import (
     GeocoderUnavailable,
     InputError,
 )
-from geo.geocode import (
-    AMBIGUITY_GAP,
+from geo.geocode import AMBIGUITY_GAP, geocode_address, parse_search_response
+from geo.geocode_bulk import geocode_csv_rows
+from geo.geocoder import (
     DEFAULT_BASE_URL,
     ENV_URL,
     MAX_LENGTH,
     build_search_request,
-    geocode_address,
-    geocode_csv_rows,
     normalize_address,
-    parse_search_response,
     user_message,
 )
 from geo.precision import precision_for_type

@@ -29,22 +29,18 @@ from geo.errors import (
     GeocoderTimedOut,
     GeocoderUnavailable,
 )
-from geo.geocode import (
+from geo.geocode import SearchArea, geocode_address, reverse_geocode, suggest_addresses
+from geo.geocode_bulk import build_csv_request, geocode_csv_rows
+from geo.geocoder import (
     COMPLETION_PATH,
     CSV_PATH,
     DEFAULT_BASE_URL,
     REVERSE_PATH,
     SEARCH_PATH,
     AnswerLimits,
-    SearchArea,
     build_completion_request,
-    build_csv_request,
     build_reverse_request,
     build_search_request,
-    geocode_address,
-    geocode_csv_rows,
-    reverse_geocode,
-    suggest_addresses,
     user_message,
 )
 

@@ -10,7 +10,8 @@ from test_cli import run_geo
 
 from geo.errors import GeocoderUnavailable
 from geo.export import read_csv_fr
-from geo.geocode import CSV_RATE, RetryPolicy, geocode_csv_rows
+from geo.geocode_bulk import CSV_RATE, geocode_csv_rows
+from geo.geocoder import RetryPolicy
 from support.fake_geoplateforme import FakeGeoplateforme
 
 pytest_plugins = ["geoplateforme_fixtures"]

@@ -24,11 +24,11 @@ from geo.geocode import (
     SearchArea,
     geocode_address,
     parse_completion_response,
-    parse_csv_response,
     parse_search_response,
     reverse_geocode,
     suggest_addresses,
 )
+from geo.geocode_bulk import parse_csv_response
 from geo.locate import build_locator
 from geo.precision import precision_for_type
 from geo.verdict import NOT_LOCATED

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from geo.coordinates import parse_degrees
 from geo.errors import InputError
 from geo.export import FORMULA_PREFIXES, to_csv_fr, to_excel
-from geo.geocode import MAX_LENGTH, MIN_LENGTH, normalize_address
+from geo.geocoder import MAX_LENGTH, MIN_LENGTH, normalize_address
 from geo.locate import build_locator
 from geo.tabular import read_table
 from geo.verdict import STATUSES, Verdict

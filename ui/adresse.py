@@ -31,18 +31,15 @@ from geo.coordinates import WGS84, parse_degrees
 from geo.errors import GeocoderError, InputError
 from geo.format import fr_distance, fr_number
 from geo.geocode import (
-    AnswerLimits,
     GeocodeAnswer,
     GeocodeResult,
-    RetryPolicy,
     SearchArea,
     Suggestion,
-    base_url,
     geocode_address,
     reverse_geocode,
     suggest_addresses,
-    user_message,
 )
+from geo.geocoder import AnswerLimits, RetryPolicy, base_url, user_message
 from geo.locate import locate_point
 from geo.sources import SIG_VILLE_URL, sig_ville_page
 from geo.store import Dataset
@@ -55,7 +52,7 @@ from ui.markdown import escape_markdown, excerpt
 from ui.memory import keep_for_process
 
 # A person waits at the page: each look-up has a few seconds, whatever the service does
-# (a bulk file has its own, longer budget: geo.geocode.CSV_LIMITS).
+# (a bulk file has its own, longer budget: geo.geocode_bulk.CSV_LIMITS).
 SEARCH_TIMEOUT = (3.0, 5.0)
 SEARCH_POLICY = RetryPolicy(attempts=2, backoff=0.5, max_wait=2.0)
 SEARCH_LIMITS = AnswerLimits(max_bytes=1_000_000, max_depth=16, deadline_s=6.0)
@@ -164,7 +161,7 @@ def search_address(address: str, dataset: Dataset) -> GeocodeAnswer:
     InputError
         Unusable address (French message).
     GeocoderError
-        The service failed: show :func:`geo.geocode.user_message`.
+        The service failed: show :func:`geo.geocoder.user_message`.
     """
     area = search_area(dataset)
     return geocode_address(
