@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import report
-from geo import generations, geocode, geocode_bulk
+from geo import _http, generations, geocode, geocode_bulk
 from geo.checkfile import check_table
 from geo.locate import build_locator
 from geo.store import load_dataset
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
         # Baseline: one request per row, one verdict per row and generation.
         service.requests.clear()
-        session = geocode._http.make_session()
+        session = _http.make_session()
         rows = table.head(sample)
         start = time.perf_counter()
         agree = 0
