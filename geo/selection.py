@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo import generations
@@ -83,22 +84,29 @@ def select_qpv(qpv: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     generations.check(filters.generation)
     if isinstance(qpv, gpd.GeoDataFrame):
         qpv = pd.DataFrame(qpv.drop(columns=qpv.geometry.name))
-    keep = qpv["generation"] == filters.generation
+    # One boolean array (numpy): about twice as fast as a chain of pandas masks on this small
+    # table, and a new set of filters is computed on the user's rerun (bench/bench_map.py).
+    keep = qpv["generation"].to_numpy() == filters.generation
     if not filters.include_neighbouring:
-        keep &= qpv["status"] == STATUS_CONTRACT
+        keep &= qpv["status"].to_numpy(dtype=object) == STATUS_CONTRACT
     if filters.communes:
         wanted = set(filters.communes)
-        keep &= qpv["commune_codes"].map(lambda codes: not wanted.isdisjoint(codes.split(",")))
+        keep &= np.fromiter(
+            (not wanted.isdisjoint(codes.split(",")) for codes in qpv["commune_codes"]),
+            dtype=bool,
+            count=len(qpv),
+        )
     query = normalize_name(filters.query)
     if query:
         searchable = (qpv["name"] + " " + qpv["code"]).map(normalize_name)
-        keep &= searchable.str.contains(query, regex=False)
-    population = qpv["population"].astype("Float64")
-    if filters.population_min is not None:
-        keep &= (population >= filters.population_min).fillna(False)
-    if filters.population_max is not None:
-        keep &= (population <= filters.population_max).fillna(False)
-    return qpv[keep.astype(bool)]
+        keep &= searchable.str.contains(query, regex=False).to_numpy(dtype=bool)
+    population = qpv["population"].to_numpy(dtype=float, na_value=np.nan)  # unknown: NaN
+    with np.errstate(invalid="ignore"):  # NaN compares False: an unknown population is out
+        if filters.population_min is not None:
+            keep &= population >= filters.population_min
+        if filters.population_max is not None:
+            keep &= population <= filters.population_max
+    return qpv[keep]
 
 
 def summarize(

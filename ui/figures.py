@@ -50,7 +50,7 @@ def _book(siren: str, fingerprint: str, *, _dataset: Dataset) -> FactBook:
 
 def fact_book(dataset: Dataset) -> FactBook:
     """The dataset's :class:`~geo.facts.FactBook`, one per process and build of the tables."""
-    return _book(dataset.siren, fingerprint(dataset), _dataset=dataset)
+    return _book(siren=dataset.siren, fingerprint=fingerprint(dataset), _dataset=dataset)
 
 
 def figures_html(facts: Sequence[Fact], *, columns: int = 2) -> str:
