@@ -45,7 +45,12 @@ _NUMBER = re.compile(r"^(?P<before>\D*?)(?P<number>\d[\d\s\u00a0,]*(?:\s?%)?)(?P
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _book(siren: str, fingerprint: str, *, _dataset: Dataset) -> FactBook:
-    return keep_for_process(FactBook(_dataset))
+    book = FactBook(_dataset)
+    # Every quartier's facts now, once per build (a few tens of ms): otherwise the first rerun
+    # showing a commune builds those of its quartiers, in the user's wait (bench/bench_map.py).
+    for code in _dataset.qpv["code"]:
+        book.quartier(code)
+    return keep_for_process(book)
 
 
 def fact_book(dataset: Dataset) -> FactBook:
