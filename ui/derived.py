@@ -42,6 +42,12 @@ def _tour(siren: str, build: str, generation: int, *, _dataset: Dataset):
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+def _codes(siren: str, build: str, generation: int, *, _dataset: Dataset) -> frozenset[str]:
+    qpv = attributes(_dataset, "qpv")
+    return keep_for_process(frozenset(qpv.loc[qpv["generation"] == generation, "code"]))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _neighbouring(
     siren: str, build: str, generation: int, *, _dataset: Dataset
 ) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -96,6 +102,11 @@ def quartiers_of_commune(dataset: Dataset, commune: str, generation: int) -> tup
     holding = communes_with_quartiers(dataset, generation)
     found = holding.loc[holding["code"] == commune, "qpv_codes"]
     return found.iloc[0] if len(found) else ()
+
+
+def quartier_codes(dataset: Dataset, generation: int) -> frozenset[str]:
+    """Codes of every quartier of ``generation`` (contract and neighbouring), once per build."""
+    return _codes(**_build_of(dataset), generation=generation, _dataset=dataset)
 
 
 def neighbouring_quartiers(
