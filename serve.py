@@ -2,7 +2,8 @@
 
 Streamlit runs ``app.py`` unchanged (through ``st.App``, its documented ASGI entry point); the
 launcher adds ``TCP_NODELAY`` on every connection (``server/nodelay.py``) and the French page
-shell (``server/french_shell.py``). Every ``streamlit run`` option applies, e.g.
+shell (``server/french_shell.py``), which asks for the map's code at once (``server/preload.py``).
+Every ``streamlit run`` option applies, e.g.
 ``streamlit run serve.py --server.port 8502``. ``streamlit run serve.py -- other.py`` serves
 another script the same way (tests and benchmarks). ``streamlit run app.py`` still works, with
 English built-in strings and a 40 ms stall per response.
@@ -16,9 +17,12 @@ from starlette.middleware import Middleware
 
 from server import nodelay
 from server.french_shell import FrenchShell
+from server.preload import map_preloads
 
 nodelay.install()  # before uvicorn starts serving: it imports this module first
 
 SCRIPT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("app.py")
 
-app = st.App(SCRIPT, middleware=[Middleware(FrenchShell)], lifespan=nodelay.lifespan)
+app = st.App(
+    SCRIPT, middleware=[Middleware(FrenchShell, head=map_preloads)], lifespan=nodelay.lifespan
+)

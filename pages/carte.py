@@ -61,36 +61,16 @@ state.seed_widgets(
     }
 )
 
-with st.sidebar:
-    generation = state.perimeters_radio(K_GEN, on_change=follow_generation, args=(catalogue,))
-    choices = selection.commune_choices(dataset.communes, generation)
-    st.multiselect(
-        "Communes",
-        list(choices),
-        format_func=choices.get,
-        key=K_COMMUNES,
-        placeholder="Toutes les communes",
-    )
-    st.text_input("Quartier (nom ou code)", key=K_QUERY, placeholder="ex. Cité 2, QP062025")
-    # Seeded through ``value`` (a range), not the session state: select_slider decides from
-    # its default value whether it returns a range. Its identity is its key: later runs keep
-    # the user's choice.
-    st.select_slider(
-        "Population des quartiers (habitants)",
-        pop_steps,
-        value=(step_down(low or 0, pop_max), step_up(pop_max if high is None else high, pop_max)),
-        format_func=fr_int,
-        key=K_POP,
-    )
-    st.checkbox(
-        "Montrer les quartiers voisins (hors contrat de ville)",
-        key=K_NEIGHBOURS,
-        help="Quartiers rattachés aussi à ce territoire par l'Insee mais relevant du contrat "
-        "de ville d'un EPCI voisin.",
-    )
-    st.toggle("Colorer les communes selon la part d'habitants en quartier", key=K_CHOROPLETH)
-
-pop_low, pop_high = st.session_state[K_POP]
+# The map goes first in the script, so that its element reaches the browser first and its code
+# loads before the ~40 modules of the other widgets (bench/bench_shell.py: the first visit waits
+# for them otherwise). The widgets' values are in the session state before the widgets are
+# drawn (seeded above, or the user's); the population range is not on a first run (see below).
+generation = st.session_state[K_GEN]
+# Seeded through ``value`` (a range), not the session state: select_slider decides from its
+# default value whether it returns a range. Its identity is its key: later runs keep the
+# user's choice.
+pop_default = (step_down(low or 0, pop_max), step_up(pop_max if high is None else high, pop_max))
+pop_low, pop_high = st.session_state.get(K_POP, pop_default)
 view = state.ViewState(
     generation=generation,
     communes=tuple(st.session_state[K_COMMUNES]),
@@ -103,14 +83,7 @@ view = state.ViewState(
 selected, summary = derived.selection_of(dataset, view.filters)  # kept per build and filters
 
 st.html(CSS)  # style only: no place in the page, nor the raw-HTML Markdown code
-st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
-st.markdown(f"**{generations.LABELS[generation]}**")
-with st.container(key="carte_headline"):
-    panels.render_headline(summary, dataset)
-with st.container():  # always there, so that the map below never moves
-    if selected.empty:
-        st.info("Aucun quartier ne correspond à ces filtres : élargissez la sélection.")
-
+header = st.container()  # title and headline, written once the map is on its way
 map_column, panel_column = st.columns([5, 3], gap="medium")
 # The map goes first, so that the browser starts loading it first; the panel's toggle (drawn
 # below) is read from the session state.
@@ -133,6 +106,15 @@ with map_column:
             "limites »."
         )
     st.caption(" ".join(notes))
+
+with header:
+    st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
+    st.markdown(f"**{generations.LABELS[generation]}**")
+    with st.container(key="carte_headline"):
+        panels.render_headline(summary, dataset)
+    with st.container():  # always there, so that the map below never moves
+        if selected.empty:
+            st.info("Aucun quartier ne correspond à ces filtres : élargissez la sélection.")
 
 with panel_column:
     st.selectbox(
@@ -165,6 +147,32 @@ with panel_column:
                 commune_picker_key=K_COMMUNE_PICK,
                 on_pick_commune=pick_commune,
             )
+
+with st.sidebar:
+    state.perimeters_radio(K_GEN, on_change=follow_generation, args=(catalogue,))
+    choices = selection.commune_choices(dataset.communes, generation)
+    st.multiselect(
+        "Communes",
+        list(choices),
+        format_func=choices.get,
+        key=K_COMMUNES,
+        placeholder="Toutes les communes",
+    )
+    st.text_input("Quartier (nom ou code)", key=K_QUERY, placeholder="ex. Cité 2, QP062025")
+    st.select_slider(
+        "Population des quartiers (habitants)",
+        pop_steps,
+        value=pop_default,
+        format_func=fr_int,
+        key=K_POP,
+    )
+    st.checkbox(
+        "Montrer les quartiers voisins (hors contrat de ville)",
+        key=K_NEIGHBOURS,
+        help="Quartiers rattachés aussi à ce territoire par l'Insee mais relevant du contrat "
+        "de ville d'un EPCI voisin.",
+    )
+    st.toggle("Colorer les communes selon la part d'habitants en quartier", key=K_CHOROPLETH)
 
 # The table is one click away: st.dataframe's code (1,5 MB of JavaScript) stays off the first
 # visit, and the table is built only while it is open.

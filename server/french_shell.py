@@ -16,6 +16,7 @@ import gzip
 import json
 import logging
 import re
+from collections.abc import Callable
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -56,13 +57,21 @@ def inline_script() -> str:
     return code
 
 
-def frenchify(html: str, *, title: str) -> str | None:
-    """Streamlit's ``index.html`` in French; None for any other HTML (left as it is)."""
+def frenchify(html: str, *, title: str, head: str = "") -> str | None:
+    """Streamlit's ``index.html`` in French; None for any other HTML (left as it is).
+
+    ``head`` (HTML) goes in the ``<head>``, after the translations and before Streamlit's code.
+    """
     if _ROOT not in html or not _HEAD_TAG.search(html) or not _HTML_TAG.search(html):
         return None
     html = _HTML_TAG.sub('<html lang="fr">', html, count=1)
     html = _HEAD_TAG.sub(
-        lambda m: f"{m.group(0)}\n    <script>{inline_script()}</script>", html, count=1
+        lambda m: (
+            f"{m.group(0)}\n    <script>{inline_script()}</script>"
+            + (f"\n    {head}" if head else "")
+        ),
+        html,
+        count=1,
     )
     html = _TITLE.sub(lambda _: f"<title>{escape(title)}</title>", html, count=1)
     return _NOSCRIPT.sub(lambda _: f"<noscript><p>{escape(NOSCRIPT)}</p></noscript>", html, count=1)
@@ -84,11 +93,15 @@ class FrenchShell:
         The ASGI app it wraps (Streamlit's).
     title : str
         The tab's title until the app sets its own.
+    head : callable, optional
+        Returns HTML for the page's ``<head>`` (``server.preload``); called at the first page
+        asked for, when Streamlit's options are read.
     """
 
-    def __init__(self, app, *, title: str = "Chargement…"):
+    def __init__(self, app, *, title: str = "Chargement…", head: Callable[[], str] | None = None):
         self.app = app
         self.title = title
+        self.head = head
         inline_script()  # a missing or broken table stops the server now, not at the first visit
 
     async def __call__(self, scope, receive, send) -> None:
@@ -127,7 +140,7 @@ class FrenchShell:
         headers = dict(start.get("headers", []))
         gzipped = headers.get(b"content-encoding") == b"gzip"
         html = (gzip.decompress(payload) if gzipped else payload).decode("utf-8")
-        french = frenchify(html, title=self.title)
+        french = frenchify(html, title=self.title, head=self.head() if self.head else "")
         if french is None:
             _LOGGER.warning('HTML page without Streamlit\'s <div id="root">: left in English')
         else:

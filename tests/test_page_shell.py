@@ -19,7 +19,8 @@ import streamlit as st
 import uvicorn
 
 import ui.data
-from server import french_shell, nodelay
+import ui.leaflet
+from server import french_shell, nodelay, preload
 from support import REPO_ROOT
 from support.server import keep_alive_times
 from ui.errors import UNEXPECTED_ERROR
@@ -74,6 +75,22 @@ def test_streamlit_index_becomes_french_with_the_translations_before_streamlit_c
     translations = html.index("new MutationObserver")
     assert translations < html.index('<script type="module"'), "Streamlit's code would run first"
     assert '"Drag and drop a file here":"Glissez-déposez un fichier ici"' in html
+
+
+def test_the_shell_asks_for_the_map_code_before_streamlit_code_and_names_real_files():
+    links = preload.map_preloads()
+    html = french_shell.frenchify(STREAMLIT_INDEX.read_text("utf-8"), title="x", head=links)
+
+    hrefs = re.findall(r'href="([^"]+)"', links)
+    assert html.index(links) < html.index('<script type="module"'), "asked for too late"
+    chunk = next(h for h in hrefs if "BidiComponent" in h)  # Streamlit's component module
+    assert (preload.STREAMLIT_JS / chunk.removeprefix("./static/js/")).is_file()
+    module = next(h for h in hrefs if "map.js" in h)
+    assert module == ui.leaflet.module_url()  # what the component imports: the same request
+    for name in ("leaflet.js", "leaflet.css"):
+        href = next(h for h in hrefs if h.endswith(name))
+        served = REPO_ROOT / "static" / href.removeprefix("/app/static/")
+        assert served.is_file(), href
 
 
 def test_other_html_is_left_as_it_is():

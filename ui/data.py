@@ -175,7 +175,7 @@ def get_dataset() -> Dataset:
                 _prepare(territory)
                 _checked.add(territory)
     try:
-        return _load(territory)
+        return _load(territory=territory)  # by keyword: see ui.derived
     except QPVError as exc:
         _stop_on_data_error(exc)
         raise  # unreachable: st.stop() raises

@@ -16,7 +16,7 @@ import streamlit as st
 from geo.factsheet import commune_sheet_pdf, dossier_order, dossier_pdf, factsheet_pdf
 from geo.mapimage import map_png
 from geo.store import Dataset
-from ui.derived import attributes
+from ui.derived import quartier_codes
 
 PNG_SIZE_PX = (1600, 1200)
 PNG_DPI = 200
@@ -154,9 +154,7 @@ def map_button(
     quartiers, communes = tuple(quartiers), tuple(communes)
     named = quartiers if named is None else tuple(named)
     # Checked now rather than when the file is asked for: a wrong view fails in the page.
-    qpv = attributes(dataset, "qpv")
-    known = qpv.index[qpv["generation"] == generation]
-    wrong = sorted(set(quartiers + named).difference(known))
+    wrong = sorted(set(quartiers + named).difference(quartier_codes(dataset, generation)))
     if wrong:
         raise ValueError(f"quartiers {wrong} are not among the {generation} perimeters")
     siren = dataset.siren

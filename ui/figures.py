@@ -45,12 +45,17 @@ _NUMBER = re.compile(r"^(?P<before>\D*?)(?P<number>\d[\d\s\u00a0,]*(?:\s?%)?)(?P
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _book(siren: str, fingerprint: str, *, _dataset: Dataset) -> FactBook:
-    return keep_for_process(FactBook(_dataset))
+    book = FactBook(_dataset)
+    # Every quartier's facts now, once per build (a few tens of ms): otherwise the first rerun
+    # showing a commune builds those of its quartiers, in the user's wait (bench/bench_map.py).
+    for code in _dataset.qpv["code"]:
+        book.quartier(code)
+    return keep_for_process(book)
 
 
 def fact_book(dataset: Dataset) -> FactBook:
     """The dataset's :class:`~geo.facts.FactBook`, one per process and build of the tables."""
-    return _book(dataset.siren, fingerprint(dataset), _dataset=dataset)
+    return _book(siren=dataset.siren, fingerprint=fingerprint(dataset), _dataset=dataset)
 
 
 def figures_html(facts: Sequence[Fact], *, columns: int = 2) -> str:

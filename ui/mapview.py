@@ -124,7 +124,12 @@ def territory_map(
         opens without redrawing the map (:func:`focus_layer`), so its legend must already say
         what the outline means.
     """
-    layers = _layers(dataset.siren, fingerprint(dataset), generation, _dataset=dataset)
+    layers = _layers(
+        siren=dataset.siren,
+        fingerprint=fingerprint(dataset),
+        generation=generation,
+        _dataset=dataset,
+    )
     wanted = set(codes)
     shown = [code for code in layers.quartier_bounds if code in wanted]
     bounds = _union([layers.quartier_bounds[c] for c in shown]) or layers.territory_bounds
@@ -156,7 +161,7 @@ def focus_layer(dataset: Dataset, code: str, *, counterpart: str | None = None) 
     ``geo.style.COUNTERPART``. Neither catches clicks: the quartiers underneath still open
     their panels.
     """
-    shapes = _shapes(dataset.siren, fingerprint(dataset), _dataset=dataset)
+    shapes = _shapes(siren=dataset.siren, fingerprint=fingerprint(dataset), _dataset=dataset)
     selected = style.SELECTED
     halo = {"color": style.PAPER, "weight": selected.halo, "opacity": 0.9, "fill": False}
     drawn = [(code, halo), (code, path_style(selected))]

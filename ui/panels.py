@@ -34,8 +34,11 @@ from geo.quartier import (
 from geo.selection import Summary
 from geo.sources import DATASETS, sig_ville_page
 from geo.store import Dataset
-from geo.territory import STATUS_NEIGHBOURING
-from ui.derived import attributes, communes_with_quartiers  # kept per build, not per run
+from ui.derived import (  # kept per build, not per run
+    attributes,
+    communes_with_quartiers,
+    neighbouring_quartiers,
+)
 from ui.factsheet_buttons import (
     commune_sheet_button,
     dossier_button,
@@ -395,13 +398,7 @@ def _quartier_line(quartier: Quartier, on_open: Callable[[str], None] | None) ->
 
 
 def _neighbours_of_commune(dataset: Dataset, insee: str, generation: int) -> None:
-    qpv = attributes(dataset, "qpv")
-    near = qpv[
-        (qpv["generation"] == generation)
-        & (qpv["status"] == STATUS_NEIGHBOURING)
-        & qpv["commune_codes"].map(lambda codes: insee in codes.split(","))
-    ]
-    for code, name in zip(near["code"], near["name"], strict=True):
+    for code, name in neighbouring_quartiers(dataset, insee, generation):  # kept per build
         st.caption(
             f"Touche aussi le quartier voisin {escape_markdown(name)} ({code}), hors contrat de "
             "ville de ce territoire."

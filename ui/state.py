@@ -112,7 +112,7 @@ class Catalogue:
     def from_dataset(cls, dataset: Dataset) -> Catalogue:
         """The catalogue of ``dataset``, built once per process and build of the tables: it
         does not change between reruns (read it, never modify it)."""
-        return _catalogue(dataset.siren, fingerprint(dataset), _dataset=dataset)
+        return _catalogue(siren=dataset.siren, build=fingerprint(dataset), _dataset=dataset)
 
     @classmethod
     def build(cls, dataset: Dataset) -> Catalogue:
