@@ -168,8 +168,8 @@ def summarize(
         # Counted whole, like every quartier: the headline says so.
         spanning=tuple(
             code
-            for code, codes in zip(contract["code"], members, strict=True)
-            if commune_filter and not codes <= set(commune_filter)
+            for code, commune_codes in zip(codes, members, strict=True)
+            if commune_filter and not commune_codes <= set(commune_filter)
         ),
     )
 
