@@ -14,7 +14,7 @@ from geo import generations
 from geo.errors import InputError
 from geo.format import fr_int, fr_percent
 from geo.quartier import SHORT_SOURCES, Fact, Quartier, Quartiers, population_source
-from geo.selection import Filters, quartiers_by_commune, select_qpv, summarize
+from geo.selection import Filters, Summary, quartiers_by_commune, select_qpv, summarize
 from geo.store import Dataset
 
 ESTIMATE_NOTE = (
@@ -123,47 +123,54 @@ class FactBook:
             self.data.communes,
             generation=generation,
         )
-        year = generations.year_text(summary.population_year)
-        source = population_source(self.data, generation)
-        perimeters = f"{SHORT_SOURCES['qpv']}, périmètres {generation}"
-        return (
-            Fact(
-                "quartiers",
-                "Quartiers prioritaires",
-                summary.quartiers,
-                fr_int(summary.quartiers),
-                str(generation),
-                perimeters,
-            ),
-            Fact(
-                "communes",
-                "Communes concernées",
-                len(summary.communes),
-                f"{fr_int(len(summary.communes))} sur {summary.communes_total}",
-                str(generation),
-                perimeters,
-            ),
-            Fact(
-                "population_qpv",
-                "Habitants des quartiers",
-                summary.population,
-                fr_int(summary.population),
-                year,
-                source,
-            ),
-            Fact(
-                "share_qpv_pct",
-                "Part de la population du territoire",
-                summary.share_pct,
-                fr_percent(summary.share_pct),
-                f"{year} et {summary.reference_year}",
-                f"{source} ; {SHORT_SOURCES['communes']}",
-                "ordre de grandeur : deux années différentes"
-                if year != str(summary.reference_year)
-                else "",
-            ),
-        )
+        return summary_facts(self.data, summary)
 
 
 def _number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
+
+
+def summary_facts(data: Dataset, summary: Summary) -> tuple[Fact, ...]:
+    """The headline of a selection (``geo.selection.summarize``): quartiers, communes,
+    population and share of the territory, each with its year and source."""
+    generation = summary.generation
+    year = generations.year_text(summary.population_year)
+    source = population_source(data, generation)
+    perimeters = f"{SHORT_SOURCES['qpv']}, périmètres {generation}"
+    return (
+        Fact(
+            "quartiers",
+            "Quartiers prioritaires",
+            summary.quartiers,
+            fr_int(summary.quartiers),
+            str(generation),
+            perimeters,
+        ),
+        Fact(
+            "communes",
+            "Communes concernées",
+            len(summary.communes),
+            f"{fr_int(len(summary.communes))} sur {summary.communes_total}",
+            str(generation),
+            perimeters,
+        ),
+        Fact(
+            "population_qpv",
+            "Habitants des quartiers",
+            summary.population,
+            fr_int(summary.population),
+            year,
+            source,
+        ),
+        Fact(
+            "share_qpv_pct",
+            "Part de la population du territoire",
+            summary.share_pct,
+            fr_percent(summary.share_pct),
+            f"{year} et {summary.reference_year}",
+            f"{source} ; {SHORT_SOURCES['communes']}",
+            "ordre de grandeur : deux années différentes"
+            if year != str(summary.reference_year)
+            else "",
+        ),
+    )

@@ -1,5 +1,6 @@
 """Open the app's pages with Streamlit's AppTest as a browser would, and read what they show."""
 
+import html
 import json
 import re
 
@@ -14,6 +15,10 @@ APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 120
 SHOWN = ("markdown", "caption", "info", "warning", "error", "subheader")
 TRIGGER_PREFIX = STREAMLIT_INTERNAL_KEY_PREFIX
+FIGURE = re.compile(
+    r'<div class="qpv-figure-value">(.*?)</div><div class="qpv-figure-label">(.*?)</div>'
+    r'<div class="qpv-figure-note">(.*?)</div>'
+)  # one large figure of ``ui.figures``: value, label, then year and source
 
 
 def open_page(page: str | None = None, *, timeout: float = TIMEOUT, **params: str) -> AppTest:
@@ -89,3 +94,13 @@ def send_to_component(
     at._run(widget_state=states)
     assert not at.exception, at.exception
     return at
+
+
+def figures(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Label -> (value, year and source) of the page's large figures, as a reader sees them."""
+    shown: dict[str, tuple[str, str]] = {}
+    for block in at.markdown:
+        for value, label, note in FIGURE.findall(block.value):
+            text = html.unescape(re.sub(r"<[^>]+>", "", value))
+            shown[html.unescape(label)] = (text, html.unescape(note))
+    return shown

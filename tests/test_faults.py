@@ -60,7 +60,8 @@ def start_app(**params: str) -> AppTest:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """The headline figures: label -> value as shown."""
+    return {label: value for label, (value, _) in apptest.figures(at).items()}
 
 
 def errors(at: AppTest) -> str:
@@ -83,7 +84,7 @@ def assert_french_stop(at: AppTest, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in the message:\n{text}"
     assert "Traceback" not in text
-    assert not at.metric, "figures shown although the data could not be read"
+    assert not apptest.figures(at), "figures shown although the data could not be read"
     assert first_element(at).value == at.error[0].value, "the message is not first on the page"
     assert not at.get("status") and not at.expander, "the message is not shown open"
     return text

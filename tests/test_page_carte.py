@@ -266,7 +266,8 @@ def table(at: AppTest):
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """The headline figures: label -> value as shown."""
+    return {label: value for label, (value, _) in apptest.figures(at).items()}
 
 
 def indicators(at: AppTest) -> dict[str, str]:

@@ -1,16 +1,8 @@
 """/presentation driven with AppTest: steps, their URLs, jumps, and the figures of each step."""
 
-import html
-import re
-
 import apptest
 import pytest
 from streamlit.testing.v1 import AppTest
-
-FIGURE = re.compile(
-    r'<div class="qpv-figure-value">(.*?)</div><div class="qpv-figure-label">(.*?)</div>'
-    r'<div class="qpv-figure-note">(.*?)</div>'
-)
 
 
 @pytest.fixture
@@ -25,25 +17,15 @@ def title(at: AppTest) -> str:
     return at.title[0].value.replace("\\", "")  # titles are Markdown-escaped
 
 
-def figures(at: AppTest) -> dict[str, tuple[str, str]]:
-    """Label -> (value, year and source) of the step's large figures, as a reader sees them."""
-    shown: dict[str, tuple[str, str]] = {}
-    for block in at.markdown:
-        for value, label, note in FIGURE.findall(block.value):
-            text = html.unescape(re.sub(r"<[^>]+>", "", value))
-            shown[html.unescape(label)] = (text, html.unescape(note))
-    return shown
-
-
 def value(at: AppTest, label: str) -> str:
-    return figures(at)[label][0]
+    return apptest.figures(at)[label][0]
 
 
 def test_the_presentation_opens_on_the_perimeters_in_force(page):
     at = page()
 
     assert at.radio(key="presentation_gen").value == 2024
-    assert figures(at)["Quartiers prioritaires"] == ("21", "2024, ANCT, périmètres 2024")
+    assert apptest.figures(at)["Quartiers prioritaires"] == ("21", "2024, ANCT, périmètres 2024")
     assert dict(at.query_params) == {}
 
 
@@ -52,7 +34,7 @@ def test_overview_shows_the_territory_key_figures_with_their_years(page):
 
     assert not at.exception
     assert title(at) == "Quartiers prioritaires — CA de Lens - Liévin"
-    shown = figures(at)
+    shown = apptest.figures(at)
     assert shown["Quartiers prioritaires"] == ("21", "2015, ANCT, périmètres 2015")
     assert shown["Communes concernées"][0] == "19 sur 36"
     assert shown["Habitants des quartiers"] == ("56\u202f398", "2013, Insee, RP 2013")
@@ -66,13 +48,13 @@ def test_overview_shows_the_territory_key_figures_with_their_years(page):
 def test_next_and_previous_step_through_a_commune_and_its_quartiers(page):
     at = page(gen="2015", commune="62498")
     assert title(at) == "Lens"
-    assert figures(at)["Habitants"] == ("32\u202f920", "2023, Insee, populations légales")
+    assert apptest.figures(at)["Habitants"] == ("32\u202f920", "2023, Insee, populations légales")
 
     at.button(key="presentation_next").click().run()
     assert title(at) == "Cité 12-14"
     assert at.query_params["commune"] == "62498"
     assert at.query_params["qpv"] == "QP062024"
-    assert figures(at)["Population"] == ("2\u202f215\u202fhab.", "2013, Insee, RP 2013")
+    assert apptest.figures(at)["Population"] == ("2\u202f215\u202fhab.", "2013, Insee, RP 2013")
 
     at.button(key="presentation_previous").click().run()
     assert title(at) == "Lens"
@@ -91,11 +73,11 @@ def test_a_step_opens_from_its_url_and_switches_perimeters_in_place(page):
     at.radio(key="presentation_gen").set_value(2024).run()
     assert at.query_params["qpv"] == "QN06225M"
     assert "gen" not in at.query_params  # the perimeters in force are the default
-    assert figures(at)["Taux de pauvreté"] == (
+    assert apptest.figures(at)["Taux de pauvreté"] == (
         "49,0\u202f%",
         "année non précisée, compilation SIG Ville / Insee",
     )
-    assert figures(at)["Surface"][1] == (
+    assert apptest.figures(at)["Surface"][1] == (
         "2024, ANCT, périmètres 2024 (calculé sur des contours simplifiés)"
     )
 

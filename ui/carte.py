@@ -38,11 +38,9 @@ CSS = """
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
   [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem; }
-  .st-key-carte_headline [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.5rem; }
-  .st-key-carte_headline [data-testid="stColumn"] { min-width: calc(50% - 0.5rem) !important;
-    flex: 1 1 calc(50% - 0.5rem) !important; }
-  .st-key-carte_headline [data-testid="stMetricValue"] { font-size: 1.6rem; }
-  .st-key-carte_headline [data-testid="stMetricLabel"] * { white-space: normal; }
+  .st-key-carte_headline .qpv-figures { grid-template-columns: repeat(2, minmax(0, 1fr));
+    row-gap: 0.5rem; }
+  .st-key-carte_headline .qpv-figure-value { font-size: 1.6rem; }
   .st-key-carte_headline [data-testid="stCaptionContainer"] p { font-size: 0.8rem; }
 }
 </style>

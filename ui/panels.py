@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import generations, style
-from geo.facts import ESTIMATE_NOTE
+from geo.facts import ESTIMATE_NOTE, summary_facts
 from geo.format import MISSING, fr_int, fr_percent
 from geo.metrics import AREA_CHANGE, METRIC_BY_KEY
 from geo.quartier import (
@@ -45,7 +45,7 @@ from ui.factsheet_buttons import (
     map_button,
     quartier_sheet_button,
 )
-from ui.figures import fact_book
+from ui.figures import fact_book, render_figures
 from ui.markdown import escape_markdown
 
 NO_YEAR = f"{generations.NO_YEAR} par la source"
@@ -56,37 +56,13 @@ AREA = METRIC_BY_KEY["area_ha"]
 # Headline
 
 
-def render_headline(summary: Summary, dataset: Dataset, *, year_in_label: bool = False) -> None:
-    """The figures of a selection as four metrics, then their years, sources and caveats in
-    words.
-
-    ``year_in_label`` puts the population year in the metric's label, for screens where the
-    help tooltips cannot be hovered (a projector).
-    """
+def render_headline(summary: Summary, dataset: Dataset) -> None:
+    """The figures of a selection, each with its year and source under it (one HTML block:
+    the map page's rerun and first visit stay light), then their caveats in words."""
     year = summary.population_year
     source = population_source(dataset, summary.generation)
     perimeters = f"{SHORT_SOURCES['qpv']}, périmètres {summary.generation}"
-    cols = st.columns(4)
-    cols[0].metric("Quartiers prioritaires", fr_int(summary.quartiers), help=perimeters)
-    cols[1].metric(
-        "Communes concernées",
-        f"{fr_int(len(summary.communes))} sur {summary.communes_total}",
-        help=perimeters,
-    )
-    cols[2].metric(
-        f"Habitants des quartiers en {year}"
-        if year and year_in_label
-        else "Habitants des quartiers",
-        fr_int(summary.population),
-        help=f"Population {year} ({source})" if year else f"Population : {NO_YEAR} ({source})",
-    )
-    cols[3].metric(
-        "Part de la population du territoire",
-        fr_percent(summary.share_pct),
-        help=f"Population municipale {summary.reference_year} des "
-        f"{summary.communes_total} communes ({SHORT_SOURCES['communes']}) : "
-        f"{fr_int(summary.reference_population)} habitants",
-    )
+    render_figures(summary_facts(dataset, summary), columns=4)
     population_when = f"en {year}" if year else f"({NO_YEAR})"
     notes = [
         f"Quartiers et communes : {perimeters}. Population des quartiers {population_when} "
