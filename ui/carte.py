@@ -41,6 +41,8 @@ CSS = """
   .st-key-carte_headline .qpv-figures { grid-template-columns: repeat(2, minmax(0, 1fr));
     row-gap: 0.5rem; }
   .st-key-carte_headline .qpv-figure-value { font-size: 1.6rem; }
+  /* the paragraph under the figures gives their years and sources in one sentence */
+  .st-key-carte_headline .qpv-figure-note { display: none; }
   .st-key-carte_headline [data-testid="stCaptionContainer"] p { font-size: 0.8rem; }
 }
 </style>
