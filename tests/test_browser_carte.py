@@ -176,7 +176,7 @@ def test_tooltips_and_layer_control(browser_page, app_url):
     tooltip = page.locator(".leaflet-tooltip")
     tooltip.wait_for(state="visible")
     assert "Grande Résidence (QP062025)" in tooltip.inner_text()
-    assert "4\u202f803 habitants en 2013" in tooltip.inner_text()
+    assert "4\u202f803 habitants en 2013 (Insee, RP 2013)" in tooltip.inner_text()
 
     page.locator(".leaflet-control-layers").hover()
     overlays = [t.strip() for t in page.locator(".leaflet-control-layers-overlays label")

@@ -27,9 +27,9 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from geo import style
+from geo import generations, style
 from geo.format import fr_int, fr_percent
-from geo.quartier import status_label
+from geo.quartier import SHORT_SOURCES, population_source, status_label
 from geo.store import Dataset
 from ui import leaflet
 from ui.leaflet import Bounds, Layer, Legend, MapSpec, View
@@ -295,8 +295,9 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
     display = dataset.qpv_display[dataset.qpv_display["generation"] == generation]
     qpv = qpv.merge(display[["code", "geometry"]], on="code", validate="one_to_one")
     quartier_json, quartier_style, quartier_bounds = [], {}, {}
+    source = population_source(dataset, generation)
     for row in qpv.itertuples():
-        quartier_json.append(_dumps(_quartier_feature(row)))
+        quartier_json.append(_dumps(_quartier_feature(row, source)))
         quartier_style[row.code] = style.quartier_kind(row.status, bool(row.shared))
         quartier_bounds[row.code] = _bounds_of(row.geometry)
 
@@ -312,7 +313,7 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
         strict=True,
     ):
         share = share if n else None
-        tooltip = _commune_tooltip(name, int(n), share, bool(estimated), generation)
+        tooltip = _commune_tooltip(name, int(n), share, bool(estimated), generation, source)
         base = {"kind": KIND_COMMUNE, "code": code, "tooltip": tooltip}
         shape = _geometry(geometry)
         plain.append(_feature(code, shape, {**base, "style": _commune_style(code, None)}))
@@ -385,14 +386,17 @@ def _shapes(siren: str, fingerprint: str, *, _dataset: Dataset) -> dict[str, str
     return keep_for_process(shapes)
 
 
-def _quartier_feature(row) -> dict:
+def _quartier_feature(row, source: str) -> dict:
+    """A quartier as a GeoJSON feature; its tooltip gives the population's year and source."""
     kind = style.quartier_kind(row.status, bool(row.shared))
-    year = f" en {row.population_year}" if pd.notna(row.population_year) else ""
+    year = generations.year_text(row.population_year)
+    when = f" en {year}" if year != generations.NO_YEAR else ""
     tooltip = (
         f"<strong>{html.escape(row.name)}</strong> ({html.escape(row.code)})<br>"
         f"{html.escape(status_label(row.status, bool(row.shared)))}<br>"
         f"{html.escape(row.commune_names)}<br>"
-        f"{fr_int(row.population)} habitants{year}<br>"
+        f"{fr_int(row.population)} habitants{when} ({html.escape(source)}"
+        f"{'' if when else ', ' + year})<br>"
         "<em>Cliquer pour ouvrir la fiche</em>"
     )
     return _feature(
@@ -408,7 +412,7 @@ def _quartier_feature(row) -> dict:
 
 
 def _commune_tooltip(
-    name: str, n: int, share: float | None, estimated: bool, generation: int
+    name: str, n: int, share: float | None, estimated: bool, generation: int, source: str
 ) -> str:
     text = f"<strong>{html.escape(name)}</strong><br>"
     if not n:
@@ -416,7 +420,10 @@ def _commune_tooltip(
     text += f"{n} quartier{'s' if n > 1 else ''} prioritaire{'s' if n > 1 else ''} ({generation})"
     if share is not None:
         about = "environ " if estimated else ""
-        text += f"<br>{about}{fr_percent(share)} des habitants en quartier prioritaire"
+        text += (
+            f"<br>{about}{fr_percent(share)} des habitants en quartier prioritaire "
+            f"({html.escape(source)} ; {SHORT_SOURCES['communes']})"
+        )
     return text + "<br><em>Cliquer pour la fiche de la commune</em>"
 
 
