@@ -14,7 +14,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from geo import style
-from geo.store import Dataset
+from geo.store import BuildReport, Dataset, GenerationReport
 from geo.territory import normalize_name
 from ui import leaflet, mapview
 from ui.state import Catalogue, ViewState, parse_view, to_params
@@ -199,7 +199,9 @@ def tiny_dataset() -> Dataset:
         territory=territory.set_crs(lambert),
         correspondence=pd.DataFrame(),
         flags=pd.DataFrame(),
-        report={},
+        report=BuildReport(
+            generations={2015: GenerationReport("qpv2015", False, 5.0, population_year=2013)}
+        ),
         manifest={"territory": "000000000", "inputs": {"test": "tiny"}},
     )
 
