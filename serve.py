@@ -17,9 +17,11 @@ from starlette.middleware import Middleware
 
 from server import nodelay
 from server.french_shell import FrenchShell
+from server.navigation import declare_app_navigation
 from server.preload import map_preloads
 
 nodelay.install()  # before uvicorn starts serving: it imports this module first
+declare_app_navigation()  # before the first visitor: a shared link opens its page directly
 
 SCRIPT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("app.py")
 

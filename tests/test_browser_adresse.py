@@ -256,6 +256,23 @@ def test_deep_link_on_a_fresh_server_runs_the_app(browser_page, start_streamlit,
     assert "Carte des quartiers" in sidebar  # the app's navigation, not the file names
 
 
+def test_a_link_whose_address_differs_from_its_file_opens_without_page_not_found(
+    browser_page, start_streamlit, geocoder
+):
+    """``/contrat-de-ville`` is ``pages/contrat_de_ville.py``: the first visitor of a fresh
+    server gets the page, without Streamlit's « Page introuvable » dialog on top of it."""
+    url = start_streamlit(REPO_ROOT / "app.py", env=env_for(geocoder, QPV_FRESH_SERVER="1"))
+
+    browser_page.goto(f"{url}/contrat-de-ville")
+
+    browser_page.get_by_role("heading", name="Le contrat de ville").first.wait_for(
+        timeout=FIRST_DRAW_TIMEOUT_MS
+    )
+    wait_idle(browser_page)
+    assert browser_page.get_by_role("dialog").count() == 0
+    assert browser_page.url.endswith("/contrat-de-ville")
+
+
 def test_only_the_servers_the_privacy_note_names_are_contacted(
     browser_page, request_log, start_streamlit, geocoder, chromium
 ):
