@@ -130,8 +130,9 @@ chosen = st.multiselect(
 st.caption("Chaque barre porte sa valeur ; le tableau ci-dessus donne les mêmes chiffres.")
 for key in chosen:
     st.altair_chart(accessible(comparer.bar_chart(table, by_key[key])), width="stretch")
-    if by_key[key].help:
-        st.caption(by_key[key].help)
+    provenance = compare.ranking_provenance(data, key, generation)
+    said = [by_key[key].help, f"Quartiers : {provenance}" if provenance else ""]
+    st.caption(escape_markdown(" ".join(t.rstrip(".") + "." for t in said if t)))
 
 st.header("Classement de tous les quartiers")
 metric_key = st.selectbox(

@@ -33,6 +33,9 @@ def test_link_compares_two_named_quartiers_with_their_populations(page):
     # 2015 codes open the 2015 perimeters, and the URL says so.
     assert at.radio(key="cmp_generation").value == 2015
     assert at.query_params["gen"] == "2015"
+    # Each chart says the year and source of the quartiers' figures it draws.
+    captions = [apptest.unescape(c.value) for c in at.caption]
+    assert any("Quartiers : 2013, Insee, RP 2013" in c for c in captions), captions
 
 
 def test_2024_comparison_shows_the_indicators_and_explains_missing_values(page):
