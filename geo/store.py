@@ -217,7 +217,8 @@ def write_tables(
             else:
                 table.to_parquet(tmp / name, index=False)
         _write_json(tmp / REPORT, report.to_json())
-        np.savez(tmp / INDEX, **index)  # not compressed: read in milliseconds
+        arrays: dict[str, Any] = dict(index)  # (numpy's stub types ** as its own options)
+        np.savez(tmp / INDEX, **arrays)  # not compressed: read in milliseconds
         outputs = {name: sha256_file(tmp / name) for name in sorted([*tables, REPORT, INDEX])}
         # Written last: its presence marks a whole build, its hashes vouch for every output.
         _write_json(tmp / MANIFEST, {**manifest, "outputs": outputs})
