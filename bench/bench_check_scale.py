@@ -4,7 +4,8 @@ Both run as whole processes, one after the other in the same run, on the same CS
 (``;``-separated, decimal comma, columns ``id``, ``lon``, ``lat``): ``python -m geo check IN
 -o OUT --lonlat-columns lon,lat`` and ``bench/baseline_check_script.py IN OUT`` (read the CSV,
 ``sjoin`` both generations, ``sjoin_nearest``, write the CSV). Reported for each size: wall time
-and peak resident memory (``ru_maxrss`` of the reaped child) of both, and their ratios.
+peak resident memory (``ru_maxrss`` of the reaped child) and CPU time (user + system, less
+sensitive than wall time to other loads on a shared machine) of both, and their ratios.
 Targets (issue 14): at least 3 times faster at both sizes, peak memory at most the script's at
 2 000 000 rows.
 
@@ -62,8 +63,8 @@ def points_file(path: Path, rows: int, *, territory: str = DEFAULT_TERRITORY) ->
             out.write("\n")
 
 
-def run(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of one whole process."""
+def run(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak resident memory (MB) and CPU seconds of one whole process."""
     start = time.monotonic()
     child = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
@@ -71,7 +72,7 @@ def run(args: list[str]) -> tuple[float, float]:
     stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{args[1:3]} failed: {stderr[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -88,8 +89,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     "--lonlat-columns", "lon,lat"]  # fmt: skip
             script = [sys.executable, str(REPO / "bench" / "baseline_check_script.py"),
                       str(source), str(script_out)]  # fmt: skip
-            base_s, base_mb = run(script)
-            geo_s, geo_mb = run(ours)
+            base_s, base_mb, base_cpu = run(script)
+            geo_s, geo_mb, geo_cpu = run(ours)
             label = f"{rows:_}".replace("_", " ")
             records.append(
                 report(
@@ -99,6 +100,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     baseline=base_s,
                     baseline_name="plain geopandas script",
                     target="ratio <= 0.333 (3x faster)",
+                )
+            )
+            records.append(
+                report(
+                    f"geo check, {label} rows: CPU time (user + system)",
+                    geo_cpu,
+                    "s",
+                    baseline=base_cpu,
+                    baseline_name="plain geopandas script",
                 )
             )
             records.append(

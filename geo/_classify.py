@@ -45,12 +45,21 @@ class Perimeters:
 
     @classmethod
     def build(
-        cls, rows: pd.DataFrame, generation: int, tolerance_m: float, grid: Grid
+        cls,
+        rows: pd.DataFrame,
+        generation: int,
+        tolerance_m: float,
+        grid: Grid,
+        stored: Any = None,
     ) -> Perimeters:
-        """Index the rows of ``qpv.parquet`` of one generation on ``grid``."""
+        """Index the rows of ``qpv.parquet`` of one generation on ``grid``.
+
+        ``stored``: the boundary index's arrays kept from an earlier build (see
+        :class:`~geo._gridindex.SegmentIndex`), used when they fit.
+        """
         polys = np.asarray(rows.geometry.values, dtype=object)
         start, end, owner = segments_of(polys)
-        segments = SegmentIndex(start, end, owner, grid)
+        segments = SegmentIndex(start, end, owner, grid, stored)
         return cls(
             generation=generation,
             tolerance_m=tolerance_m,

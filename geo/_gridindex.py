@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,21 @@ def dist2(px, py, ax, ay, dx, dy, inv):
 class SegmentIndex:
     """Exact nearest boundary segment for points, through per-cell candidate lists."""
 
-    def __init__(self, start: np.ndarray, end: np.ndarray, owner: np.ndarray, grid: Grid):
+    def __init__(
+        self,
+        start: np.ndarray,
+        end: np.ndarray,
+        owner: np.ndarray,
+        grid: Grid,
+        stored: Mapping[str, np.ndarray] | None = None,
+    ):
+        """Index the segments (start, end) on ``grid``.
+
+        ``stored`` is what :meth:`arrays` gave for the same segments on the same grid (read from
+        the processed tables): the candidate lists are then taken from it instead of computed.
+        It is used only when it fits (same grid, same segment count, every array present),
+        otherwise the lists are computed as if it were not given.
+        """
         self.grid = grid
         self.owner = owner
         self.ax = start[:, 0] - grid.x0
@@ -104,10 +119,31 @@ class SegmentIndex:
         self._lines = shapely.linestrings(np.stack([start, end], axis=1))
         self._tree = shapely.STRtree(self._lines)
         self._lock = threading.Lock()  # GEOS objects are shared between batch threads
-        cells, segs, self.cell_dist = self._candidates()
-        self._tables, self.bucket_of_cell, self.row_of_cell = padded_tables(
-            cells, segs, grid.ncells
-        )
+        if stored is not None and _fits(stored, grid, len(self.ax)):
+            self.cell_dist = np.asarray(stored["cell_dist"])
+            self.bucket_of_cell = np.asarray(stored["bucket_of_cell"])
+            self.row_of_cell = np.asarray(stored["row_of_cell"])
+            self._tables = [
+                stored.get(f"table{b}")
+                for b in range(int(self.bucket_of_cell[: grid.ncells].max()) + 1)
+            ]
+        else:
+            cells, segs, self.cell_dist = self._candidates()
+            self._tables, self.bucket_of_cell, self.row_of_cell = padded_tables(
+                cells, segs, grid.ncells
+            )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The candidate lists as named arrays, for ``stored`` of a later index (see __init__)."""
+        g = self.grid
+        out = {
+            "grid": np.array([g.x0, g.y0, g.size, g.nx, g.ny, len(self.ax)], dtype=float),
+            "cell_dist": self.cell_dist,
+            "bucket_of_cell": self.bucket_of_cell,
+            "row_of_cell": self.row_of_cell,
+        }
+        out.update({f"table{b}": t for b, t in enumerate(self._tables) if t is not None})
+        return out
 
     def _candidates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cell, segment) candidate pairs of the finest grid, and each cell's centre distance."""
@@ -178,6 +214,29 @@ class SegmentIndex:
             dist[outside[src]] = d
             seg[outside[src]] = hit
         return dist, seg
+
+
+def _fits(stored: Mapping[str, np.ndarray], grid: Grid, nseg: int) -> bool:
+    """Whether stored candidate lists were computed for this grid and this many segments."""
+    if not {"grid", "cell_dist", "bucket_of_cell", "row_of_cell"} <= set(stored):
+        return False
+    expected = np.array([grid.x0, grid.y0, grid.size, grid.nx, grid.ny, nseg], dtype=float)
+    bucket = np.asarray(stored["bucket_of_cell"])
+    if not (
+        np.array_equal(np.asarray(stored["grid"]), expected)
+        and bucket.shape == (grid.ncells + 1,)
+        and np.asarray(stored["row_of_cell"]).shape == (grid.ncells + 1,)
+        and np.asarray(stored["cell_dist"]).shape == (grid.ncells,)
+    ):
+        return False
+    for b in (int(v) for v in np.unique(bucket[: grid.ncells])):
+        table = stored.get(f"table{b}")
+        if table is None or table.ndim != 2 or table.shape[1] != 2**b:
+            return False
+        rows = np.asarray(stored["row_of_cell"])[: grid.ncells][bucket[: grid.ncells] == b]
+        if rows.size and (rows.max() >= table.shape[0] or table.max() >= nseg or table.min() < 0):
+            return False
+    return True
 
 
 def padded_tables(

@@ -24,9 +24,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, time
 from typing import BinaryIO
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
 from geo.errors import InputError
 from geo.format import fr_int
 
@@ -187,6 +184,10 @@ class Workbook:
         """Indexes of the cell styles whose number format shows a date or a time."""
         if not name or name not in self._archive.NameToInfo:
             return frozenset()
+        # openpyxl (about 80 ms to import) is imported here and in _date_text, when a workbook
+        # is read: ``python -m geo check`` on a CSV file never pays for it.
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
         handler = _Styles()
         self._read(name, handler)
         formats = {**BUILTIN_FORMATS, **handler.formats}
@@ -234,6 +235,8 @@ class Workbook:
 
 
 def _date_text(serial: float, date1904: bool) -> str | None:
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
     epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
     try:
         value = from_excel(serial, epoch)

@@ -44,6 +44,7 @@ from geo._build_succession import attach_succession, correspondence
 from geo.coordinates import LAMBERT93
 from geo.errors import DataError, DatasetUnavailableError, SchemaError
 from geo.format import fr_distance
+from geo.locate import boundary_index
 from geo.store import (
     BuildReport,
     FlaggedValue,
@@ -125,7 +126,8 @@ def build(
     tables, report = build_tables(territory, files, log=log)
     out_dir = processed_dir(territory, out_root)
     inputs = {key: f.sha256 for key, f in files.items()}
-    write_tables(out_dir, tables, report, manifest=manifest_for(territory, inputs))
+    index = boundary_index(tables["qpv.parquet"], tables["territory.parquet"])
+    write_tables(out_dir, tables, report, manifest=manifest_for(territory, inputs), index=index)
     return BuildResult(out_dir, report, time.perf_counter() - start)
 
 

@@ -433,9 +433,10 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
         ),
         _texts(
             ~inside & _present(near_code),
-            lambda rows: (
-                "quartier le plus proche : " + near_name[rows] + " (" + near_code[rows] + ")"
-            ),
+            lambda rows: [  # one f-string per row: twice as fast as four object-array sums
+                f"quartier le plus proche : {name} ({code})"
+                for name, code in zip(near_name[rows], near_code[rows], strict=True)
+            ],
         ),
     ]
     remarks = np.full(len(index), None, dtype=object)

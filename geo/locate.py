@@ -44,6 +44,18 @@ _GRID_MARGIN_M = 1_000.0  # grid reaches this far beyond the territory and the q
 _TARGET_CELLS = 1 << 17  # default grid resolution, a trade-off of build time against speed
 
 
+_TERRITORY_KEY = "territory"  # the territory outline's index; generations go by their year
+_SEP = "__"  # between the index's key and the array's name in ``index_arrays``
+
+
+def _stored(index: Mapping[str, np.ndarray] | None, key: str) -> dict[str, np.ndarray] | None:
+    """The arrays of one boundary index out of ``index_arrays``' flat mapping."""
+    if not index:
+        return None
+    prefix = f"{key}{_SEP}"
+    return {k[len(prefix) :]: v for k, v in index.items() if k.startswith(prefix)}
+
+
 # --------------------------------------------------------------------------------------------
 # The locator
 
@@ -72,6 +84,11 @@ class Locator:
     cell_size_m : float, optional
         Grid resolution; by default about 2**17 cells over the covered extent (a trade-off
         between build time and lookup speed).
+    index : mapping of arrays, optional
+        What :meth:`index_arrays` gave for the same perimeters and territory (the processed
+        tables keep it, ``geo.store.INDEX``): the boundary indexes are then read from it
+        instead of computed (the longest part of the build). Arrays that do not fit this grid
+        and these boundaries are ignored, so verdicts never depend on it.
 
     Raises
     ------
@@ -88,6 +105,7 @@ class Locator:
         *,
         territory_tolerance_m: float = 0.0,
         cell_size_m: float | None = None,
+        index: Mapping[str, np.ndarray] | None = None,
     ):
         validate_frame(qpv)
         territory_geom = territory_geometry(territory)
@@ -124,7 +142,7 @@ class Locator:
 
         territory_arr = np.array([territory_geom], dtype=object)
         start, end, owner = segments_of(territory_arr)
-        outline = SegmentIndex(start, end, owner, self.grid)
+        outline = SegmentIndex(start, end, owner, self.grid, _stored(index, _TERRITORY_KEY))
         self._area = Area(
             grid=self.grid,
             segments=outline,
@@ -133,8 +151,24 @@ class Locator:
         )
 
         self._generations = {
-            g: Perimeters.build(qpv[qpv["generation"] == g], g, float(tolerances[g]), self.grid)
+            g: Perimeters.build(
+                qpv[qpv["generation"] == g],
+                g,
+                float(tolerances[g]),
+                self.grid,
+                _stored(index, str(g)),
+            )
             for g in present
+        }
+
+    def index_arrays(self) -> dict[str, np.ndarray]:
+        """The boundary indexes as named arrays, to keep beside the tables (``index=``)."""
+        parts = {_TERRITORY_KEY: self._area.segments}
+        parts.update({str(g): gen.segments for g, gen in self._generations.items()})
+        return {
+            f"{key}{_SEP}{name}": array
+            for key, segments in parts.items()
+            for name, array in segments.arrays().items()
         }
 
     @classmethod
@@ -146,6 +180,7 @@ class Locator:
         present = sorted(int(g) for g in pd.unique(dataset.qpv["generation"]))
         tolerances = {g: dataset.tolerance_m(g) for g in present}
         kwargs.setdefault("territory_tolerance_m", dataset.report.territory_tolerance_m)
+        kwargs.setdefault("index", getattr(dataset, "locator_index", None))
         return cls(dataset.qpv, dataset.territory, tolerances, **kwargs)
 
     @property
@@ -389,6 +424,15 @@ class Locator:
 
 # --------------------------------------------------------------------------------------------
 # One locator per dataset, one point for every generation
+
+
+def boundary_index(qpv: gpd.GeoDataFrame, territory: Any) -> dict[str, np.ndarray]:
+    """The boundary indexes of the Locator of these tables, to keep beside them (``index=``).
+
+    They depend on the geometries only, not on the tolerances.
+    """
+    present = (int(g) for g in pd.unique(qpv["generation"]))
+    return Locator(qpv, territory, dict.fromkeys(present, 0.0)).index_arrays()
 
 
 def build_locator(dataset: Any) -> Locator:

@@ -15,11 +15,13 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.cache import sha256_file
@@ -27,8 +29,9 @@ from geo.errors import CacheError, FolderNotWritableError, os_reason_fr
 from geo.territory import DEFAULT_TERRITORY, STATUS_CONTRACT
 
 # 3: outputs' SHA-256 in the manifest; 4: contract columns; 5: typed report; 6: figures stored
-# unrounded, EPCI names, per-commune splits over every commune's contour
-SCHEMA_VERSION = 6
+# unrounded, EPCI names, per-commune splits over every commune's contour; 7: the locator's
+# boundary indexes (``INDEX``)
+SCHEMA_VERSION = 7
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PROCESSED_ROOT = REPO_DIR / "data" / "processed"
 PROCESSED_ENV = "QPV_PROCESSED_DIR"
@@ -44,8 +47,11 @@ NAME_SEP = "|"
 """Separator of the names lists of ``qpv.parquet`` (``epci_names``, ``commune_epci_names``):
 EPCI names hold commas (« CA de Béthune-Bruay, Artois-Lys Romane »)."""
 REPORT = "report.json"
+INDEX = "locator_index.npz"
+"""The boundary indexes of :class:`geo.locate.Locator` (``index_arrays``), computed once at
+build time so that a process answering questions reads them instead of computing them."""
 MANIFEST = "manifest.json"
-OUTPUTS = (*TABLES, REPORT)  # every file the manifest vouches for, by SHA-256
+OUTPUTS = (*TABLES, REPORT, INDEX)  # every file the manifest vouches for, by SHA-256
 _POPULATION_COLUMN = re.compile(r"^pmun_(\d{4})$")
 
 
@@ -179,8 +185,16 @@ def manifest_for(territory: str, inputs: dict[str, str]) -> dict:
     }
 
 
-def write_tables(out_dir: Path, tables: dict, report: BuildReport, *, manifest: dict) -> None:
-    """Write all tables into a temporary sibling folder, then swap it in atomically.
+def write_tables(
+    out_dir: Path,
+    tables: dict,
+    report: BuildReport,
+    *,
+    manifest: dict,
+    index: dict[str, np.ndarray],
+) -> None:
+    """Write all tables and the locator's ``index`` (``INDEX``) into a temporary sibling
+    folder, then swap it in atomically.
 
     The manifest is written last, with the SHA-256 of every output (``outputs``): a table torn or
     altered afterwards no longer matches it, and :func:`stale_reason` says so.
@@ -203,7 +217,9 @@ def write_tables(out_dir: Path, tables: dict, report: BuildReport, *, manifest: 
             else:
                 table.to_parquet(tmp / name, index=False)
         _write_json(tmp / REPORT, report.to_json())
-        outputs = {name: sha256_file(tmp / name) for name in sorted([*tables, REPORT])}
+        arrays: dict[str, Any] = dict(index)  # (numpy's stub types ** as its own options)
+        np.savez(tmp / INDEX, **arrays)  # not compressed: read in milliseconds
+        outputs = {name: sha256_file(tmp / name) for name in sorted([*tables, REPORT, INDEX])}
         # Written last: its presence marks a whole build, its hashes vouch for every output.
         _write_json(tmp / MANIFEST, {**manifest, "outputs": outputs})
         old = out_dir.with_name(f".{out_dir.name}-old")
@@ -258,6 +274,7 @@ class Dataset:
     flags: pd.DataFrame
     report: BuildReport
     manifest: dict
+    locator_index: dict | None = None  # INDEX, for geo.locate.Locator (None: computed)
 
     @property
     def siren(self) -> str:
@@ -383,7 +400,9 @@ def load_dataset(territory: str = DEFAULT_TERRITORY, *, root: Path | None = None
             "flags": pd.read_parquet(out_dir / "flags.parquet"),
         }
         report = BuildReport.from_json(json.loads((out_dir / REPORT).read_text("utf-8")))
-    except (OSError, ValueError) as exc:
+        with np.load(out_dir / INDEX, allow_pickle=False) as stored:
+            index = {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         why = (
             os_reason_fr(exc)
             if isinstance(exc, OSError)
@@ -393,4 +412,6 @@ def load_dataset(territory: str = DEFAULT_TERRITORY, *, root: Path | None = None
             f"données préparées illisibles dans {out_dir} ({why}) : "
             "relancez « python -m geo build »"
         ) from exc
-    return Dataset(**tables, report=report, manifest=read_manifest(out_dir) or {})
+    return Dataset(
+        **tables, report=report, manifest=read_manifest(out_dir) or {}, locator_index=index
+    )

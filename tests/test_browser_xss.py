@@ -100,6 +100,7 @@ def hostile_tables(processed, tmp_path_factory) -> Path:
         },
         report,
         manifest=dataset.manifest,
+        index=dataset.locator_index or {},
     )
     return root
 

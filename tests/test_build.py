@@ -12,6 +12,7 @@ from geo._build_geometry import DISPLAY_TOLERANCE_M
 from geo.build import build, ensure_built
 from geo.errors import CacheError, DatasetUnavailableError, FolderNotWritableError
 from geo.store import (
+    INDEX,
     SCHEMA_VERSION,
     BuildReport,
     load_dataset,
@@ -210,6 +211,27 @@ def test_torn_table_is_seen_from_the_manifest_and_rebuilt_identical(call, mirror
     assert len(contract(data, 2015)) == 21
 
 
+@pytest.mark.parametrize("damage", ["torn", "missing"])
+def test_damaged_or_missing_locator_index_is_rebuilt_identical(call, mirror_dir, tmp_path, damage):
+    first, _ = call
+    copy = tmp_path / CALL
+    shutil.copytree(first.out_dir, copy)
+    index = copy / INDEX
+    if damage == "torn":
+        index.write_bytes(index.read_bytes()[: index.stat().st_size // 2])
+    else:
+        index.unlink()
+
+    assert INDEX in stale_reason(copy)
+    with pytest.raises(CacheError, match="python -m geo build"):
+        load_dataset(CALL, root=tmp_path)
+
+    assert ensure_built(CALL, mirror=mirror_dir, out_root=tmp_path, allow_download=False)
+    assert index.read_bytes() == (first.out_dir / INDEX).read_bytes()
+    assert stale_reason(copy) is None
+    assert load_dataset(CALL, root=tmp_path).locator_index
+
+
 def test_torn_table_without_sources_says_unreadable_and_how_to_rebuild(call, tmp_path, monkeypatch):
     first, _ = call
     copy = torn_copy(first, tmp_path / "processed")
@@ -232,7 +254,7 @@ def test_unwritable_processed_folder_is_said_in_french(tmp_path):
     blocker.write_text("")
 
     with pytest.raises(FolderNotWritableError) as error:
-        write_tables(blocker / "processed" / CALL, {}, BuildReport(), manifest={})
+        write_tables(blocker / "processed" / CALL, {}, BuildReport(), manifest={}, index={})
 
     assert "(un élément du chemin n'est pas un dossier)" in str(error.value)
     assert "Not a directory" not in str(error.value)

@@ -553,3 +553,60 @@ def test_locator_from_the_processed_dataset(dataset):
         assert v.codes == (code,)
         assert v.distance_m == pytest.approx(circle.length, rel=1e-6)
         assert v.status == ("in" if v.distance_m > loc.tolerance_m(generation) else "uncertain")
+
+
+def sample_points(dataset, n: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """Real places, fixed seed: points near every quartier boundary and across the territory."""
+    rng = np.random.default_rng(7)
+    boundary = shapely.get_coordinates(shapely.boundary(dataset.qpv.geometry.to_numpy()))
+    near = boundary[rng.integers(0, len(boundary), n // 2)] + rng.normal(0, 60, (n // 2, 2))
+    minx, miny, maxx, maxy = dataset.territory.total_bounds
+    spread = np.column_stack(
+        [
+            rng.uniform(minx - 3_000, maxx + 3_000, n // 2),
+            rng.uniform(miny - 3_000, maxy + 3_000, n // 2),
+        ]
+    )
+    points = np.concatenate([near, spread])
+    return points[:, 0], points[:, 1]
+
+
+@pytest.mark.mirror
+def test_locator_read_from_the_stored_index_gives_the_same_verdicts(dataset):
+    import dataclasses
+
+    assert dataset.locator_index  # the build kept the boundary indexes
+    stored = Locator.from_dataset(dataset)
+    computed = Locator.from_dataset(dataclasses.replace(dataset, locator_index=None))
+    # The stored arrays are the ones answering (not recomputed behind our back).
+    assert np.shares_memory(
+        stored._area.segments.cell_dist, dataset.locator_index["territory__cell_dist"]
+    )
+    assert not np.shares_memory(
+        computed._area.segments.cell_dist, dataset.locator_index["territory__cell_dist"]
+    )
+    x, y = sample_points(dataset)
+    for generation in (2015, 2024):
+        ours = stored.locate_many(x, y, generation=generation, crs="EPSG:2154")
+        theirs = computed.locate_many(x, y, generation=generation, crs="EPSG:2154")
+        pd.testing.assert_frame_equal(ours, theirs)
+        assert set(ours["status"]) >= {"in", "out", "uncertain", "outside_territory"}
+
+
+@pytest.mark.mirror
+def test_a_stored_index_that_does_not_fit_is_ignored(dataset):
+    """Arrays from another grid or other boundaries never decide a verdict: they are recomputed."""
+    other_grid = Locator.from_dataset(dataset, cell_size_m=250.0)
+    index = dict(dataset.locator_index)
+    index["2024__table3"] = index["2024__table3"][:10]  # cut short
+    cut = Locator.from_dataset(dataset, index=index)
+    reference = Locator.from_dataset(dataset, index=None)
+    x, y = sample_points(dataset, 4_000)
+    for loc in (other_grid, cut):
+        for generation in (2015, 2024):
+            pd.testing.assert_frame_equal(
+                loc.locate_many(x, y, generation=generation, crs="EPSG:2154")[["status", "code"]],
+                reference.locate_many(x, y, generation=generation, crs="EPSG:2154")[
+                    ["status", "code"]
+                ],
+            )
