@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 
 from server import nodelay
 from server.french_shell import FrenchShell
-from server.navigation import declare_app_navigation
+from server.app_pages import declare_app_navigation
 from server.preload import map_preloads
 
 nodelay.install()  # before uvicorn starts serving: it imports this module first

@@ -9,7 +9,7 @@ test_deep_link_on_a_fresh_server_runs_the_app`` fails). Every page loads its dat
 ``ui.data.get_dataset``, which calls :func:`ensure_app_navigation`; ``app.py`` calls
 :func:`mark_app_navigation`.
 
-The launcher (``serve.py``, ``server/navigation.py``) prevents that state from the start, so
+The launcher (``serve.py``, ``server/app_pages.py``) prevents that state from the start, so
 this rerun only happens under a plain ``streamlit run app.py``.
 
 When Streamlit changes ``PagesManager``, that test fails: remove this module if the link then
