@@ -16,8 +16,8 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from server import nodelay
-from server.french_shell import FrenchShell
 from server.app_pages import declare_app_navigation
+from server.french_shell import FrenchShell
 from server.preload import map_preloads
 
 nodelay.install()  # before uvicorn starts serving: it imports this module first
