@@ -249,15 +249,20 @@ _TARGET = re.compile(r"^\s*(<=|>=|<|>|=)?\s*([\d  ,.]+)")
 
 
 def target_met(record: dict) -> str:
-    """``yes``/``no`` for a numeric target (``< 2 s``, ``>= 1 000 rows/s``, ``0``), else ``—``."""
-    match = _TARGET.match(record.get("target") or "")
+    """``yes``/``no`` for a numeric target (``< 2 s``, ``>= 1 000 rows/s``, ``0``, or on the
+    ratio to the baseline: ``ratio <= 1.3``), else ``—``."""
+    target, value = record.get("target") or "", record["value"]
+    if target.startswith("ratio"):
+        target, value = target[len("ratio") :], record.get("ratio")
+        if value is None:
+            return "—"
+    match = _TARGET.match(target)
     if not match:
         return "—"
     try:
         bound = float(match.group(2).replace(" ", "").replace(" ", "").replace(",", ""))
     except ValueError:
         return "—"
-    value = record["value"]
     op = match.group(1) or "="
     ok = {
         "<": value < bound,
