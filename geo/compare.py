@@ -18,7 +18,7 @@ import pandas as pd
 from geo import generations
 from geo.coordinates import LAMBERT93
 from geo.errors import InputError
-from geo.facts import FactBook
+from geo.facts import book_of
 from geo.metrics import AREA_CHANGE, METRIC_BY_KEY, METRICS, Metric, metrics_for, rounding_words
 from geo.quartier import (
     COLUMNS,
@@ -382,7 +382,7 @@ def ranking_provenance(data: Dataset, metric: str, generation: int) -> str:
     contract = data.qpv_of(generation, include_neighbouring=False)["code"]
     if not len(contract):
         return ""
-    return FactBook(data).quartier(str(contract.iloc[0])).facts[chosen.key].provenance
+    return book_of(data).quartier(str(contract.iloc[0])).facts[chosen.key].provenance
 
 
 def ranking_export(
@@ -493,7 +493,7 @@ def provenance(data: Dataset, table: pd.DataFrame, generation: int) -> pd.DataFr
     say (``geo.quartier.Fact.provenance``); communes and the territory what ``geo.facts`` says;
     the median what its quartiers' figures say.
     """
-    book = FactBook(data)
+    book = book_of(data)
     keys = [k for k in PROVENANCE if k != "indicators" or generations.has_indicators(generation)]
     contract = data.qpv_of(generation, include_neighbouring=False)["code"]
     sample = book.quartier(str(contract.iloc[0])) if len(contract) else None

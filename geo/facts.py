@@ -8,6 +8,8 @@ map's panels read the tables once.
 
 from __future__ import annotations
 
+import weakref
+
 import pandas as pd
 
 from geo import generations
@@ -174,3 +176,17 @@ def summary_facts(data: Dataset, summary: Summary) -> tuple[Fact, ...]:
             else "",
         ),
     )
+
+
+_BOOKS: dict[int, FactBook] = {}
+
+
+def book_of(data: Dataset) -> FactBook:
+    """The :class:`FactBook` of a loaded dataset, built once: its tables never change, and a
+    page asks for several of its facts on every rerun."""
+    book = _BOOKS.get(id(data))
+    if book is None or book.data is not data:
+        book = FactBook(data)
+        _BOOKS[id(data)] = book
+        weakref.finalize(data, _BOOKS.pop, id(data), None)  # forgotten with its dataset
+    return book
