@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from geo.facts import Fact, FactBook
+from geo.facts import Fact, FactBook, book_of
 from geo.store import Dataset
 from ui.mapview import fingerprint
 from ui.memory import keep_for_process
@@ -45,7 +45,7 @@ _NUMBER = re.compile(r"^(?P<before>\D*?)(?P<number>\d[\d\s\u00a0,]*(?:\s?%)?)(?P
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _book(siren: str, fingerprint: str, *, _dataset: Dataset) -> FactBook:
-    book = FactBook(_dataset)
+    book = book_of(_dataset)  # the one FactBook of this dataset, shared with geo.compare
     # Every quartier's facts now, once per build (a few tens of ms): otherwise the first rerun
     # showing a commune builds those of its quartiers, in the user's wait (bench/bench_map.py).
     for code in _dataset.qpv["code"]:
