@@ -10,6 +10,8 @@ manifest's SHA-256), how they are written (:func:`write_tables`, atomically) and
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
@@ -280,9 +282,16 @@ class Dataset:
     def siren(self) -> str:
         return self.manifest["territory"]
 
-    @property
+    # The tables never change once loaded: what is read from them on every rerun of a page is
+    # computed once (a GeoDataFrame look-up costs more than the rest of such a read).
+    @functools.cached_property
     def territory_name(self) -> str:
         return str(self.territory["name"].iloc[0])
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What identifies this build of the tables (their sources and schema), to key caches."""
+        return hashlib.sha256(json.dumps(self.manifest, sort_keys=True).encode()).hexdigest()
 
     def qpv_of(self, generation: int, *, include_neighbouring: bool = True) -> gpd.GeoDataFrame:
         """QPVs of one generation (optionally without the neighbouring ones)."""

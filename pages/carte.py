@@ -150,7 +150,7 @@ with panel_column:
 
 with st.sidebar:
     state.perimeters_radio(K_GEN, on_change=follow_generation, args=(catalogue,))
-    choices = selection.commune_choices(dataset.communes, generation)
+    choices = derived.commune_choices(dataset, generation)
     st.multiselect(
         "Communes",
         list(choices),

@@ -13,6 +13,7 @@ import streamlit as st
 
 from geo.store import Dataset
 from ui import mapview, state
+from ui.derived import per_build
 
 K_GEN = "carte_gen"
 K_COMMUNES = "carte_communes"
@@ -49,10 +50,11 @@ CSS = """
 """
 
 
-def population_steps(dataset: Dataset) -> list[int]:
+@per_build()
+def population_steps(dataset: Dataset) -> tuple[int, ...]:
     """The population slider's steps, from 0 to the largest quartier's, every ``POP_STEP``."""
     top = int(math.ceil(dataset.qpv["population"].max() / POP_STEP) * POP_STEP)
-    return list(range(0, top + 1, POP_STEP))
+    return tuple(range(0, top + 1, POP_STEP))
 
 
 def step_down(value: int, top: int) -> int:

@@ -6,95 +6,90 @@ quartiers and the guided tour (``geo.selection``, about 80 ms each: one pass per
 quartiers and headline figures of a set of filters. Here they are kept for the process, per
 build (and generation, or filters), like the map's layers (``ui.mapview``). The results are
 shared by every session: read them, never modify them.
+
+They are kept with ``functools.lru_cache``, keyed by the build's identity
+(``Dataset.fingerprint``) and the arguments, not with ``st.cache_resource``: a rerun of the map
+page asks for about ten of them, and Streamlit hashing each key cost more than most of the
+values themselves (bench/bench_map.py, server CPU per rerun).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
 
+import numpy as np
 import pandas as pd
-import streamlit as st
 
 from geo import selection
 from geo.store import Dataset
 from geo.territory import STATUS_NEIGHBOURING
-from ui.mapview import fingerprint
 from ui.memory import keep_for_process
 
 Table = Literal["qpv", "communes"]
+T = TypeVar("T")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _attributes(siren: str, build: str, table: Table, *, _dataset: Dataset) -> pd.DataFrame:
-    frame = getattr(_dataset, table)
-    plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    return keep_for_process(plain.set_index("code", drop=False))
+@dataclass(frozen=True)
+class _Build:
+    """A build of a territory's tables, as a cache key: equal and hashed by its identity only."""
+
+    siren: str
+    fingerprint: str
+    dataset: Dataset = field(compare=False)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _communes(siren: str, build: str, generation: int, *, _dataset: Dataset) -> pd.DataFrame:
-    return keep_for_process(selection.communes_with_quartiers(_dataset, generation))
+def per_build(maxsize: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Keep ``fn(dataset, *args)`` for the process, per build of the tables and arguments
+    (hashable), the ``maxsize`` most recent. The values are shared: never modify them."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.lru_cache(maxsize=maxsize)
+        def cached(build: _Build, *args):
+            return fn(build.dataset, *args)
+
+        @functools.wraps(fn)
+        def call(dataset: Dataset, *args):
+            return cached(_Build(dataset.siren, dataset.fingerprint, dataset), *args)
+
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return call
+
+    return decorate
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _tour(siren: str, build: str, generation: int, *, _dataset: Dataset):
-    return keep_for_process(selection.tour(_dataset, generation))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _codes(siren: str, build: str, generation: int, *, _dataset: Dataset) -> frozenset[str]:
-    qpv = attributes(_dataset, "qpv")
-    return keep_for_process(frozenset(qpv.loc[qpv["generation"] == generation, "code"]))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _neighbouring(
-    siren: str, build: str, generation: int, *, _dataset: Dataset
-) -> dict[str, tuple[tuple[str, str], ...]]:
-    qpv = attributes(_dataset, "qpv")
-    near = qpv[(qpv["generation"] == generation) & (qpv["status"] == STATUS_NEIGHBOURING)]
-    by_commune: dict[str, list[tuple[str, str]]] = {}
-    for code, name, communes in zip(near["code"], near["name"], near["commune_codes"], strict=True):
-        for insee in communes.split(","):
-            by_commune.setdefault(insee, []).append((code, name))
-    return keep_for_process({insee: tuple(pairs) for insee, pairs in by_commune.items()})
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _selection(siren: str, build: str, filters: selection.Filters, *, _dataset: Dataset):
-    chosen = selection.select_qpv(attributes(_dataset, "qpv"), filters)
-    summary = selection.summarize(
-        chosen,
-        attributes(_dataset, "communes"),  # without geometry: its look-ups are faster
-        generation=filters.generation,
-        commune_filter=filters.communes,
-    )
-    return chosen, summary  # not frozen (ui.memory): one per set of filters, they come and go
-
-
-def _build_of(dataset: Dataset) -> dict[str, str]:
-    # The cached functions are called with keyword arguments: for each positional one,
-    # Streamlit 1.67 reads the function's signature again (``inspect``) on every look-up,
-    # about a tenth of a rerun's server CPU on the map page (bench/bench_map.py).
-    return {"siren": dataset.siren, "build": fingerprint(dataset)}
-
-
+@per_build()
 def attributes(dataset: Dataset, table: Table) -> pd.DataFrame:
     """``dataset.qpv`` or ``dataset.communes`` without geometry, indexed by code (read only).
 
-    The ``code`` column stays.
+    The ``code`` column stays. Texts are stored as Python strings, not Arrow: picking rows of
+    this small table (a selection, on every filter change) is then twice as fast.
     """
-    return _attributes(**_build_of(dataset), table=table, _dataset=dataset)
+    frame = getattr(dataset, table)
+    plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    texts = pd.StringDtype("python", na_value=np.nan)
+    plain = plain.astype({c: texts for c in plain.columns if plain[c].dtype == "str"})
+    return keep_for_process(plain.set_index("code", drop=False))
 
 
+@per_build()
 def communes_with_quartiers(dataset: Dataset, generation: int) -> pd.DataFrame:
     """``geo.selection.communes_with_quartiers``, once per build and generation (read only)."""
-    return _communes(**_build_of(dataset), generation=generation, _dataset=dataset)
+    return keep_for_process(selection.communes_with_quartiers(dataset, generation))
 
 
+@per_build()
+def commune_choices(dataset: Dataset, generation: int) -> dict[str, str]:
+    """``geo.selection.commune_choices`` of the territory's communes, once per generation."""
+    return keep_for_process(selection.commune_choices(attributes(dataset, "communes"), generation))
+
+
+@per_build()
 def tour(dataset: Dataset, generation: int) -> tuple[selection.Step, ...]:
     """``geo.selection.tour``, once per build and generation."""
-    return _tour(**_build_of(dataset), generation=generation, _dataset=dataset)
+    return keep_for_process(selection.tour(dataset, generation))
 
 
 def quartiers_of_commune(dataset: Dataset, commune: str, generation: int) -> tuple[str, ...]:
@@ -104,9 +99,22 @@ def quartiers_of_commune(dataset: Dataset, commune: str, generation: int) -> tup
     return found.iloc[0] if len(found) else ()
 
 
+@per_build()
 def quartier_codes(dataset: Dataset, generation: int) -> frozenset[str]:
     """Codes of every quartier of ``generation`` (contract and neighbouring), once per build."""
-    return _codes(**_build_of(dataset), generation=generation, _dataset=dataset)
+    qpv = attributes(dataset, "qpv")
+    return keep_for_process(frozenset(qpv.loc[qpv["generation"] == generation, "code"]))
+
+
+@per_build()
+def _neighbouring(dataset: Dataset, generation: int) -> dict[str, tuple[tuple[str, str], ...]]:
+    qpv = attributes(dataset, "qpv")
+    near = qpv[(qpv["generation"] == generation) & (qpv["status"] == STATUS_NEIGHBOURING)]
+    by_commune: dict[str, list[tuple[str, str]]] = {}
+    for code, name, communes in zip(near["code"], near["name"], near["commune_codes"], strict=True):
+        for insee in communes.split(","):
+            by_commune.setdefault(insee, []).append((code, name))
+    return keep_for_process({insee: tuple(pairs) for insee, pairs in by_commune.items()})
 
 
 def neighbouring_quartiers(
@@ -114,11 +122,21 @@ def neighbouring_quartiers(
 ) -> tuple[tuple[str, str], ...]:
     """``(code, name)`` of the neighbouring quartiers (another EPCI's contract) that touch
     ``commune``, in table order, once per build and generation."""
-    found = _neighbouring(**_build_of(dataset), generation=generation, _dataset=dataset)
-    return found.get(commune, ())
+    return _neighbouring(dataset, generation).get(commune, ())
 
 
+@per_build(maxsize=64)
 def selection_of(dataset: Dataset, filters: selection.Filters):
     """``(quartiers, summary)`` of ``filters``: ``geo.selection.select_qpv`` on the table
-    without geometry, then ``summarize`` (read only; the last 64 sets of filters are kept)."""
-    return _selection(**_build_of(dataset), filters=filters, _dataset=dataset)
+    without geometry, then ``summarize`` (read only; the last 64 sets of filters are kept).
+
+    Not frozen (``ui.memory``): one per set of filters, they come and go.
+    """
+    chosen = selection.select_qpv(attributes(dataset, "qpv"), filters)
+    summary = selection.summarize(
+        chosen,
+        attributes(dataset, "communes"),  # without geometry: its look-ups are faster
+        generation=filters.generation,
+        commune_filter=filters.communes,
+    )
+    return chosen, summary

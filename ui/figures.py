@@ -16,7 +16,7 @@ import streamlit as st
 
 from geo.facts import Fact, FactBook, book_of
 from geo.store import Dataset
-from ui.mapview import fingerprint
+from ui.derived import per_build
 from ui.memory import keep_for_process
 
 CLASS = "qpv-figures"
@@ -43,19 +43,19 @@ CSS = f"""
 _NUMBER = re.compile(r"^(?P<before>\D*?)(?P<number>\d[\d\s\u00a0,]*(?:\s?%)?)(?P<after>.*)$")
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _book(siren: str, fingerprint: str, *, _dataset: Dataset) -> FactBook:
-    book = book_of(_dataset)  # the one FactBook of this dataset, shared with geo.compare
+@per_build(maxsize=4)
+def _book(dataset: Dataset) -> FactBook:
+    book = book_of(dataset)  # the one FactBook of this dataset, shared with geo.compare
     # Every quartier's facts now, once per build (a few tens of ms): otherwise the first rerun
     # showing a commune builds those of its quartiers, in the user's wait (bench/bench_map.py).
-    for code in _dataset.qpv["code"]:
+    for code in dataset.qpv["code"]:
         book.quartier(code)
     return keep_for_process(book)
 
 
 def fact_book(dataset: Dataset) -> FactBook:
     """The dataset's :class:`~geo.facts.FactBook`, one per process and build of the tables."""
-    return _book(siren=dataset.siren, fingerprint=fingerprint(dataset), _dataset=dataset)
+    return _book(dataset)
 
 
 def figures_html(facts: Sequence[Fact], *, columns: int = 2) -> str:

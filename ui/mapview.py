@@ -17,7 +17,6 @@ legend, commune names, layer names) is escaped here.
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -25,13 +24,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 import shapely
-import streamlit as st
 
 from geo import generations, style
 from geo.format import fr_int, fr_percent
 from geo.quartier import SHORT_SOURCES, population_source, status_label
 from geo.store import Dataset
 from ui import leaflet
+from ui.derived import per_build
 from ui.leaflet import Bounds, Layer, Legend, MapSpec, View
 from ui.memory import keep_for_process
 
@@ -124,12 +123,7 @@ def territory_map(
         opens without redrawing the map (:func:`focus_layer`), so its legend must already say
         what the outline means.
     """
-    layers = _layers(
-        siren=dataset.siren,
-        fingerprint=fingerprint(dataset),
-        generation=generation,
-        _dataset=dataset,
-    )
+    layers = _layers(dataset, generation)
     wanted = set(codes)
     shown = [code for code in layers.quartier_bounds if code in wanted]
     bounds = _union([layers.quartier_bounds[c] for c in shown]) or layers.territory_bounds
@@ -161,7 +155,7 @@ def focus_layer(dataset: Dataset, code: str, *, counterpart: str | None = None) 
     ``geo.style.COUNTERPART``. Neither catches clicks: the quartiers underneath still open
     their panels.
     """
-    shapes = _shapes(siren=dataset.siren, fingerprint=fingerprint(dataset), _dataset=dataset)
+    shapes = _shapes(dataset)
     selected = style.SELECTED
     halo = {"color": style.PAPER, "weight": selected.halo, "opacity": 0.9, "fill": False}
     drawn = [(code, halo), (code, path_style(selected))]
@@ -282,15 +276,9 @@ class _Layers:
     labels: leaflet.Labels
 
 
-def fingerprint(dataset: Dataset) -> str:
-    """What identifies a build of the tables (their sources and schema), to key caches."""
-    return hashlib.sha256(json.dumps(dataset.manifest, sort_keys=True).encode()).hexdigest()
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset) -> _Layers:
+@per_build()
+def _layers(dataset: Dataset, generation: int) -> _Layers:
     """Serialise the layers of one generation (cached per build of a territory's tables)."""
-    dataset = _dataset
     qpv = dataset.qpv_of(generation).drop(columns="geometry")
     display = dataset.qpv_display[dataset.qpv_display["generation"] == generation]
     qpv = qpv.merge(display[["code", "geometry"]], on="code", validate="one_to_one")
@@ -375,10 +363,10 @@ def _layers(siren: str, fingerprint: str, generation: int, *, _dataset: Dataset)
     return keep_for_process(layers)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _shapes(siren: str, fingerprint: str, *, _dataset: Dataset) -> dict[str, str]:
+@per_build(maxsize=4)
+def _shapes(dataset: Dataset) -> dict[str, str]:
     """Every quartier's display geometry (both generations), as GeoJSON text, by code."""
-    display = _dataset.qpv_display
+    display = dataset.qpv_display
     shapes = {
         code: json.dumps(_geometry(geometry))
         for code, geometry in zip(display["code"], display.geometry, strict=True)

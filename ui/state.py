@@ -37,7 +37,7 @@ from geo.errors import InputError
 from geo.selection import Filters
 from geo.store import Dataset
 from geo.territory import normalize_code, normalize_name
-from ui.mapview import fingerprint
+from ui.derived import per_build
 from ui.markdown import escape_markdown, excerpt, excerpt_codes
 from ui.memory import keep_for_process
 
@@ -112,7 +112,7 @@ class Catalogue:
     def from_dataset(cls, dataset: Dataset) -> Catalogue:
         """The catalogue of ``dataset``, built once per process and build of the tables: it
         does not change between reruns (read it, never modify it)."""
-        return _catalogue(siren=dataset.siren, build=fingerprint(dataset), _dataset=dataset)
+        return _catalogue(dataset)
 
     @classmethod
     def build(cls, dataset: Dataset) -> Catalogue:
@@ -129,9 +129,9 @@ class Catalogue:
         )
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _catalogue(siren: str, build: str, *, _dataset: Dataset) -> Catalogue:
-    return keep_for_process(Catalogue.build(_dataset))
+@per_build()
+def _catalogue(dataset: Dataset) -> Catalogue:
+    return keep_for_process(Catalogue.build(dataset))
 
 
 def parse_view(
