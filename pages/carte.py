@@ -82,7 +82,6 @@ view = state.ViewState(
 )
 selected, summary = derived.selection_of(dataset, view.filters)  # kept per build and filters
 
-st.html(CSS)  # style only: no place in the page, nor the raw-HTML Markdown code
 header = st.container()  # title and headline, written once the map is on its way
 map_column, panel_column = st.columns([5, 3], gap="medium")
 # The map goes first, so that the browser starts loading it first; the panel's toggle (drawn
@@ -109,12 +108,14 @@ with map_column:
 
 with header:
     st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
-    st.markdown(f"**{generations.LABELS[generation]}**")
-    with st.container(key="carte_headline"):
-        panels.render_headline(summary, dataset)
-    with st.container():  # always there, so that the map below never moves
-        if selected.empty:
-            st.info("Aucun quartier ne correspond à ces filtres : élargissez la sélection.")
+    panels.render_headline(
+        summary,
+        dataset,
+        empty="Aucun quartier ne correspond à ces filtres : élargissez la sélection."
+        if selected.empty
+        else None,
+        page_css=CSS,  # the page's style, in the same element
+    )
 
 with panel_column:
     st.selectbox(

@@ -39,12 +39,12 @@ CSS = """
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
   [data-testid="stMainBlockContainer"] h1 { font-size: 1.55rem; }
-  .st-key-carte_headline .qpv-figures { grid-template-columns: repeat(2, minmax(0, 1fr));
+  .qpv-headline .qpv-figures { grid-template-columns: repeat(2, minmax(0, 1fr));
     row-gap: 0.5rem; }
-  .st-key-carte_headline .qpv-figure-value { font-size: 1.6rem; }
+  .qpv-headline .qpv-figure-value { font-size: 1.6rem; }
   /* the paragraph under the figures gives their years and sources in one sentence */
-  .st-key-carte_headline .qpv-figure-note { display: none; }
-  .st-key-carte_headline [data-testid="stCaptionContainer"] p { font-size: 0.8rem; }
+  .qpv-headline .qpv-figure-note { display: none; }
+  .qpv-headline .qpv-headline-notes { font-size: 0.8rem; }
 }
 </style>
 """

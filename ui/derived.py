@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from geo import selection
@@ -64,13 +63,13 @@ def per_build(maxsize: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]
 def attributes(dataset: Dataset, table: Table) -> pd.DataFrame:
     """``dataset.qpv`` or ``dataset.communes`` without geometry, indexed by code (read only).
 
-    The ``code`` column stays. Texts are stored as Python strings, not Arrow: picking rows of
-    this small table (a selection, on every filter change) is then twice as fast.
+    The ``code`` column stays. Texts are Python objects, not Arrow strings: picking rows of this
+    small table (a selection, on every filter change) then takes one NumPy step for all of them
+    instead of one Arrow call per column, three times as fast.
     """
     frame = getattr(dataset, table)
     plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    texts = pd.StringDtype("python", na_value=np.nan)
-    plain = plain.astype({c: texts for c in plain.columns if plain[c].dtype == "str"})
+    plain = plain.astype({c: object for c in plain.columns if plain[c].dtype == "str"})
     return keep_for_process(plain.set_index("code", drop=False))
 
 

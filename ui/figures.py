@@ -20,6 +20,7 @@ from ui.derived import per_build
 from ui.memory import keep_for_process
 
 CLASS = "qpv-figures"
+HEADLINE = "qpv-headline"  # a selection's figures with what they show and their caveats
 # Sizes follow the window's width (a 1024 px projector has room for less), the value always at
 # least twice its label: 1.9 / 0.9 on narrow screens, 2.6 / 1.05 on wide ones.
 VALUE_SIZE = "clamp(1.9rem, 2.6vw, 2.6rem)"
@@ -37,6 +38,10 @@ CSS = f"""
   margin-top: 0.15rem; }}
 .{CLASS} .qpv-figure-note {{ font-size: {NOTE_SIZE}; line-height: 1.25; color: #2A2A2A;
   margin-top: 0.1rem; }}
+.{HEADLINE} p {{ margin: 0 0 0.5rem 0; }}
+.{HEADLINE} .{HEADLINE}-notes {{ font-size: 0.875rem; color: #5F5F5F; }}
+.{HEADLINE} .{HEADLINE}-empty {{ padding: 0.75rem 1rem; border-radius: 0.5rem;
+  background: #E8EDFF; color: #000091; }}
 </style>
 """
 # "environ 9 748", "5 551 hab./km²", "19 sur 36", "49,0 %": the number is what is large.
@@ -73,7 +78,13 @@ def figures_html(facts: Sequence[Fact], *, columns: int = 2) -> str:
 
 def render_figures(facts: Sequence[Fact], *, columns: int = 2) -> None:
     """Show the figures (the grid's style is added once per run)."""
-    st.markdown(CSS + figures_html(facts, columns=columns), unsafe_allow_html=True)
+    render_html(figures_html(facts, columns=columns))
+
+
+def render_html(body: str) -> None:
+    """Show ``body``, HTML using this module's classes (escaped by its maker), with their style,
+    in one element."""
+    st.markdown(CSS + body, unsafe_allow_html=True)
 
 
 def _value_html(text: str) -> str:

@@ -14,6 +14,7 @@ never as zero. Text from the data is escaped for Markdown before it is displayed
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import pandas as pd
@@ -45,7 +46,7 @@ from ui.factsheet_buttons import (
     map_button,
     quartier_sheet_button,
 )
-from ui.figures import fact_book, render_figures
+from ui.figures import HEADLINE, fact_book, figures_html, render_html
 from ui.markdown import escape_markdown
 
 NO_YEAR = f"{generations.NO_YEAR} par la source"
@@ -56,17 +57,39 @@ AREA = METRIC_BY_KEY["area_ha"]
 # Headline
 
 
-def render_headline(summary: Summary, dataset: Dataset) -> None:
-    """The figures of a selection, each with its year and source under it (one HTML block:
-    the map page's rerun and first visit stay light), then their caveats in words."""
+def render_headline(
+    summary: Summary, dataset: Dataset, *, empty: str | None = None, page_css: str = ""
+) -> None:
+    """The generation shown, the figures of a selection (each with its year and source under
+    it), their caveats in words, and ``empty`` (a message for a selection without quartiers).
+
+    One HTML element (with ``page_css``, the page's own ``<style>``): a filter change reruns the
+    page, and each element costs the server as much as the figures themselves
+    (bench/bench_map.py). Every text is escaped.
+    """
+    label = generations.LABELS[summary.generation]
+    parts = [
+        page_css,
+        f'<div class="{HEADLINE}">',
+        f'<p class="{HEADLINE}-label"><strong>{html.escape(label, quote=False)}</strong></p>',
+        figures_html(summary_facts(dataset, summary), columns=4),
+    ]
+    if empty:
+        parts.append(f'<p class="{HEADLINE}-empty" role="status">{html.escape(empty)}</p>')
+    notes = html.escape(" ".join(headline_notes(summary, dataset)), quote=False)
+    parts.append(f'<p class="{HEADLINE}-notes">{notes}</p></div>')
+    render_html("".join(parts))
+
+
+def headline_notes(summary: Summary, dataset: Dataset) -> list[str]:
+    """The caveats of the headline figures (plain French sentences)."""
     year = summary.population_year
     source = population_source(dataset, summary.generation)
     perimeters = f"{SHORT_SOURCES['qpv']}, périmètres {summary.generation}"
-    render_figures(summary_facts(dataset, summary), columns=4)
     population_when = f"en {year}" if year else f"({NO_YEAR})"
     notes = [
         f"Quartiers et communes : {perimeters}. Population des quartiers {population_when} "
-        f"({escape_markdown(source)}), rapportée à la population municipale "
+        f"({source}), rapportée à la population municipale "
         f"{summary.reference_year} du territoire ({summary.communes_total} communes, "
         f"{fr_int(summary.reference_population)} habitants, {SHORT_SOURCES['communes']})"
         + (" : les deux années diffèrent, la part est un ordre de grandeur." if year else ".")
@@ -96,7 +119,7 @@ def render_headline(summary: Summary, dataset: Dataset) -> None:
         )
     if summary.population_missing:
         notes.append(f"{summary.population_missing} quartier(s) sans population connue.")
-    st.caption(" ".join(notes))
+    return notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,39 +334,40 @@ def render_commune_panel(
     book = fact_book(dataset)
     c = communes.loc[insee]
     st.subheader(escape_markdown(c["name"]), anchor=False)
-    st.caption(
-        f"Commune, code Insee {insee} · code{'s' if ',' in c['postal_codes'] else ''} postal "
-        f"{escape_markdown(c['postal_codes'].replace(',', ', '))}"
-    )
     years = sorted(
         (int(col.removeprefix("pmun_")), c[col]) for col in communes.columns
         if col.startswith("pmun_")
     )  # fmt: skip
     latest_year, latest = years[-1]
     earlier = ", ".join(f"{fr_int(v)} en {y}" for y, v in reversed(years[:-1]))
-    st.markdown(
+    # The texts go in one element (paragraphs): the panel is sent again on every rerun.
+    texts = [
+        f":small[Commune, code Insee {insee} · code{'s' if ',' in c['postal_codes'] else ''} "
+        f"postal {escape_markdown(c['postal_codes'].replace(',', ', '))}]",
         f"**Population municipale** : {fr_int(latest)} habitants en {latest_year}"
         + (f" ({earlier})" if earlier else "")
-        + " (Insee)"
-    )
+        + " (Insee)",
+    ]
     codes = book.commune_quartiers(insee, generation)
     label = f"périmètres {generation}"
     if not codes:
-        st.markdown(f"Aucun quartier prioritaire du contrat de ville ({label}).")
+        texts.append(f"Aucun quartier prioritaire du contrat de ville ({label}).")
+        st.markdown("\n\n".join(texts))
     else:
         facts = {fact.key: fact for fact in book.commune(insee, generation)}
         in_qpv, share = facts["population_qpv"], facts["share_qpv_pct"]
         when = f"({NO_YEAR})" if in_qpv.year == generations.NO_YEAR else f"en {in_qpv.year}"
-        st.markdown(
+        texts.append(
             f"**Population en quartier prioritaire** : {in_qpv.text} habitants {when} "
             f"({escape_markdown(in_qpv.source)})"
             + (" — estimation" if in_qpv.note else "")
             + f", soit {share.text} de la population municipale {book.reference_year}."
         )
         if in_qpv.note:
-            st.caption(ESTIMATE_NOTE)
+            texts.append(f":small[{escape_markdown(ESTIMATE_NOTE)}]")
         n = len(codes)
-        st.markdown(f"**{n} quartier{'s' if n > 1 else ''} du contrat de ville** ({label}) :")
+        texts.append(f"**{n} quartier{'s' if n > 1 else ''} du contrat de ville** ({label}) :")
+        st.markdown("\n\n".join(texts))
         for code in codes:
             _quartier_line(book.quartier(code), on_open_qpv)
     _neighbours_of_commune(dataset, insee, generation)
@@ -404,18 +428,20 @@ def render_territory_panel(
         Widget key of the « Fiche d'une commune » list; ``on_pick_commune`` reads it.
     """
     st.subheader(escape_markdown(dataset.territory_name), anchor=False)
-    st.caption(
-        f"Territoire (EPCI, SIREN {dataset.siren}) · {len(dataset.communes)} communes · "
-        f"{generations.LABELS[generation]}"
-    )
     holding = communes_with_quartiers(dataset, generation)
     listed = ", ".join(
         f"{escape_markdown(name)} ({n})"
         for name, n in zip(holding["name"], holding["n_qpv"], strict=True)
     )
+    # One element for the texts: the panel is sent again on every filter change.
     st.markdown(
+        f":small[Territoire (EPCI, SIREN {dataset.siren}) · {len(dataset.communes)} communes · "
+        f"{generations.LABELS[generation]}]\n\n"
         f"**{len(holding)} communes comptent un quartier du contrat de ville** (nombre de "
-        f"quartiers ; {SHORT_SOURCES['qpv']}, périmètres {generation}) : {listed}."
+        f"quartiers ; {SHORT_SOURCES['qpv']}, périmètres {generation}) : {listed}.\n\n"
+        ":small[Cliquez sur un quartier ou sur une commune de la carte, ou choisissez un quartier "
+        "dans la liste, pour afficher sa fiche. Le dossier de séance compte une page de vue "
+        "d'ensemble, puis une page par quartier affiché.]"
     )
     st.selectbox(
         "Fiche d'une commune",
@@ -430,8 +456,3 @@ def render_territory_panel(
     with st.container(horizontal=True, gap="small"):
         dossier_button(dataset, codes, generation, key="panel_territory")
         map_button(dataset, key="panel_territory", generation=generation)
-    st.caption(
-        "Cliquez sur un quartier ou sur une commune de la carte, ou choisissez un quartier dans "
-        "la liste, pour afficher sa fiche. Le dossier de séance compte une page de vue "
-        "d'ensemble, puis une page par quartier affiché."
-    )

@@ -12,9 +12,12 @@ def render_sidebar(territory: str | None) -> None:
     """Title, the territory (its name as the data gives it; none before the data is prepared)
     and a one-line reminder of what the app shows and where the figures come from."""
     with st.sidebar:
-        st.markdown(f"**{TITLE}**" + (f"  \n{escape_markdown(territory)}" if territory else ""))
         first, *others = generations.ORDER
-        st.caption(
-            f"Périmètres {first} (en vigueur) et {', '.join(map(str, others))} (ANCT), "
-            "populations Insee. Détail des sources et des limites : page « Sources et limites »."
+        # One element: it is sent again on every rerun of every page.
+        st.markdown(
+            f"**{TITLE}**"
+            + (f"  \n{escape_markdown(territory)}" if territory else "")
+            + f"\n\n:small[Périmètres {first} (en vigueur) et {', '.join(map(str, others))} "
+            "(ANCT), populations Insee. Détail des sources et des limites : page « Sources et "
+            "limites ».]"
         )
