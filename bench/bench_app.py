@@ -33,7 +33,7 @@ import shapely
 from bench._common import report, streamlit_server
 from bench._journey import QUARTIER
 from support import default_mirror
-from support.browser import CHROMIUM, launch_chromium, offline_context
+from support.browser import CHROMIUM, launch_chromium, offline_context, wait_shown
 from support.server import START_TIMEOUT_S
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,8 +54,7 @@ def time_app_start(browser, *, env: dict[str, str]) -> tuple[float, float]:
         try:
             page = context.new_page()
             page.goto(server.url + "/")
-            # The map is in the page (its shadow root, which locators enter).
-            page.locator(QUARTIER).first.wait_for(state="visible", timeout=START_TIMEOUT_S * 1000)
+            wait_shown(page, css=QUARTIER, timeout_ms=START_TIMEOUT_S * 1000)  # map's shadow root
             drawn = time.perf_counter() - server.started
         finally:
             context.close()
@@ -73,9 +72,7 @@ def time_trivial_start(browser) -> tuple[float, float]:
             try:
                 page = context.new_page()
                 page.goto(server.url + "/")
-                page.get_by_text(TRIVIAL_TEXT).wait_for(
-                    state="visible", timeout=START_TIMEOUT_S * 1000
-                )
+                wait_shown(page, text=TRIVIAL_TEXT, timeout_ms=START_TIMEOUT_S * 1000)
                 shown = time.perf_counter() - server.started
             finally:
                 context.close()

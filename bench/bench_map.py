@@ -271,11 +271,13 @@ def bench_payload() -> list[dict]:
 
 def open_and_wait(context, base_url: str, shape: str, *, timeout_ms: int = 30_000) -> float:
     """Seconds from opening ``base_url/`` in a new tab to the first ``shape`` drawn."""
+    from support.browser import wait_shown
+
     page = context.new_page()
     try:
         start = time.perf_counter()
         page.goto(base_url + "/")
-        page.locator(shape).first.wait_for(state="visible", timeout=timeout_ms)
+        wait_shown(page, css=shape, timeout_ms=timeout_ms)
         return time.perf_counter() - start
     finally:
         page.close()

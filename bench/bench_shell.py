@@ -10,10 +10,12 @@ Measured in the same run, each figure with its baseline:
    basemap) to the first quartier drawn, against the same for a one-line Streamlit page (its
    text shown) and the one-square map app of ``support/apps`` (its square drawn, on the app's
    map component). All three are served by ``streamlit run serve.py`` and visited in turn, so
-   that the load of the
-   machine weighs on each alike; one visit of each comes first and is not counted (the app reads
-   its tables on its first visit). Target for the app: at most 1,3 × the one-line page. The app
-   served by ``streamlit run app.py`` alone is visited too: what the launcher saves.
+   that the load of the machine weighs on each alike; one visit of each comes first and is not
+   counted (the app reads its tables on its first visit). Each page is checked on every frame
+   (``support.browser.wait_shown``): Playwright's own waits check every 500 ms after the first
+   270 ms, which added up to half a second to what draws late and nothing to what draws early.
+   Target for the app: at most 1,3 × the one-line page. The app served by
+   ``streamlit run app.py`` alone is visited too: what the launcher saves.
 
 Run from the repository root: ``python bench/bench_shell.py [--visits N] [--requests N]``; also
 run by ``bench/run_all.py``.
@@ -82,20 +84,19 @@ def first_visits(one_line: Path, visits: int) -> list[dict]:
     """First visit of `/` against the one-line page and the one-square map app."""
     from playwright.sync_api import sync_playwright
 
-    from support.browser import launch_chromium, record_requests
+    from support.browser import launch_chromium, record_requests, wait_shown
     from support.server import APPS_DIR, run_streamlit
     from ui.leaflet import BASEMAP_ENV_VAR, NO_BASEMAP
     from ui.mapview import CLASS_QPV
 
     def drawn(shape: str, timeout_ms: int = 120_000) -> Callable:
         def wait(page) -> None:
-            # The map is in the page (its shadow root, which locators enter).
-            page.locator(shape).first.wait_for(state="visible", timeout=timeout_ms)
+            wait_shown(page, css=shape, timeout_ms=timeout_ms)  # in the map's shadow root
 
         return wait
 
     def text_shown(page) -> None:
-        page.get_by_text(ONE_LINE_TEXT).wait_for(state="visible", timeout=120_000)
+        wait_shown(page, text=ONE_LINE_TEXT, timeout_ms=120_000)
 
     env = {BASEMAP_ENV_VAR: NO_BASEMAP.key, "QPV_DATA_MIRROR": str(default_mirror())}
     apps = {  # name: (script, served by serve.py, what to wait for)

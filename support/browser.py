@@ -108,6 +108,39 @@ def wait_idle(page, *, quiet_ms: int = 1500) -> None:
     )
 
 
+# Is ``css`` (a selector) drawn, or ``text`` written, anywhere in the page, shadow roots included
+# (the map component draws in its own)? Drawn: its box has a size.
+_SHOWN = """({css, text}) => {
+    if (text !== null) return document.body !== null && document.body.innerText.includes(text);
+    const roots = [document];
+    for (const root of roots) {
+        for (const hit of root.querySelectorAll(css)) {
+            const box = hit.getBoundingClientRect();
+            if (box.width > 0 && box.height > 0) return true;
+        }
+        for (const element of root.querySelectorAll("*")) {
+            if (element.shadowRoot) roots.push(element.shadowRoot);
+        }
+    }
+    return false;
+}"""
+
+
+def wait_shown(page, *, css: str | None = None, text: str | None = None, timeout_ms: int) -> None:
+    """Wait until ``css`` is drawn (a box with a size) or ``text`` is on the page, checked on
+    every frame.
+
+    For timings: Playwright's own waits check again after 20, 50, 100, 100, then every 500 ms,
+    so what appears a second after the wait began is seen up to half a second late, and what
+    appears early almost at once. The benchmarks compare pages that draw at different times:
+    each is checked on every frame, the same way.
+    """
+    if (css is None) == (text is None):
+        raise ValueError("give css or text")
+    page.wait_for_function(_SHOWN, arg={"css": css, "text": text}, polling="raf",
+                           timeout=timeout_ms)  # fmt: skip
+
+
 def offline_context(browser, *, width: int = 1200, height: int = 900):
     """A French browser context that cannot reach beyond 127.0.0.1 (no tiles, no CDN)."""
     context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
