@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from server import nodelay
 from server.app_pages import declare_app_navigation
 from server.french_shell import FrenchShell
-from server.preload import map_preloads
+from server.preload import map_preloads, widget_preloads
 
 nodelay.install()  # before uvicorn starts serving: it imports this module first
 declare_app_navigation()  # before the first visitor: a shared link opens its page directly
@@ -26,5 +26,7 @@ declare_app_navigation()  # before the first visitor: a shared link opens its pa
 SCRIPT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("app.py")
 
 app = st.App(
-    SCRIPT, middleware=[Middleware(FrenchShell, head=map_preloads)], lifespan=nodelay.lifespan
+    SCRIPT,
+    middleware=[Middleware(FrenchShell, head=map_preloads, head_end=widget_preloads)],
+    lifespan=nodelay.lifespan,
 )

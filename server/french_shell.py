@@ -32,6 +32,7 @@ NOSCRIPT = (
 _NOT_PAGES = ("/static/", "/_stcore/", "/component/", "/media/", "/app/static/")
 _HTML_TAG = re.compile(r"<html\b[^>]*>", re.I)
 _HEAD_TAG = re.compile(r"<head\b[^>]*>", re.I)
+_HEAD_END = re.compile(r"</head>", re.I)
 _TITLE = re.compile(r"<title>.*?</title>", re.I | re.S)
 _NOSCRIPT = re.compile(r"<noscript>.*?</noscript>", re.I | re.S)
 _ROOT = '<div id="root">'
@@ -57,10 +58,11 @@ def inline_script() -> str:
     return code
 
 
-def frenchify(html: str, *, title: str, head: str = "") -> str | None:
+def frenchify(html: str, *, title: str, head: str = "", head_end: str = "") -> str | None:
     """Streamlit's ``index.html`` in French; None for any other HTML (left as it is).
 
-    ``head`` (HTML) goes in the ``<head>``, after the translations and before Streamlit's code.
+    ``head`` (HTML) goes in the ``<head>``, after the translations and before Streamlit's code;
+    ``head_end`` at the end of the ``<head>``, after Streamlit's code.
     """
     if _ROOT not in html or not _HEAD_TAG.search(html) or not _HTML_TAG.search(html):
         return None
@@ -73,6 +75,8 @@ def frenchify(html: str, *, title: str, head: str = "") -> str | None:
         html,
         count=1,
     )
+    if head_end:
+        html = _HEAD_END.sub(lambda m: f"  {head_end}\n  {m.group(0)}", html, count=1)
     html = _TITLE.sub(lambda _: f"<title>{escape(title)}</title>", html, count=1)
     return _NOSCRIPT.sub(lambda _: f"<noscript><p>{escape(NOSCRIPT)}</p></noscript>", html, count=1)
 
@@ -93,15 +97,23 @@ class FrenchShell:
         The ASGI app it wraps (Streamlit's).
     title : str
         The tab's title until the app sets its own.
-    head : callable, optional
-        Returns HTML for the page's ``<head>`` (``server.preload``); called at the first page
-        asked for, when Streamlit's options are read.
+    head, head_end : callable, optional
+        Return HTML for the start and the end of the page's ``<head>`` (``server.preload``);
+        called at the first page asked for, when Streamlit's options are read.
     """
 
-    def __init__(self, app, *, title: str = "Chargement…", head: Callable[[], str] | None = None):
+    def __init__(
+        self,
+        app,
+        *,
+        title: str = "Chargement…",
+        head: Callable[[], str] | None = None,
+        head_end: Callable[[], str] | None = None,
+    ):
         self.app = app
         self.title = title
         self.head = head
+        self.head_end = head_end
         inline_script()  # a missing or broken table stops the server now, not at the first visit
 
     async def __call__(self, scope, receive, send) -> None:
@@ -140,7 +152,12 @@ class FrenchShell:
         headers = dict(start.get("headers", []))
         gzipped = headers.get(b"content-encoding") == b"gzip"
         html = (gzip.decompress(payload) if gzipped else payload).decode("utf-8")
-        french = frenchify(html, title=self.title, head=self.head() if self.head else "")
+        french = frenchify(
+            html,
+            title=self.title,
+            head=self.head() if self.head else "",
+            head_end=self.head_end() if self.head_end else "",
+        )
         if french is None:
             _LOGGER.warning('HTML page without Streamlit\'s <div id="root">: left in English')
         else:

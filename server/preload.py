@@ -7,10 +7,14 @@ behind the ~40 modules of the other widgets (bench/bench_shell.py). Named in the
 ``<head>``, they are fetched while Streamlit's own code loads, and are in the browser's cache
 when the map is mounted. The map page is the app's default page and ``/adresse`` has the same
 map; on the other pages they cost about 80 kB fetched once, not run.
+
+The modules of the map page's widgets come last in the ``<head>``, after Streamlit's own code:
+otherwise they arrive with the script's messages, and the map waits for them.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -21,22 +25,74 @@ STREAMLIT_JS = Path(streamlit.__file__).resolve().parent / "static" / "static" /
 """Streamlit's front-end modules (their names carry a hash of their content)."""
 
 
+# A static import in a built module: ``import{a as b}from"./x.js"`` or ``import"./x.js"``.
+_STATIC_IMPORT = re.compile(r'(?:\bfrom|\bimport)\s*"\./([\w.-]+\.js)"')
+_NAMED = re.compile(r'(?:src|href)="\./static/js/([\w.-]+\.js)"')
+
+# The widgets of the map page (its sidebar's filters, its panel's lists and buttons) and the
+# HTML of its headline. Their modules are named by the script's first messages only: the
+# browser then fetched about forty of them, one wave after another, while the map waited
+# (bench/bench_shell.py). A name Streamlit no longer uses is skipped.
+MAP_PAGE_MODULES = (
+    "Radio",
+    "Multiselect",
+    "TextInput",
+    "Slider",
+    "Checkbox",
+    "Selectbox",
+    "DownloadButton",
+    "rehype-raw",  # Markdown with HTML: the headline
+    "serialization",  # Arrow: imported by the component module when the map mounts
+)
+
+
+def _module_link(name: str) -> str:
+    # Same attributes as Streamlit's own module preloads: the browser reuses the answer.
+    return f'<link rel="modulepreload" crossorigin href="./static/js/{escape(name)}">'
+
+
+def _modules(names: tuple[str, ...], *, besides: frozenset[str] = frozenset()) -> list[str]:
+    """Streamlit's modules called ``names`` (found by the start of their file name) and those
+    they import, less those Streamlit's page already names and ``besides``."""
+    index = STREAMLIT_JS.parent.parent / "index.html"
+    named = set(_NAMED.findall(index.read_text("utf-8"))) if index.is_file() else set()
+    todo = [chunk.name for name in names for chunk in sorted(STREAMLIT_JS.glob(f"{name}.*.js"))[:1]]
+    found: list[str] = []
+    while todo:
+        name = todo.pop(0)
+        if name in named or name in besides or name in found:
+            continue
+        if (STREAMLIT_JS / name).is_file():
+            found.append(name)
+            todo.extend(_STATIC_IMPORT.findall((STREAMLIT_JS / name).read_text("utf-8")))
+    return found
+
+
+def _component_modules() -> list[str]:
+    return _modules(("BidiComponent",))
+
+
 @cache
 def map_preloads() -> str:
-    """``<link>`` tags preloading the map component's code (HTML, for the page's ``<head>``).
+    """``<link>`` tags preloading the map component's code (HTML, for the start of the page's
+    ``<head>``, before Streamlit's own code).
 
-    Streamlit's component module is found by name; if a later Streamlit renames it, that tag is
-    left out (the map still loads, a little later).
+    Streamlit's component module (and what it imports) is found by name; if a later Streamlit
+    renames it, those tags are left out (the map still loads, a little later).
     """
     from ui.leaflet import leaflet_url, module_url  # needs Streamlit's options, read by now
 
-    links = [
-        # Same attributes as Streamlit's own module preloads: the browser reuses the answer.
-        f'<link rel="modulepreload" crossorigin href="./static/js/{chunk.name}">'
-        for chunk in sorted(STREAMLIT_JS.glob("BidiComponent.*.js"))[:1]
-    ]
+    links = [_module_link(name) for name in _component_modules()]
     links.append(f'<link rel="modulepreload" crossorigin href="{escape(module_url())}">')
     leaflet = escape(leaflet_url())
     links.append(f'<link rel="preload" as="script" href="{leaflet}/leaflet.js">')
     links.append(f'<link rel="preload" as="style" href="{leaflet}/leaflet.css">')
     return "\n    ".join(links)
+
+
+@cache
+def widget_preloads() -> str:
+    """``<link>`` tags preloading the modules of the map page's widgets (HTML, for the end of
+    the page's ``<head>``: after Streamlit's own code, which the browser needs first)."""
+    modules = _modules(MAP_PAGE_MODULES, besides=frozenset(_component_modules()))
+    return "\n    ".join(_module_link(name) for name in modules)

@@ -93,6 +93,21 @@ def test_the_shell_asks_for_the_map_code_before_streamlit_code_and_names_real_fi
         assert served.is_file(), href
 
 
+def test_the_map_page_widgets_modules_are_named_after_streamlit_code_and_exist():
+    links = preload.widget_preloads()
+    html = french_shell.frenchify(STREAMLIT_INDEX.read_text("utf-8"), title="x", head_end=links)
+
+    assert html.index('<script type="module"') < html.index(links) < html.index("</head>")
+    names = re.findall(r'href="\./static/js/([^"]+)"', links)
+    assert all((preload.STREAMLIT_JS / name).is_file() for name in names)
+    for widget in ("Multiselect", "Selectbox", "Slider", "DownloadButton"):
+        assert any(name.startswith(f"{widget}.") for name in names), widget
+    streamlit_own = re.findall(r'static/js/([^"]+\.js)"', STREAMLIT_INDEX.read_text("utf-8"))
+    map_own = re.findall(r'static/js/([^"]+\.js)"', preload.map_preloads())
+    assert not set(names) & (set(streamlit_own) | set(map_own))  # each module named once
+    assert len(names) == len(set(names))
+
+
 def test_other_html_is_left_as_it_is():
     component = "<!doctype html><html lang='en'><head></head><body>iframe</body></html>"
 
