@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+import urllib.request
 from pathlib import Path
 
 import apptest
@@ -106,6 +107,23 @@ def test_the_map_page_widgets_modules_are_named_after_streamlit_code_and_exist()
     map_own = re.findall(r'static/js/([^"]+\.js)"', preload.map_preloads())
     assert not set(names) & (set(streamlit_own) | set(map_own))  # each module named once
     assert len(names) == len(set(names))
+
+
+def test_the_app_page_names_its_modules_and_another_script_gets_the_shell_only(
+    start_streamlit, app_server, tmp_path
+):
+    # The benchmarks compare the app with a one-line page served the same way: that page must
+    # not load the app's code.
+    script = tmp_path / "one_line.py"
+    script.write_text('import streamlit as st\n\nst.write("Bonjour")\n', "utf-8")
+    other = urllib.request.urlopen(start_streamlit(script) + "/", timeout=30).read().decode()
+    app = urllib.request.urlopen(app_server + "/", timeout=30).read().decode()
+
+    assert '<html lang="fr">' in other and '<html lang="fr">' in app
+    assert preload.widget_preloads() in app and preload.map_preloads() in app
+    assert "map.js" not in other
+    streamlit_own = STREAMLIT_INDEX.read_text("utf-8").count('rel="modulepreload"')
+    assert other.count('rel="modulepreload"') == streamlit_own
 
 
 def test_other_html_is_left_as_it_is():
