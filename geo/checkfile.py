@@ -45,8 +45,6 @@ from geo import generations as perimeters
 from geo.coordinates import in_france, parse_coordinates
 from geo.errors import InputError
 from geo.format import fr_int, fr_number
-from geo.geocode import AMBIGUITY_GAP, LOW_SCORE
-from geo.geocode_bulk import geocode_csv_rows
 from geo.locate import Locator
 from geo.precision import PRECISION_BY_TYPE
 from geo.verdict import NOT_LOCATED, REASON_LABELS, STATUS_LABELS, STATUS_ORDER, and_list
@@ -288,6 +286,11 @@ def _geocode(
     parallel: int,
     failed_chunks: Literal["raise", "rows"],
 ) -> pd.DataFrame:
+    # Imported here: the address service's modules bring in requests (~0.1 s), which a file
+    # of coordinates, checked without sending anything, does not need.
+    from geo.geocode import LOW_SCORE
+    from geo.geocode_bulk import geocode_csv_rows
+
     if not columns:
         raise InputError("Choisissez au moins une colonne d'adresse.")
     _require_columns(table, [*columns, *([citycode_column] if citycode_column else [])])
@@ -346,6 +349,8 @@ def _geocode(
 
 def _doubts(answer: pd.DataFrame) -> pd.Series:
     """Why a located row cannot be trusted as sent (French), or None: incomplete or ambiguous."""
+    from geo.geocode import AMBIGUITY_GAP  # with the address service only (see _geocode)
+
     score, following = answer["geocodage_score"], answer["geocodage_score_next"]
     status, kind = answer["geocodage_status"], answer["geocodage_type"]
     ambiguous = (score - following <= AMBIGUITY_GAP) & score.notna() & following.notna()
