@@ -460,7 +460,11 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     ]
     remarks = pa.nulls(len(index), pa.large_string())
     for part in parts:
-        if part is not None:
+        if part is None or part.null_count == len(part):
+            continue
+        if remarks.null_count == len(remarks):
+            remarks = part
+        else:
             joined = pc.binary_join_element_wise(remarks, part, _large(" ; "))
             remarks = pc.coalesce(joined, remarks, part)
     why = pc.fill_null(_texts(located["not_located"].to_numpy(dtype=object)), "point inutilisable")

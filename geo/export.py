@@ -123,10 +123,13 @@ def _csv_column(values: pd.Series) -> pa.Array:
         return _quoted(pc.fill_null(pa.array(mixed, pa.large_string()), ""))
     # A column of few distinct texts (statuses, codes, names, remarks) is written from its
     # distinct values: neutralised and quoted once each, then taken for every row.
-    encoded = pc.dictionary_encode(array)
-    if 2 * len(encoded.dictionary) <= len(array):
-        cells = _quoted(_unevaluated(encoded.dictionary))
-        return pc.fill_null(pc.take(cells, encoded.indices), "")
+    # (A first look at a few rows spares encoding a column of distinct values, such as ids.)
+    sample = array.slice(0, 1_000)
+    if 2 * len(pc.unique(sample)) <= len(sample):
+        encoded = pc.dictionary_encode(array)
+        if 2 * len(encoded.dictionary) <= len(array):
+            cells = _quoted(_unevaluated(encoded.dictionary))
+            return pc.fill_null(pc.take(cells, encoded.indices), "")
     return _quoted(pc.fill_null(_unevaluated(array), ""))
 
 
@@ -182,7 +185,8 @@ def _float_texts(numbers: np.ndarray) -> pa.Array:
     with np.errstate(invalid="ignore"):
         odd = ((size < 1e-4) & (size > 0)) | (size >= 1e16) | np.isinf(numbers) | exponent
     whole = pc.invert(pc.match_substring(text, "."))
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
+    if pc.any(whole).as_py():
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
     text = pc.replace_substring(text, ".", ",")
     if odd.any():
         out = text.to_numpy(zero_copy_only=False).astype(object)
