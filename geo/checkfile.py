@@ -221,18 +221,26 @@ def check_table(
         )
         columns = _classify(locator, located, g)
         added.update(columns)
-        statuses = columns[f"qpv_{g}_statut"]
-        counts[g] = {s: int((statuses == s).sum()) for s in STATUS_ORDER}
+        found = columns[f"qpv_{g}_statut"].value_counts()
+        counts[g] = {s: int(found.get(s, 0)) for s in STATUS_ORDER}
     progress(1.0, f"Terminé : {fr_int(total)} lignes vérifiées")
 
-    # A shallow copy: the caller's frame is never changed (copy on write), its cells never copied.
-    rows = _rename_clashes(table, list(added)).copy(deep=False)
-    for name, values in added.items():
-        text = isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)
-        # Other columns take the dtype pandas infers from their values, as they always did.
-        rows[name] = (
-            values if text else values.to_numpy() if isinstance(values, pd.Series) else values
-        )
+    rows = _rename_clashes(table, list(added))
+    # Text columns are kept as they are (pandas strings, no Python objects); the others take
+    # the dtype pandas infers from their values, as they always did. Joined without copying
+    # the user's cells (copy on write: the caller's frame is never changed).
+    new = pd.DataFrame(
+        {
+            name: values
+            if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)
+            else values.to_numpy()
+            if isinstance(values, pd.Series)
+            else values
+            for name, values in added.items()
+        },
+        index=rows.index,
+    )
+    rows = pd.concat([rows, new], axis=1)
     return CheckResult(
         rows=rows, counts=counts, geocoded=geocoded, seconds=time.perf_counter() - started
     )
@@ -473,8 +481,8 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
     prefix = f"qpv_{generation}_"
     return {
         prefix + "statut": _column(_labelled(labels, state), index),
-        prefix + "code": _column(code, index),
-        prefix + "nom": _column(name, index),
+        prefix + "code": _column(code, index, nan=is_located),
+        prefix + "nom": _column(name, index, nan=is_located),
         prefix + "distance_m": pd.Series(np.where(is_located, distance, np.nan), index=index),
         prefix + "remarque": _column(remarks, index),
     }
@@ -525,11 +533,15 @@ def _joined(*pieces: str | pa.Array) -> pa.Array:
     )
 
 
-def _column(texts: pa.Array, index: pd.Index) -> pd.Series:
+def _column(texts: pa.Array, index: pd.Index, nan: np.ndarray | None = None) -> pd.Series:
     """A pandas text column (``str``), as pandas infers it from Python texts: only missing
-    values give an ``object`` column of None."""
+    values give an ``object`` column, of None (NaN in the ``nan`` rows, as a categorical's
+    missing values read as objects)."""
     if texts.null_count == len(texts):
-        return pd.Series(np.full(len(texts), None, dtype=object), index=index, dtype="object")
+        values = np.full(len(texts), None, dtype=object)
+        if nan is not None:
+            values[nan] = np.nan
+        return pd.Series(values, index=index, dtype="object")
     return pd.Series(texts, index=index, dtype="str")
 
 
