@@ -226,24 +226,22 @@ def check_table(
     progress(1.0, f"Terminé : {fr_int(total)} lignes vérifiées")
 
     rows = _rename_clashes(table, list(added))
-    # Text columns are kept as they are (pandas strings, no Python objects); the others take
-    # the dtype pandas infers from their values, as they always did. Joined without copying
-    # the user's cells (copy on write: the caller's frame is never changed).
     new = pd.DataFrame(
-        {
-            name: values
-            if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)
-            else values.to_numpy()
-            if isinstance(values, pd.Series)
-            else values
-            for name, values in added.items()
-        },
-        index=rows.index,
+        {name: _as_added(values) for name, values in added.items()}, index=rows.index
     )
+    # Joined without copying the user's cells (copy on write: the caller's frame is unchanged).
     rows = pd.concat([rows, new], axis=1)
     return CheckResult(
         rows=rows, counts=counts, geocoded=geocoded, seconds=time.perf_counter() - started
     )
+
+
+def _as_added(values: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
+    """An added column as the result holds it: a pandas text column as it is (no Python
+    objects), any other by its values, of the dtype pandas infers from them."""
+    if not isinstance(values, pd.Series) or isinstance(values.dtype, pd.StringDtype):
+        return values
+    return values.to_numpy()
 
 
 def _require_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:
