@@ -40,13 +40,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo import generations as perimeters
 from geo.coordinates import in_france, parse_coordinates
 from geo.errors import InputError
 from geo.format import fr_int, fr_number
-from geo.geocode import AMBIGUITY_GAP, LOW_SCORE
-from geo.geocode_bulk import geocode_csv_rows
 from geo.locate import Locator
 from geo.precision import PRECISION_BY_TYPE
 from geo.verdict import NOT_LOCATED, REASON_LABELS, STATUS_LABELS, STATUS_ORDER, and_list
@@ -61,6 +61,19 @@ _NOT_LOCATED_REASONS = {
     "skipped": "adresse vide ou trop courte",
     "error": "le service d'adresses n'a pas pu traiter cette ligne",
 }
+
+# Why a row's coordinates give no point, in the order of _read_lonlat's tests; None: they do.
+_UNUSABLE_POINT = np.array(
+    [
+        "coordonnées manquantes",
+        "coordonnées illisibles (nombres attendus)",
+        "coordonnées hors de France métropolitaine : longitude et latitude inversées ?",
+        "coordonnées hors de France métropolitaine : des mètres (Lambert-93 ?) au lieu de degrés",
+        "coordonnées hors de France métropolitaine",
+        None,
+    ],
+    dtype=object,
+)
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -208,16 +221,27 @@ def check_table(
         )
         columns = _classify(locator, located, g)
         added.update(columns)
-        statuses = columns[f"qpv_{g}_statut"]
-        counts[g] = {s: int((statuses == s).sum()) for s in STATUS_ORDER}
+        found = columns[f"qpv_{g}_statut"].value_counts()
+        counts[g] = {s: int(found.get(s, 0)) for s in STATUS_ORDER}
     progress(1.0, f"Terminé : {fr_int(total)} lignes vérifiées")
 
-    rows = _rename_clashes(table, list(added)).copy()
-    for name, values in added.items():
-        rows[name] = values.to_numpy() if isinstance(values, pd.Series) else values
+    rows = _rename_clashes(table, list(added))
+    new = pd.DataFrame(
+        {name: _as_added(values) for name, values in added.items()}, index=rows.index
+    )
+    # Joined without copying the user's cells (copy on write: the caller's frame is unchanged).
+    rows = pd.concat([rows, new], axis=1)
     return CheckResult(
         rows=rows, counts=counts, geocoded=geocoded, seconds=time.perf_counter() - started
     )
+
+
+def _as_added(values: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
+    """An added column as the result holds it: a pandas text column as it is (no Python
+    objects), any other by its values, of the dtype pandas infers from them."""
+    if not isinstance(values, pd.Series) or isinstance(values.dtype, pd.StringDtype):
+        return values
+    return values.to_numpy()
 
 
 def _require_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -240,23 +264,11 @@ def _read_lonlat(table: pd.DataFrame, lonlat_columns: tuple[str, str]) -> pd.Dat
     inside = in_france(lon, lat)
     swapped = in_france(lat, lon)
     metres = finite & (np.abs(lon) > 1_000) & (np.abs(lat) > 1_000)
+    # The first reason that applies, as a code into UNUSABLE_POINT (-1: none, its last item).
     reason = np.select(
-        [
-            blank,
-            ~finite,
-            finite & ~inside & swapped,
-            metres,
-            finite & ~inside,
-        ],
-        [
-            "coordonnées manquantes",
-            "coordonnées illisibles (nombres attendus)",
-            "coordonnées hors de France métropolitaine : longitude et latitude inversées ?",
-            "coordonnées hors de France métropolitaine : des mètres (Lambert-93 ?) au lieu de "
-            "degrés",
-            "coordonnées hors de France métropolitaine",
-        ],
-        default="",
+        [blank, ~finite, finite & ~inside & swapped, metres, finite & ~inside],
+        np.arange(len(_UNUSABLE_POINT) - 1),
+        default=-1,
     )
     usable = finite & inside
     missing = pd.Series(pd.NA, index=table.index, dtype="object")
@@ -269,7 +281,7 @@ def _read_lonlat(table: pd.DataFrame, lonlat_columns: tuple[str, str]) -> pd.Dat
             "geocodage_label": missing,
             "precision": 0.0,
             "low_score": False,
-            "not_located": pd.Series(reason, index=table.index).replace("", None),
+            "not_located": pd.Series(_UNUSABLE_POINT[reason], index=table.index, dtype=object),
             "doubt": missing,
         },
         index=table.index,
@@ -288,6 +300,11 @@ def _geocode(
     parallel: int,
     failed_chunks: Literal["raise", "rows"],
 ) -> pd.DataFrame:
+    # Imported here: the address service's modules bring in requests (~0.1 s), which a file
+    # of coordinates, checked without sending anything, does not need.
+    from geo.geocode import LOW_SCORE
+    from geo.geocode_bulk import geocode_csv_rows
+
     if not columns:
         raise InputError("Choisissez au moins une colonne d'adresse.")
     _require_columns(table, [*columns, *([citycode_column] if citycode_column else [])])
@@ -346,6 +363,8 @@ def _geocode(
 
 def _doubts(answer: pd.DataFrame) -> pd.Series:
     """Why a located row cannot be trusted as sent (French), or None: incomplete or ambiguous."""
+    from geo.geocode import AMBIGUITY_GAP  # with the address service only (see _geocode)
+
     score, following = answer["geocodage_score"], answer["geocodage_score_next"]
     status, kind = answer["geocodage_status"], answer["geocodage_type"]
     ambiguous = (score - following <= AMBIGUITY_GAP) & score.notna() & following.notna()
@@ -377,7 +396,12 @@ def _doubts(answer: pd.DataFrame) -> pd.Series:
 
 
 def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[str, pd.Series]:
-    """The five ``qpv_<G>_*`` columns of one generation."""
+    """The five ``qpv_<G>_*`` columns of one generation.
+
+    Column by column, never row by row: a text column is a small array of labels taken by one
+    code per row (statuses, quartiers), and a remark joins whole columns of parts in Arrow;
+    only the rare parts holding a number of their own are formatted one by one.
+    """
     frame = locator.locate_many(
         located["lon"],
         located["lat"],
@@ -386,30 +410,30 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
         on_invalid="skip",
     )
     index = located.index
-    is_located = frame["status"].notna().to_numpy()
+    found = frame["status"].cat
+    is_located = found.codes.to_numpy() >= 0
     low_score = located["low_score"].to_numpy(dtype=bool) & is_located
     doubt = located["doubt"].to_numpy(dtype=object)
-    doubtful = pd.notna(doubt) & is_located
-    status = frame["status"].astype("object").map(STATUS_LABELS)
-    status = status.where(~(low_score | doubtful), "incertain").where(is_located, NOT_LOCATED)
+    has_doubt = _present(doubt)
+    labels = [*(STATUS_LABELS[s] for s in found.categories), "incertain", NOT_LOCATED]
+    state = np.where(low_score | (has_doubt & is_located), len(labels) - 2, found.codes)
+    state = np.where(is_located, state, len(labels) - 1)
 
     inside = frame["n_qpv"].fillna(0).to_numpy(dtype=int) > 0
     distance = np.where(inside, 0.0, frame["distance_m"].to_numpy(dtype=float)).round(1)
-    code = frame["code"].astype("object").where(is_located, None)
-    name = frame["name"].astype("object").where(is_located, None)
+    code, name = (_located_codes(frame[c], is_located) for c in ("code", "name"))
 
     n_qpv = frame["n_qpv"].fillna(0).to_numpy(dtype=int)
-    reason = frame["reason"].to_numpy(dtype=object)
-    has_doubt = _present(doubt)
+    reason = frame["reason"].cat
+    reason_codes = reason.codes.to_numpy()
+    precision_reason = list(reason.categories).index("precision")
     score = located["geocodage_score"].to_numpy(dtype=float)
-    contract = frame["contract"].to_numpy(dtype=object)
-    near_code = frame["nearest_code"].to_numpy(dtype=object)
-    near_name = frame["nearest_name"].to_numpy(dtype=object)
-    # Each part of a remark is a whole column (None where it does not apply), joined by « ; »;
-    # only the few rows needing a number are formatted one by one.
+    near_code, near_name = (frame[c].cat for c in ("nearest_code", "nearest_name"))
+    near = ~inside & (near_code.codes.to_numpy() >= 0)
+    # Each part of a remark is a whole column (null where it does not apply), joined by « ; ».
     parts = [
-        _texts(has_doubt, lambda rows: doubt[rows]),
-        _texts(
+        _texts(doubt, has_doubt),
+        _formatted(
             low_score & ~np.isnan(score),  # a missing score is said by the doubt
             lambda rows: [
                 f"adresse reconnue avec une faible confiance (score {fr_number(v, 2)}) : "
@@ -417,45 +441,48 @@ def _classify(locator: Locator, located: pd.DataFrame, generation: int) -> dict[
                 for v in score[rows]
             ],
         ),
-        _texts(
-            _present(reason) & ~((reason == "precision") & has_doubt),
-            lambda rows: pd.Series(reason[rows]).map(REASON_LABELS).to_numpy(dtype=object),
+        _labelled(
+            [REASON_LABELS.get(r) for r in reason.categories],
+            np.where((reason_codes == precision_reason) & has_doubt, -1, reason_codes),
         ),
-        _texts(
-            _present(contract), lambda rows: "quartier du contrat de ville de la " + contract[rows]
+        _joined(
+            "quartier du contrat de ville de la ",
+            _texts(frame["contract"].to_numpy(dtype=object)),
         ),
-        _texts(
-            (status == "hors territoire").to_numpy(dtype=bool),
-            lambda rows: "en dehors du territoire couvert par les données",
+        _labelled(
+            ["en dehors du territoire couvert par les données"],
+            np.where(state == labels.index("hors territoire"), 0, -1),
         ),
-        _texts(
+        _formatted(
             n_qpv > 1, lambda rows: [f"dans {n} quartiers qui se chevauchent" for n in n_qpv[rows]]
         ),
-        _texts(
-            ~inside & _present(near_code),
-            lambda rows: [  # one f-string per row: twice as fast as four object-array sums
-                f"quartier le plus proche : {name} ({code})"
-                for name, code in zip(near_name[rows], near_code[rows], strict=True)
-            ],
+        _joined(
+            "quartier le plus proche : ",
+            _labelled(list(near_name.categories), np.where(near, near_name.codes, -1)),
+            " (",
+            _labelled(list(near_code.categories), np.where(near, near_code.codes, -1)),
+            ")",
         ),
     ]
-    remarks = np.full(len(index), None, dtype=object)
+    remarks = pa.nulls(len(index), pa.large_string())
     for part in parts:
-        has_part, has_remark = _present(part), _present(remarks)
-        both = has_part & has_remark
-        remarks[both] = remarks[both] + " ; " + part[both]
-        remarks[has_part & ~has_remark] = part[has_part & ~has_remark]
-    why = located["not_located"].to_numpy(dtype=object)
-    why = np.where(_present(why), why, "point inutilisable")
-    remarks = np.where(is_located, remarks, why)
+        if part is None or part.null_count == len(part):
+            continue
+        if remarks.null_count == len(remarks):
+            remarks = part
+        else:
+            joined = pc.binary_join_element_wise(remarks, part, _large(" ; "))
+            remarks = pc.coalesce(joined, remarks, part)
+    why = pc.fill_null(_texts(located["not_located"].to_numpy(dtype=object)), "point inutilisable")
+    remarks = pc.if_else(pa.array(is_located), remarks, why)
 
     prefix = f"qpv_{generation}_"
     return {
-        prefix + "statut": pd.Series(status.to_numpy(), index=index, dtype="object"),
-        prefix + "code": pd.Series(code.to_numpy(), index=index, dtype="object"),
-        prefix + "nom": pd.Series(name.to_numpy(), index=index, dtype="object"),
+        prefix + "statut": _column(_labelled(labels, state), index),
+        prefix + "code": _column(code, index, nan=is_located),
+        prefix + "nom": _column(name, index, nan=is_located),
         prefix + "distance_m": pd.Series(np.where(is_located, distance, np.nan), index=index),
-        prefix + "remarque": pd.Series(remarks, index=index, dtype="object"),
+        prefix + "remarque": _column(remarks, index),
     }
 
 
@@ -464,13 +491,56 @@ def _present(values: np.ndarray) -> np.ndarray:
     return ~pd.isna(values)
 
 
-def _texts(mask: np.ndarray, make: Callable[[np.ndarray], object]) -> np.ndarray:
-    """An object column holding ``make(rows)`` where ``mask`` holds, None elsewhere."""
-    out = np.full(len(mask), None, dtype=object)
+def _large(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
+def _texts(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """An object column of texts as Arrow, null where missing (or outside ``mask``)."""
+    if mask is not None:
+        values = np.where(mask, values, None)
+    return pa.array(values, pa.large_string(), from_pandas=True)
+
+
+def _labelled(labels: list[str | None], codes: np.ndarray) -> pa.Array:
+    """``labels[code]`` for each row, null where the code is negative (or the label None)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    return pc.take(pa.array(labels, pa.large_string()), pa.array(codes, mask=codes < 0))
+
+
+def _located_codes(values: pd.Series, is_located: np.ndarray) -> pa.Array:
+    """A categorical column of the located rows as Arrow texts (null elsewhere)."""
+    codes = np.where(is_located, values.cat.codes.to_numpy(), -1)
+    return _labelled([str(c) for c in values.cat.categories], codes)
+
+
+def _formatted(mask: np.ndarray, make: Callable[[np.ndarray], list[str]]) -> pa.Array | None:
+    """Texts ``make(rows)`` where ``mask`` holds (few rows), null elsewhere; None if none."""
     rows = np.flatnonzero(mask)
-    if rows.size:
-        out[rows] = make(rows)
-    return out
+    if not rows.size:
+        return None
+    out = np.full(len(mask), None, dtype=object)
+    out[rows] = make(rows)
+    return _texts(out)
+
+
+def _joined(*pieces: str | pa.Array) -> pa.Array:
+    """Texts and columns joined row by row; null where any column is null."""
+    return pc.binary_join_element_wise(
+        *(_large(p) if isinstance(p, str) else p for p in pieces), _large("")
+    )
+
+
+def _column(texts: pa.Array, index: pd.Index, nan: np.ndarray | None = None) -> pd.Series:
+    """A pandas text column (``str``), as pandas infers it from Python texts: only missing
+    values give an ``object`` column, of None (NaN in the ``nan`` rows, as a categorical's
+    missing values read as objects)."""
+    if texts.null_count == len(texts):
+        values = np.full(len(texts), None, dtype=object)
+        if nan is not None:
+            values[nan] = np.nan
+        return pd.Series(values, index=index, dtype="object")
+    return pd.Series(texts, index=index, dtype="str")
 
 
 def _rename_clashes(table: pd.DataFrame, added: list[str]) -> pd.DataFrame:

@@ -38,7 +38,10 @@ from geo.tabular import (
 from geo.verdict import STATUS_ORDER
 
 MAX_RECORD_CHARS = 1_048_576  # one record (line) of the file: far past any real row
-BLOCK_CHARS = 4 * 1_048_576  # characters of the file per batch (~100 000 short rows)
+# Characters of the file per batch (~40 000 short rows): small enough that writing batch N
+# (in a thread, mostly Arrow without the GIL) runs beside the check of batch N + 1 from the
+# start, and that memory stays low; large enough that the cost per batch is not felt.
+BLOCK_CHARS = 1_048_576
 ADDRESS_PARALLEL = 4  # bulk geocoding requests in flight at once
 _READ_BYTES = 1_048_576
 _BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\xd0\xcf\x11\xe0")

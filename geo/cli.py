@@ -14,8 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from geo import fetch, generations
-from geo.build import build
+from geo import generations
 from geo.checkfile import check_table
 from geo.checkstream import check_csv_file
 from geo.coordinates import parse_degrees
@@ -23,7 +22,6 @@ from geo.errors import GeocoderError, InputError, QPVError, os_reason_fr
 from geo.export import excel_cut_note, to_csv_fr, to_excel
 from geo.files import check_output, write_atomically
 from geo.format import fr_int, fr_number
-from geo.geocoder import user_message
 from geo.locate import build_locator, locate_point
 from geo.sources import DATASETS
 from geo.store import BuildReport, load_dataset
@@ -73,6 +71,11 @@ def add_build(parser: argparse.ArgumentParser) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: they bring in requests, certifi and the build's modules
+    # (~0.2 s), which every other command (``check`` on a big file first) would pay for nothing.
+    from geo import fetch
+    from geo.build import build
+
     try:
         mirror = fetch.resolve_mirror(args.mirror)
         result = build(
@@ -230,6 +233,8 @@ def run_check(args: argparse.Namespace) -> int:
         )
         content = to_csv_fr(result.rows) if suffix == ".csv" else to_excel(result.rows)
     except GeocoderError as exc:
+        from geo.geocoder import user_message  # requests: only once addresses were sent
+
         print(f"\nErreur : {user_message(exc)}", file=sys.stderr)
         return 1
     except QPVError as exc:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.errors import InputError
 
@@ -28,6 +30,7 @@ WGS84_BOUNDS = (-5.5, 41.0, 10.0, 51.5)  # lon min, lat min, lon max, lat max
 LAMBERT93_BOUNDS = (0.0, 6_000_000.0, 1_300_000.0, 7_200_000.0)  # x min, y min, x max, y max
 
 _SPACES = str.maketrans("", "", " \u00a0\u202f")
+_PLAIN_DECIMAL = r"^[+-]?[0-9]{1,15}\.[0-9]{1,30}$"
 
 
 def in_france(x: Any, y: Any, crs: str = WGS84) -> np.ndarray:
@@ -71,4 +74,14 @@ def parse_degrees(text: Any, what: str) -> float:
 def parse_coordinates(values: pd.Series) -> np.ndarray:
     """Numbers from a column of text cells (decimal point or comma); unusable cells are NaN."""
     text = values.astype(str).str.strip().str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    # Plain decimals (nearly every cell) are read by Arrow in C, to the same nearest double as
+    # pandas; pandas reads the others (integers, exponents, words), with its own rules.
+    cells = pa.array(text.array, from_pandas=True)
+    plain = pc.fill_null(pc.match_substring_regex(cells, _PLAIN_DECIMAL), False)
+    fast = plain.to_numpy(zero_copy_only=False)
+    numbers = np.full(len(text), np.nan)
+    numbers[fast] = pc.cast(cells.filter(plain), pa.float64()).to_numpy(zero_copy_only=False)
+    if not fast.all():
+        rest = ~fast
+        numbers[rest] = pd.to_numeric(text[rest], errors="coerce").to_numpy(dtype=float)
+    return numbers

@@ -74,7 +74,7 @@ def to_csv_fr(df: pd.DataFrame, *, header: bool = True) -> bytes:
         out = (_csv_line(names) + "\r\n").encode("utf-8-sig")
     if not len(df) or not df.shape[1]:
         return out
-    columns = [_quoted(_csv_column(df.iloc[:, j])) for j in range(df.shape[1])]
+    columns = [_csv_column(df.iloc[:, j]) for j in range(df.shape[1])]
     rows = pc.binary_join_element_wise(*columns, _large(";"))
     if len(columns) == 1:  # a lone empty cell is quoted, or the row would read as blank
         rows = pc.if_else(pc.equal(rows, ""), _large('""'), rows)
@@ -103,31 +103,59 @@ def _quoted_scalar(text: str) -> str:
 
 
 def _csv_column(values: pd.Series) -> pa.Array:
-    """A column as the CSV writes it: floats with a decimal comma, texts that a spreadsheet
-    would evaluate quoted with an apostrophe, missing values empty."""
+    """A column's cells as the CSV writes them: floats with a decimal comma, texts that a
+    spreadsheet would evaluate quoted with an apostrophe, missing values empty, each cell
+    quoted as the ``csv`` module quotes it."""
     if values.dtype.kind == "f":
-        return _float_texts(values.to_numpy(dtype=float, na_value=np.nan))
+        return _quoted(_float_texts(values.to_numpy(dtype=float, na_value=np.nan)))
     if values.dtype.kind in "iub":  # NumPy or nullable (Int64, boolean): str(), NA empty
         data = values.to_numpy(dtype=object)
         missing = pd.isna(data)
         data[~missing] = data[~missing].astype(str)
         data[missing] = None
-        return pc.fill_null(pa.array(data, pa.large_string()), "")
-    data = values.to_numpy(dtype=object)
-    try:
-        array = pa.array(data, pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # texts mixed with numbers: str() of those
-        mixed = np.array([_neutral(v) for v in data], dtype=object)
+        return _quoted(pc.fill_null(pa.array(data, pa.large_string()), ""))
+    array = _text_array(values)
+    if array is None:  # texts mixed with numbers: str() of those
+        mixed = np.array([_neutral(v) for v in values.to_numpy(dtype=object)], dtype=object)
         missing = pd.isna(mixed)
         mixed[~missing] = mixed[~missing].astype(str)
         mixed[missing] = None
-        return pc.fill_null(pa.array(mixed, pa.large_string()), "")
-    risky = pc.match_substring_regex(array, "^" + _FORMULA_START.pattern)
-    if pc.any(risky).as_py():
-        array = pc.if_else(
-            risky, pc.binary_join_element_wise(_large("'"), array, _large("")), array
-        )
-    return pc.fill_null(array, "")
+        return _quoted(pc.fill_null(pa.array(mixed, pa.large_string()), ""))
+    # A column of few distinct texts (statuses, codes, names, remarks) is written from its
+    # distinct values: neutralised and quoted once each, then taken for every row.
+    # (A first look at a few rows spares encoding a column of distinct values, such as ids.)
+    sample = array.slice(0, 1_000)
+    if 2 * len(pc.unique(sample)) <= len(sample):
+        encoded = pc.dictionary_encode(array)
+        if 2 * len(encoded.dictionary) <= len(array):
+            cells = _quoted(_unevaluated(encoded.dictionary))
+            return pc.fill_null(pc.take(cells, encoded.indices), "")
+    return _quoted(pc.fill_null(_unevaluated(array), ""))
+
+
+def _text_array(values: pd.Series) -> pa.Array | None:
+    """A text column as an Arrow array (missing values null), or None if it holds non-texts.
+
+    A pandas string column is already Arrow (or converts in C): never through Python objects.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        array = pa.array(values.array)
+    else:
+        try:
+            array = pa.array(values.to_numpy(dtype=object), pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
+
+
+def _unevaluated(texts: pa.Array) -> pa.Array:
+    """Texts that a spreadsheet would evaluate, quoted with an apostrophe."""
+    risky = pc.match_substring_regex(texts, "^" + _FORMULA_START.pattern)
+    if not pc.any(risky).as_py():
+        return texts
+    return pc.if_else(risky, pc.binary_join_element_wise(_large("'"), texts, _large("")), texts)
 
 
 def _quoted(text: pa.Array) -> pa.Array:
@@ -147,21 +175,24 @@ def _float_texts(numbers: np.ndarray) -> pa.Array:
 
     Arrow formats a column in C with the same shortest round trip as ``repr``; only its
     spelling differs for whole numbers (``1`` for ``1.0``) and outside [1e-4, 1e16) (no
-    exponent) or where arrow writes an exponent: the few values left to numpy.
+    exponent) or where arrow writes an exponent: the few values left to numpy. NaN is null
+    until the end (an empty cell), so a column of missing values costs nothing.
     """
+    missing = np.isnan(numbers)
     size = np.abs(numbers)
-    text = pc.cast(pa.array(numbers), pa.large_string())
-    exponent = pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
-    odd = ((size < 1e-4) & (size > 0)) | (size >= 1e16) | ~np.isfinite(numbers) | exponent
+    text = pc.cast(pa.array(numbers, mask=missing), pa.large_string())
+    exponent = pc.fill_null(pc.match_substring(text, "e"), False).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        odd = ((size < 1e-4) & (size > 0)) | (size >= 1e16) | np.isinf(numbers) | exponent
     whole = pc.invert(pc.match_substring(text, "."))
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
+    if pc.any(whole).as_py():
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, _large(".0"), _large("")), text)
     text = pc.replace_substring(text, ".", ",")
-    if not odd.any():
-        return text
-    out = text.to_numpy(zero_copy_only=False).astype(object)
-    out[odd] = np.char.replace(numbers[odd].astype(str), ".", ",").astype(object)
-    out[np.isnan(numbers)] = ""
-    return pa.array(out, pa.large_string())
+    if odd.any():
+        out = text.to_numpy(zero_copy_only=False).astype(object)
+        out[odd] = np.char.replace(numbers[odd].astype(str), ".", ",").astype(object)
+        text = pa.array(out, pa.large_string())
+    return pc.fill_null(text, "")
 
 
 def to_excel(df: pd.DataFrame, *, sheet_name: str = "Données") -> bytes:

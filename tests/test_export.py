@@ -1,5 +1,6 @@
 """Exports of the comparison: French CSV and Excel give back the same numbers, safely."""
 
+import csv
 import io
 
 import numpy as np
@@ -112,3 +113,19 @@ def test_excel_cuts_a_cell_too_long_visibly_and_says_where():
     assert len(sheet["B4"].value) == 32_767 and sheet["B4"].value.endswith("z…")
     assert read_csv_fr(to_csv_fr(table))["long"][2] == "z" * 50_000
     assert excel_cut_note(table.iloc[:1]) is None
+
+
+def test_csv_cells_are_those_of_the_csv_module_for_repeated_and_distinct_texts():
+    # Few distinct texts (statuses, remarks) are written from their distinct values, a column
+    # of distinct texts cell by cell: a spreadsheet reads the same cells either way.
+    texts = ["=1+1", "a ; b", 'dit "oui"', "ligne\nsuivante", "Cité 2", None]
+    repeated = texts * 200
+    distinct = [None if t is None else f"{t} {i}" for i, t in enumerate(repeated)]
+    df = pd.DataFrame({"répétées": repeated, "distinctes": distinct})
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(df.columns)
+    for row in zip(repeated, distinct, strict=True):
+        writer.writerow(["" if t is None else "'" + t if t.startswith("=") else t for t in row])
+    assert to_csv_fr(df) == buffer.getvalue().encode("utf-8-sig")

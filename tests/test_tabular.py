@@ -3,6 +3,7 @@
 import io
 import zipfile
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -97,6 +98,17 @@ def test_coordinates_accept_a_decimal_comma_and_reject_text():
     values = parse_coordinates(pd.Series(["2,83", "50.43", "abc", ""]))
     assert values[:2].tolist() == [2.83, 50.43]
     assert pd.isna(values[2:]).all()
+
+
+def test_coordinates_read_the_same_whatever_their_spelling():
+    # Plain decimals and every other spelling (integer, exponent, sign, padding) give the
+    # number typed: the -0 of a sign too, as the CSV writes it back (« -0,0 »).
+    typed = ["2,8457620", " -0,0 ", "+2.5", "50", "5e1", "0,00001", "-12.5", "1 000", "inf"]
+    values = parse_coordinates(pd.Series(typed * 300))  # a column long enough for any path
+    expected = [2.845762, -0.0, 2.5, 50.0, 50.0, 1e-05, -12.5, np.nan, np.inf]
+    np.testing.assert_array_equal(values[:9], expected)
+    assert np.signbit(values[1]) and not np.signbit(values[2])
+    np.testing.assert_array_equal(values, expected * 300)
 
 
 def test_join_address_skips_blank_parts_and_needs_existing_columns():
