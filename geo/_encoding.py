@@ -142,7 +142,9 @@ def _decodes(blocks: Blocks, codec: str) -> bool:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    return True
+    # A file of one or two bytes that begin a UTF-8 BOM (0xEF, 0xEF 0xBB): Python's utf-8-sig
+    # decoder keeps them, waiting for the third, even when told the file has ended.
+    return not decoder.getstate()[0]
 
 
 def _utf16_codec(probe: bytes) -> str | None:

@@ -118,6 +118,13 @@ def test_join_address_skips_blank_parts_and_needs_existing_columns():
         join_address(df, ["zz"])
 
 
+@pytest.mark.parametrize("data", [b"\xef", b"\xef\xbb"])
+def test_a_file_cut_inside_a_utf8_byte_order_mark_gets_a_french_message(data):
+    # Found by the property below: Python's utf-8-sig decoder kept the bytes, then failed.
+    with pytest.raises(InputError, match="aucune ligne de données"):
+        read_table(data, "f.csv")
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(data=st.binary(max_size=3000), name=st.sampled_from(["f.csv", "f.xlsx", "f.txt", "f"]))
 def test_any_bytes_either_parse_or_raise_input_error(data, name):
