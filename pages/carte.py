@@ -37,10 +37,12 @@ from ui.carte import (
 from ui.data import get_dataset
 from ui.leaflet import BASEMAPS
 
-# What a first run may write above the page (the data check, a link's unknown values) goes in a
-# container of its own: the elements below keep their places from one run to the next, and the
-# map, which the browser rebuilds when it moves, stays as it is.
-with st.container():
+# The page's head: what a first run may write (the data check, a link's unknown values), then
+# the title and headline, written once the map is on its way. In a container: the elements
+# below keep their places from one run to the next, and the map, which the browser rebuilds
+# when it moves, stays as it is.
+header = st.container()
+with header:
     dataset = get_dataset()
     catalogue = state.Catalogue.from_dataset(dataset)
     url_view = state.read_view(catalogue)
@@ -82,7 +84,6 @@ view = state.ViewState(
 )
 selected, summary = derived.selection_of(dataset, view.filters)  # kept per build and filters
 
-header = st.container()  # title and headline, written once the map is on its way
 map_column, panel_column = st.columns([5, 3], gap="medium")
 # The map goes first, so that the browser starts loading it first; the panel's toggle (drawn
 # below) is read from the session state.
