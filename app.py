@@ -16,24 +16,28 @@ from ui.sidebar import render_sidebar
 
 FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
-PAGES = [
-    # No page icons: Streamlit turns the current page's icon into the favicon, fetched from a
-    # font CDN that an offline machine cannot reach.
-    st.Page("pages/carte.py", title="Carte des quartiers", default=True),
-    *(
-        st.Page(f"pages/{name}.py", title=title, url_path=path)
-        for name, title, path in (
-            ("adresse", "Suis-je en QPV ?", "adresse"),
-            ("fichier", "Vérifier un fichier", "fichier"),
-            ("comparer", "Comparer", "comparer"),
-            ("presentation", "Présentation", "presentation"),
-            ("contrat_de_ville", "Contrat de ville", "contrat-de-ville"),
-            ("sources", "Sources et limites", "sources"),
-        )
-    ),
-]
+PAGES_KEY = "_qpv_pages"
+if PAGES_KEY not in st.session_state:
+    # Made once per session: st.Page resolves its file's path (a system call per folder) when
+    # made, and this script runs on every rerun of every page. Sessions do not share them.
+    st.session_state[PAGES_KEY] = [
+        # No page icons: Streamlit turns the current page's icon into the favicon, fetched from
+        # a font CDN that an offline machine cannot reach.
+        st.Page("pages/carte.py", title="Carte des quartiers", default=True),
+        *(
+            st.Page(f"pages/{name}.py", title=title, url_path=path)
+            for name, title, path in (
+                ("adresse", "Suis-je en QPV ?", "adresse"),
+                ("fichier", "Vérifier un fichier", "fichier"),
+                ("comparer", "Comparer", "comparer"),
+                ("presentation", "Présentation", "presentation"),
+                ("contrat_de_ville", "Contrat de ville", "contrat-de-ville"),
+                ("sources", "Sources et limites", "sources"),
+            )
+        ),
+    ]
 
-navigation = st.navigation(PAGES)
+navigation = st.navigation(st.session_state[PAGES_KEY])
 territory = territory_name()
 # After st.navigation: called before it, Streamlit 1.67 forgets the wide layout when a page other
 # than the default one is opened directly by its URL.
