@@ -369,7 +369,7 @@ def _doubts(answer: pd.DataFrame) -> pd.Series:
     status, kind = answer["geocodage_status"], answer["geocodage_type"]
     ambiguous = (score - following <= AMBIGUITY_GAP) & score.notna() & following.notna()
     rows = zip(score, following, status, kind, ambiguous, strict=True)
-    doubts = []
+    doubts: list[str | None] = []
     for value, other, said, result_type, close in rows:
         missing = [
             name
@@ -498,11 +498,11 @@ def _large(text: str) -> pa.Scalar:
 def _texts(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     """An object column of texts as Arrow, null where missing (or outside ``mask``)."""
     if mask is not None:
-        values = np.where(mask, values, None)
+        values = np.where(mask, values, np.array(None, dtype=object))
     return pa.array(values, pa.large_string(), from_pandas=True)
 
 
-def _labelled(labels: list[str | None], codes: np.ndarray) -> pa.Array:
+def _labelled(labels: Sequence[str | None], codes: np.ndarray) -> pa.Array:
     """``labels[code]`` for each row, null where the code is negative (or the label None)."""
     codes = np.asarray(codes, dtype=np.int64)
     return pc.take(pa.array(labels, pa.large_string()), pa.array(codes, mask=codes < 0))

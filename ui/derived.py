@@ -16,6 +16,7 @@ values themselves (bench/bench_map.py, server CPU per rerun).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -33,11 +34,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class _Build:
-    """A build of a territory's tables, as a cache key: equal and hashed by its identity only."""
+    """A build of a territory's tables, as a cache key: equal and hashed by its identity only.
+
+    The dataset itself is held weakly: a key must not keep a replaced dataset alive.
+    """
 
     siren: str
     fingerprint: str
-    dataset: Dataset = field(compare=False)
+    dataset: weakref.ref[Dataset] = field(compare=False)
 
 
 def per_build(maxsize: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -47,11 +51,11 @@ def per_build(maxsize: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
         @functools.lru_cache(maxsize=maxsize)
         def cached(build: _Build, *args):
-            return fn(build.dataset, *args)
+            return fn(build.dataset(), *args)  # alive: the caller holds it
 
         @functools.wraps(fn)
         def call(dataset: Dataset, *args):
-            return cached(_Build(dataset.siren, dataset.fingerprint, dataset), *args)
+            return cached(_Build(dataset.siren, dataset.fingerprint, weakref.ref(dataset)), *args)
 
         call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         return call
