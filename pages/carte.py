@@ -35,6 +35,7 @@ from ui.carte import (
     step_up,
 )
 from ui.data import get_dataset
+from ui.figures import render_html
 from ui.leaflet import BASEMAPS
 
 # The page's head: what a first run may write (the data check, a link's unknown values), then
@@ -109,14 +110,9 @@ with map_column:
 
 with header:
     st.title(f"Quartiers prioritaires — {dataset.territory_name}", anchor=False)
-    panels.render_headline(
-        summary,
-        dataset,
-        empty="Aucun quartier ne correspond à ces filtres : élargissez la sélection."
-        if selected.empty
-        else None,
-        page_css=CSS,  # the page's style, in the same element
-    )
+    empty = "Aucun quartier ne correspond à ces filtres : élargissez la sélection."
+    headline = panels.headline_html(summary, dataset, empty=empty if selected.empty else None)
+    render_html(CSS + headline)  # with the page's style: one element, sent on every rerun
 
 with panel_column:
     st.selectbox(

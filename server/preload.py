@@ -68,6 +68,7 @@ def _modules(names: tuple[str, ...], *, besides: frozenset[str] = frozenset()) -
     return found
 
 
+@cache
 def _component_modules() -> list[str]:
     return _modules(("BidiComponent",))
 

@@ -1,6 +1,6 @@
 """What the map page says in words: the headline of a selection and the fact panels.
 
-- :func:`render_headline`: the figures of the current selection, with their years.
+- :func:`headline_html`: the figures of the current selection, with their years.
 - :func:`render_qpv_panel`: one quartier (identity, population, area, 2024 indicators with their
   flags, what changed between 2015 and 2024, link to its official page).
 - :func:`render_commune_panel`: one commune (populations, its quartiers, population in QPV).
@@ -46,7 +46,7 @@ from ui.factsheet_buttons import (
     map_button,
     quartier_sheet_button,
 )
-from ui.figures import HEADLINE, fact_book, figures_html, render_html
+from ui.figures import HEADLINE, fact_book, figures_html
 from ui.markdown import escape_markdown
 
 NO_YEAR = f"{generations.NO_YEAR} par la source"
@@ -57,19 +57,15 @@ AREA = METRIC_BY_KEY["area_ha"]
 # Headline
 
 
-def render_headline(
-    summary: Summary, dataset: Dataset, *, empty: str | None = None, page_css: str = ""
-) -> None:
+def headline_html(summary: Summary, dataset: Dataset, *, empty: str | None = None) -> str:
     """The generation shown, the figures of a selection (each with its year and source under
-    it), their caveats in words, and ``empty`` (a message for a selection without quartiers).
-
-    One HTML element (with ``page_css``, the page's own ``<style>``): a filter change reruns the
-    page, and each element costs the server as much as the figures themselves
-    (bench/bench_map.py). Every text is escaped.
+    it), their caveats in words, and ``empty`` (a message for a selection without quartiers),
+    as HTML for ``ui.figures.render_html``: one element, for a filter change reruns the page
+    and each element costs the server as much as the figures themselves (bench/bench_map.py).
+    Every text is escaped.
     """
     label = generations.LABELS[summary.generation]
     parts = [
-        page_css,
         f'<div class="{HEADLINE}">',
         f'<p class="{HEADLINE}-label"><strong>{html.escape(label, quote=False)}</strong></p>',
         figures_html(summary_facts(dataset, summary), columns=4),
@@ -78,7 +74,7 @@ def render_headline(
         parts.append(f'<p class="{HEADLINE}-empty" role="status">{html.escape(empty)}</p>')
     notes = html.escape(" ".join(headline_notes(summary, dataset)), quote=False)
     parts.append(f'<p class="{HEADLINE}-notes">{notes}</p></div>')
-    render_html("".join(parts))
+    return "".join(parts)
 
 
 def headline_notes(summary: Summary, dataset: Dataset) -> list[str]:
