@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from server import nodelay
 from server.app_pages import declare_app_navigation
 from server.french_shell import FrenchShell
-from server.preload import map_preloads, widget_preloads
+from server.preload import map_preloads
 
 nodelay.install()  # before uvicorn starts serving: it imports this module first
 declare_app_navigation()  # before the first visitor: a shared link opens its page directly
@@ -27,9 +27,7 @@ APP = Path(__file__).with_name("app.py")
 SCRIPT = Path(sys.argv[1]) if len(sys.argv) > 1 else APP
 # The preloads name the modules of the app's map page: another script gets the French shell
 # only (the minimal pages the benchmarks compare the app with must not load the app's code).
-PRELOADS = (
-    {"head": map_preloads, "head_end": widget_preloads} if SCRIPT.resolve() == APP.resolve() else {}
-)
+PRELOADS = {"head": map_preloads} if SCRIPT.resolve() == APP.resolve() else {}
 
 app = st.App(
     SCRIPT,

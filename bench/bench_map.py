@@ -102,10 +102,25 @@ def _states(*widgets):
     return state
 
 
+def _trigger(component: str, event: str, value: object):
+    """The rerun a component's ``setTriggerValue(event, value)`` sends."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
+
+    return _states(
+        # The component's own state comes with its event, as the browser sends them: the
+        # server ignores an event without it.
+        WidgetState(id=component, json_value="{}"),
+        WidgetState(
+            id=f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{component}__events",
+            json_trigger_value=json.dumps([{"event": event, "value": value}]),
+        ),
+    )
+
+
 async def _page_reruns(url: str, reruns: int) -> tuple[object, list]:
     """Open a session on the map page; return it and the two kinds of reruns to replay."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
-    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 
     from geo import generations
     from geo.store import load_dataset
@@ -117,7 +132,9 @@ async def _page_reruns(url: str, reruns: int) -> tuple[object, list]:
     quartier = data.qpv_of(generations.ORDER[0], include_neighbouring=False)["code"].iloc[0]
     commune = sorted(data.communes["code"])[0]
     session = await _session_class().open(url, TIMEOUT_S)
-    await session.rerun(_states(), TIMEOUT_S)  # the page's first run
+    await session.rerun(_states(), TIMEOUT_S)  # the page's first run: its headline and map
+    component = session.find("bidi_component", MAP_KEY).id
+    await session.rerun(_trigger(component, "drawn", True), TIMEOUT_S)  # then the rest of it
     communes = session.find("multiselect", "carte_communes")
     # Each rerun a set of communes never asked for before (one commune, then pairs): what is
     # kept per set of filters (ui/derived.py) is built, as on a user's real change.
@@ -128,18 +145,8 @@ async def _page_reruns(url: str, reruns: int) -> tuple[object, list]:
         widget = WidgetState(id=communes.id)
         widget.string_array_value.data.extend(chosen)
         filters.append(_states(widget))
-    component = session.find("bidi_component", MAP_KEY).id
-    trigger = f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{component}"
     clicks = [
-        _states(
-            # The component's own state comes with its event, as the browser sends them: the
-            # server ignores an event without it.
-            WidgetState(id=component, json_value="{}"),
-            WidgetState(
-                id=f"{trigger}__events",
-                json_trigger_value=json.dumps([{"event": "click", "value": value}]),
-            ),
-        )
+        _trigger(component, "click", value)
         for value in ({"kind": KIND_QPV, "code": quartier}, {"kind": KIND_COMMUNE,
                                                               "code": commune})
     ]  # fmt: skip
@@ -221,7 +228,10 @@ def bench_server_cpu(reruns: int) -> list[dict]:
 def bench_rerun(runs: int) -> list[dict]:
     from streamlit.testing.v1 import AppTest
 
+    from ui.carte import K_DRAWN
+
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.session_state[K_DRAWN] = True  # as after the browser drew the map: the whole page
     at.run()  # first run: data check, caches filled
 
     def filter_on_lens(on: bool) -> None:

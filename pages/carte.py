@@ -1,7 +1,9 @@
 """Carte des quartiers prioritaires (``/``): filters, headline figures, map, fact panel, table.
 
 The URL describes the view (``ui.state``): it seeds the widgets when the page opens, and is
-rewritten from them on every run, so that the address bar can always be shared.
+rewritten from them on every run, so that the address bar can always be shared. A session's
+first run shows the headline and the map only; the rest comes once the browser has drawn the
+map (``ui.carte.first_screen``).
 """
 
 from functools import partial
@@ -25,8 +27,10 @@ from ui.carte import (
     K_QUERY,
     K_TABLE,
     close_commune,
+    first_screen,
     follow_generation,
     map_clicked,
+    map_drawn,
     open_in_other_generation,
     open_qpv,
     pick_commune,
@@ -95,7 +99,7 @@ with map_column:
     )
     if view.qpv:
         spec = spec.adding(mapview.focus_layer(dataset, view.qpv, counterpart=counterpart))
-    mapview.show_map(spec, on_select=map_clicked)
+    mapview.show_map(spec, on_select=map_clicked, on_drawn=map_drawn if first_screen() else None)
     notes = [
         "Fonds de carte : " + ", ".join(b.name for b in BASEMAPS) + " (bouton en haut à droite "
         "de la carte ; sans connexion, choisir « Sans fond de carte »)."
@@ -113,6 +117,11 @@ with header:
     empty = "Aucun quartier ne correspond à ces filtres : élargissez la sélection."
     headline = panels.headline_html(summary, dataset, empty=empty if selected.empty else None)
     render_html(CSS + headline)  # with the page's style: one element, sent on every rerun
+
+if first_screen():
+    # The rest of the page comes once the browser has drawn the map. The URL stays as the user
+    # gave it until then: the next run reads it again and says what it cannot use.
+    st.stop()
 
 with panel_column:
     st.selectbox(

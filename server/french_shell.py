@@ -32,7 +32,6 @@ NOSCRIPT = (
 _NOT_PAGES = ("/static/", "/_stcore/", "/component/", "/media/", "/app/static/")
 _HTML_TAG = re.compile(r"<html\b[^>]*>", re.I)
 _HEAD_TAG = re.compile(r"<head\b[^>]*>", re.I)
-_HEAD_END = re.compile(r"</head>", re.I)
 _TITLE = re.compile(r"<title>.*?</title>", re.I | re.S)
 _NOSCRIPT = re.compile(r"<noscript>.*?</noscript>", re.I | re.S)
 _ROOT = '<div id="root">'
@@ -58,11 +57,10 @@ def inline_script() -> str:
     return code
 
 
-def frenchify(html: str, *, title: str, head: str = "", head_end: str = "") -> str | None:
+def frenchify(html: str, *, title: str, head: str = "") -> str | None:
     """Streamlit's ``index.html`` in French; None for any other HTML (left as it is).
 
-    ``head`` (HTML) goes in the ``<head>``, after the translations and before Streamlit's code;
-    ``head_end`` at the end of the ``<head>``, after Streamlit's code.
+    ``head`` (HTML) goes in the ``<head>``, after the translations and before Streamlit's code.
     """
     if _ROOT not in html or not _HEAD_TAG.search(html) or not _HTML_TAG.search(html):
         return None
@@ -75,8 +73,6 @@ def frenchify(html: str, *, title: str, head: str = "", head_end: str = "") -> s
         html,
         count=1,
     )
-    if head_end:
-        html = _HEAD_END.sub(lambda m: f"  {head_end}\n  {m.group(0)}", html, count=1)
     html = _TITLE.sub(lambda _: f"<title>{escape(title)}</title>", html, count=1)
     return _NOSCRIPT.sub(lambda _: f"<noscript><p>{escape(NOSCRIPT)}</p></noscript>", html, count=1)
 
@@ -97,9 +93,9 @@ class FrenchShell:
         The ASGI app it wraps (Streamlit's).
     title : str
         The tab's title until the app sets its own.
-    head, head_end : callable, optional
-        Return HTML for the start and the end of the page's ``<head>`` (``server.preload``);
-        called at the first page asked for, when Streamlit's options are read.
+    head : callable, optional
+        Returns HTML for the page's ``<head>`` (``server.preload``); called at the first page
+        asked for, when Streamlit's options are read.
     """
 
     def __init__(
@@ -108,12 +104,10 @@ class FrenchShell:
         *,
         title: str = "Chargement…",
         head: Callable[[], str] | None = None,
-        head_end: Callable[[], str] | None = None,
     ):
         self.app = app
         self.title = title
         self.head = head
-        self.head_end = head_end
         inline_script()  # a missing or broken table stops the server now, not at the first visit
 
     async def __call__(self, scope, receive, send) -> None:
@@ -156,7 +150,6 @@ class FrenchShell:
             html,
             title=self.title,
             head=self.head() if self.head else "",
-            head_end=self.head_end() if self.head_end else "",
         )
         if french is None:
             _LOGGER.warning('HTML page without Streamlit\'s <div id="root">: left in English')

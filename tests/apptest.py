@@ -21,8 +21,13 @@ FIGURE = re.compile(
 )  # one large figure of ``ui.figures``: value, label, then year and source
 
 
-def open_page(page: str | None = None, *, timeout: float = TIMEOUT, **params: str) -> AppTest:
+def open_page(
+    page: str | None = None, *, timeout: float = TIMEOUT, drawn: bool = True, **params: str
+) -> AppTest:
     """Run ``app.py`` on ``page`` (a file under ``pages/``; None: the map) with query params.
+
+    ``drawn=False``: as the browser gets the map page before it has drawn the map, its first
+    screen (:func:`draw_maps`).
 
     A first run lets ``st.navigation`` register the pages: only then does ``switch_page`` find
     a page whose URL differs from its file name, and run it inside ``app.py`` as a browser
@@ -36,6 +41,21 @@ def open_page(page: str | None = None, *, timeout: float = TIMEOUT, **params: st
     at.query_params.update(params)
     at.run()
     assert not at.exception, at.exception
+    return draw_maps(at) if drawn else at
+
+
+def draw_maps(at: AppTest) -> AppTest:
+    """Rerun as after the browser drew the maps that asked to be told (``reportDrawn``).
+
+    The map page's first run sends its headline and map only (``ui.carte.first_screen``); the
+    browser asks for the rest once the map is drawn. AppTest runs no JavaScript: this sends the
+    ``drawn`` trigger the map's JavaScript sends.
+    """
+    for element in at.main:
+        if not isinstance(element, UnknownElement) or element.type != "bidi_component":
+            continue
+        if json.loads(element.proto.json or "{}").get("map", {}).get("reportDrawn"):
+            return send_to_component(at, element, trigger=("drawn", True))
     return at
 
 

@@ -107,18 +107,72 @@ def test_map_draws_the_quartiers_from_local_assets_only(browser_page, request_lo
     assert [url for url in request_log.external() if "leaflet" in url.lower()] == []
 
 
-def test_a_first_visit_fetches_only_modules_its_page_names_from_the_start(
+# When the first quartier appears on the map (in the component's shadow root): the time, and a
+# mark on the Leaflet map object that only that same object can show later.
+WATCH_FIRST_DRAW = """
+window.__firstDraw = null;
+const watch = (root) => new MutationObserver(() => {
+    const map = root.querySelector('.qpv-map');
+    if (window.__firstDraw === null && map && root.querySelector('path.CLASS_QPV')) {
+        map.leafletMap.testMark = 'premier dessin';
+        window.__firstDraw = {
+            at: performance.now(),
+            parses: Number(map.dataset.parses),
+        };
+    }
+}).observe(root, {childList: true, subtree: true});
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (options) {
+    const root = attach.call(this, options);
+    watch(root);
+    return root;
+};
+""".replace("CLASS_QPV", mapview.CLASS_QPV)
+
+
+def test_a_first_visit_brings_the_rest_of_the_page_around_the_map_drawn_first(
     browser_page, request_log, app_url
 ):
-    # A module named only by the script's messages is fetched late, and the map waits for it
-    # (server/preload.py). A Streamlit upgrade that renames or adds one shows up here.
-    html = browser_page.goto(app_url + "/").text()
-    browser_page.locator(QUARTIER).first.wait_for(state="visible", timeout=FIRST_DRAW_TIMEOUT_MS)
+    # The first screen is the headline and the map; the filters and the panel, whose ~40
+    # modules held the map back, come once it is drawn (ui.carte.first_screen; what the first
+    # run sends is checked in tests/test_page_carte.py).
+    browser_page.add_init_script(WATCH_FIRST_DRAW)
+    page = open_map(browser_page, app_url + "/?gen=2015&commune=62498")
 
-    named = set(re.findall(r'(?:href|src)="\./static/js/([^"]+\.js)"', html))
-    fetched = {url.rsplit("/", 1)[-1] for url in request_log.matching("/static/js/")}
-    assert len(fetched) > 50  # a fresh browser: Streamlit's code and the widgets' modules
-    assert sorted(fetched - named) == []
+    page.get_by_test_id("stSidebar").get_by_text("Lens (5 quartiers)").wait_for()
+    page.get_by_role("heading", name="Lens", exact=True).wait_for()  # the link's commune panel
+    wait_idle(page)
+    first = page.evaluate("window.__firstDraw")
+    # The filters' code was asked for once the map was drawn, not before.
+    asked = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+            .filter((entry) => /\\/(Multiselect|Radio|Slider)\\.[^/]*\\.js$/.test(entry.name))
+            .map((entry) => entry.startTime)"""
+    )
+    assert len(asked) == 3 and min(asked) > first["at"]
+    # The map drawn first is the map of the whole page: the same object, no layer read again.
+    after = map_state(page)
+    assert after["mark"] == "premier dessin"
+    assert after["parses"] == first["parses"]
+    assert page.locator(MAP).count() == 1
+    assert page.locator(QUARTIER).count() == 5
+    assert len(request_log.matching(LEAFLET_JS_PATH)) == 1
+
+
+@pytest.mark.parametrize("broken", ["**/leaflet.js", "**/qpv-map/map.js*"])
+def test_a_map_that_cannot_be_drawn_says_so_and_the_rest_of_the_page_comes(
+    browser_page, app_url, broken
+):
+    browser_page.route(broken, lambda route: route.abort())  # a broken copy, a proxy…
+
+    browser_page.goto(app_url + "/?gen=2015")
+
+    alert = browser_page.get_by_role("alert").filter(has_text=leaflet.CONTROL_TEXT["loadError"])
+    alert.wait_for(timeout=FIRST_DRAW_TIMEOUT_MS)
+    sidebar = browser_page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="Communes").wait_for()
+    browser_page.get_by_text("Cliquez sur un quartier ou sur une commune").wait_for()
+    assert browser_page.locator(QUARTIER).count() == 0
 
 
 def test_clicking_a_quartier_opens_its_panel_without_a_new_map(browser_page, request_log, app_url):
@@ -362,6 +416,42 @@ def test_commune_names_are_written_where_they_fit_and_never_overlap(browser_page
     closer = {n["text"] for n in names_shown()}
     assert closer <= set(dataset.communes["name"])
     assert len(closer) > len(overview)
+
+
+def quartiers_inside_map(page) -> bool:
+    """Whether every quartier drawn is whole inside the map's box (1 px of rounding)."""
+    return page.locator(QUARTIER).evaluate_all(
+        """(paths) => {
+            const map = paths[0].closest('.leaflet-container').getBoundingClientRect();
+            return paths.every((path) => {
+                const box = path.getBoundingClientRect();
+                return box.left >= map.left - 1 && box.top >= map.top - 1
+                    && box.right <= map.right + 1 && box.bottom <= map.bottom + 1;
+            });
+        }"""
+    )
+
+
+def test_the_map_fits_its_new_size_until_the_user_moves_it(browser_page, app_url):
+    # The page around the map fills in after it (its panel, a projector's window resized): the
+    # quartiers stay whole on the map, until the user zooms, whose view then stays.
+    page = open_map(browser_page, app_url + "/?gen=2015")
+    wait_idle(page)
+    assert quartiers_inside_map(page)
+    wide = page.locator(MAP).bounding_box()["width"]
+
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.wait_for_function(
+        "([element, wide]) => element.getBoundingClientRect().width < wide - 50",
+        arg=[page.locator(MAP).element_handle(), wide],
+    )
+    page.wait_for_timeout(300)
+    assert quartiers_inside_map(page)
+
+    page.locator(MAP).evaluate("element => element.leafletMap.setZoom(13, {animate: false})")
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.wait_for_timeout(500)
+    assert map_state(page)["zoom"] == 13
 
 
 def test_the_live_map_draws_the_kinds_of_geo_style(browser_page, app_url):

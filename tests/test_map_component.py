@@ -41,7 +41,7 @@ def features(layer: dict) -> list[dict]:
 
 
 def test_the_map_receives_the_selection_as_data(dataset):
-    at = apptest.open_page(gen="2015")
+    at = apptest.open_page(gen="2015", drawn=False)
     data = map_data(at)
 
     shown = layers(data)
@@ -59,6 +59,7 @@ def test_the_map_receives_the_selection_as_data(dataset):
     (south, west), (north, east) = data["view"]["bounds"]
     assert 50.3 < south < north < 50.6 and 2.6 < west < east < 3.1  # the CALL
 
+    apptest.draw_maps(at)  # the filters come once the map is drawn
     at.multiselect(key="carte_communes").set_value(["62498"]).run()
     lens = map_data(at)
 
@@ -72,8 +73,8 @@ def test_the_map_receives_the_selection_as_data(dataset):
 
 
 def test_choropleth_sends_coloured_communes_and_their_legend():
-    plain = map_data(apptest.open_page(gen="2015"))
-    coloured = map_data(apptest.open_page(gen="2015", part="1"))
+    plain = map_data(apptest.open_page(gen="2015", drawn=False))
+    coloured = map_data(apptest.open_page(gen="2015", part="1", drawn=False))
 
     assert layers(coloured)["communes"]["key"] != layers(plain)["communes"]["key"]
     assert layers(coloured)["quartiers"]["key"] == layers(plain)["quartiers"]["key"]
@@ -179,15 +180,18 @@ def test_a_click_on_the_presentation_map_goes_to_that_commune():
 
 
 def test_the_territory_layers_go_once_per_session_and_again_when_missing():
-    at = apptest.open_page(gen="2015")
+    at = apptest.open_page(gen="2015", drawn=False)
     first = layers(map_data(at))
     assert all(first[name]["geojson"] for name in ("communes", "territory", "quartiers"))
 
+    apptest.draw_maps(at)  # the rest of the page, around the map drawn
+    whole = layers(map_data(at))
     at.multiselect(key="carte_communes").set_value(["62498"]).run()
     again = layers(map_data(at))
 
     # The browser has them: their keys alone, the GeoJSON stays on the server.
     for name in ("communes", "territory", "quartiers"):
+        assert whole[name]["geojson"] is None and whole[name]["key"] == first[name]["key"]
         assert again[name]["geojson"] is None and again[name]["key"] == first[name]["key"]
     assert len(again["quartiers"]["only"]) == 5
 

@@ -256,8 +256,8 @@ def test_choropleth_classes(share, label):
 # The page
 
 
-def open_page(**params: str) -> AppTest:
-    return apptest.open_page(timeout=TIMEOUT, **params)
+def open_page(*, drawn: bool = True, **params: str) -> AppTest:
+    return apptest.open_page(timeout=TIMEOUT, drawn=drawn, **params)
 
 
 def table(at: AppTest):
@@ -293,6 +293,28 @@ def test_default_view_is_the_perimeters_in_force():
     assert metrics(at)["Habitants des quartiers"] == "60\u202f441"
     assert "Périmètres 2024, en vigueur depuis le 1er janvier 2024" in text_of(at)
     assert at.query_params == {}
+
+
+def test_the_first_screen_is_the_headline_and_the_map_then_the_rest_comes_around_them():
+    at = open_page(drawn=False, gen="2015", commune="62498", pk_campaign="affiche")
+
+    # What the link asks for, already: the figures and the map of Lens's five quartiers.
+    assert at.title[0].value.startswith("Quartiers prioritaires")
+    assert metrics(at)["Quartiers prioritaires"] == "5"
+    first = json.loads(apptest.component(at, mapview.MAP_KEY).proto.json)["map"]
+    assert first["reportDrawn"] and len(first["layers"][2]["only"]) == 5
+    # Nothing the map would wait for: no filter, no panel, no table; the link left as it is.
+    assert not at.sidebar.get("multiselect") and not at.selectbox and not at.expander
+    assert at.query_params == {"gen": "2015", "commune": "62498", "pk_campaign": "affiche"}
+
+    apptest.draw_maps(at)  # what the browser says once the map is drawn
+
+    assert at.multiselect(key="carte_communes").value == ["62498"]
+    assert at.radio(key="carte_gen").value == 2015
+    assert at.subheader[0].value == "Lens"  # the commune's panel
+    assert metrics(at)["Quartiers prioritaires"] == "5"
+    assert not json.loads(apptest.component(at, mapview.MAP_KEY).proto.json)["map"]["reportDrawn"]
+    assert at.query_params == {"gen": "2015", "commune": "62498"}
 
 
 def test_the_figures_the_call_publishes_are_one_click_away():

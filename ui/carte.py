@@ -26,6 +26,8 @@ K_COMMUNE_PANEL = "carte_fiche_commune"
 K_COUNTERPART = "carte_autre_contour"
 K_COMMUNE_PICK = "carte_choix_commune"
 K_TABLE = "carte_tableau"  # the selection's table, opened on request
+K_DRAWN = "carte_dessinee"
+"""Session state: the browser has drawn the map once (see :func:`first_screen`)."""
 POP_STEP = 500
 # The map and its panel share the width (the default margins leave the map ~530 px wide at
 # 1366 px); on a phone, the title and the headline figures shrink so that the map shows in
@@ -98,6 +100,22 @@ def pick_commune() -> None:
     st.session_state[K_COMMUNE_PICK] = None
     if code:
         open_commune(code)
+
+
+def first_screen() -> bool:
+    """Whether this run is the session's first screen: the headline and the map only.
+
+    On a first visit the browser draws what the script sends in order, and the ~40 modules of
+    the filters and the panel took the two cores the map needed (bench/bench_shell.py). The
+    first run sends the map alone; the browser, once it has drawn the map (or found that it
+    cannot), asks for the rest of the page (:func:`map_drawn`), whose widgets take their values
+    from the session state, seeded from the URL.
+    """
+    return not st.session_state.get(K_DRAWN)
+
+
+def map_drawn() -> None:
+    st.session_state[K_DRAWN] = True
 
 
 def map_clicked(kind: str, code: str) -> None:

@@ -372,16 +372,19 @@ def payload(
     height: str = DEFAULT_HEIGHT,
     clicks: Clicks = None,
     sent: Set[str] = frozenset(),
+    report_drawn: bool = False,
 ) -> dict:
     """The data the component receives for ``spec`` (JSON-ready).
 
     ``height`` is a CSS length (``"560px"``, ``"max(300px, calc(100vh - 262px))"``); the kept
-    layers whose keys are in ``sent`` go without their GeoJSON (the browser has it).
+    layers whose keys are in ``sent`` go without their GeoJSON (the browser has it);
+    ``report_drawn``: the browser says when the map is drawn (or could not be).
     """
     return {
         **_static_payload(leaflet_url(), module_url(), default_basemap()),
         "height": height,
         "clicks": clicks,
+        "reportDrawn": report_drawn,
         "css": spec.css,
         "layers": [layer.payload(with_geojson=layer.key not in sent) for layer in spec.layers],
         "legends": [{"position": legend.position, "html": legend.html} for legend in spec.legends],
@@ -397,8 +400,12 @@ def show_map(
     height: str = DEFAULT_HEIGHT,
     clicks: Clicks = None,
     on_click: Callable[[dict], None] | None = None,
+    on_drawn: Callable[[], None] | None = None,
 ) -> None:
     """Display ``spec``; a click calls ``on_click(value)`` before the script reruns.
+
+    With ``on_drawn``, the browser reruns the script once it has drawn this map (or found that
+    it cannot), calling ``on_drawn()`` first: a page can show its map before its other content.
 
     ``clicks="feature"``: a click on a feature of a layer with a ``click_kind`` sends
     ``{"kind", "code"}``; ``clicks="point"``: a click anywhere sends ``{"lat", "lng"}``. What
@@ -426,8 +433,11 @@ def show_map(
     callbacks = {"on_missing_change": missing}
     if clicks and on_click:
         callbacks["on_click_change"] = clicked
+    if on_drawn:
+        callbacks["on_drawn_change"] = on_drawn
     # One key: Streamlit looks for data frames among the top-level values, one by one.
-    data = {"map": payload(spec, height=height, clicks=clicks, sent=sent)}
+    drawn = on_drawn is not None
+    data = {"map": payload(spec, height=height, clicks=clicks, sent=sent, report_drawn=drawn)}
     _component()(key=key, data=data, **callbacks)
     sent.update(layer.key for layer in spec.layers if layer.kept)
 

@@ -182,11 +182,12 @@ def show_map(
     on_select: Callable[[str, str], None],
     key: str = MAP_KEY,
     height: str = MAP_HEIGHT,
+    on_drawn: Callable[[], None] | None = None,
 ) -> None:
     """Display ``spec``; a click on a quartier or a commune calls ``on_select(kind, code)``.
 
     ``kind`` is :data:`KIND_QPV` or :data:`KIND_COMMUNE`; ``code`` is one the map shows.
-    Panning and zooming never rerun the page.
+    Panning and zooming never rerun the page. ``on_drawn``: see :func:`ui.leaflet.show_map`.
     """
     leaflet.show_map(
         spec,
@@ -194,6 +195,7 @@ def show_map(
         height=height,
         clicks="feature",
         on_click=lambda value: on_select(value["kind"], value["code"]),
+        on_drawn=on_drawn,
     )
 
 

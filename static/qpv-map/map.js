@@ -7,10 +7,12 @@
 // change is neither parsed nor redrawn, and a view (`view.key`) is applied only when it
 // changes, so that a click on a quartier never resets the zoom.
 //
-// Only clicks go back to Python (`setTriggerValue("click", ...)`); panning and zooming stay in
-// the browser. Everything written into HTML (tooltips, legends, commune names, the layer
-// names) arrives already escaped by Python; the JSON is parsed with JSON.parse, never
-// evaluated. Leaflet (vendored) is loaded once per page, by a <script> in the document's head.
+// Only clicks go back to Python (`setTriggerValue("click", ...)`), with the keys of kept layers
+// the page lacks (`missing`) and, when asked, the news that the map is drawn (`drawn`); panning
+// and zooming stay in the browser. Everything written into HTML (tooltips, legends, commune
+// names, the layer names) arrives already escaped by Python; the JSON is parsed with
+// JSON.parse, never evaluated. Leaflet (vendored) is loaded once per page, by a <script> in
+// the document's head.
 
 const instances = new WeakMap(); // shadow root -> MapInstance
 const parsed = new Map(); // layer key -> features, shared by the maps of the page
@@ -106,6 +108,9 @@ class MapInstance {
     this.labels = { key: null, names: [] };
     this.viewKey = null;
     this.pendingView = null;
+    this.fitted = null; // the view the script asked for, while the user has not moved the map
+    this.fittedSize = null; // the map's size when that view was applied
+    this.viewing = false;
     this.updates = 0;
   }
 
@@ -113,8 +118,9 @@ class MapInstance {
     return this.root.host || this.root;
   }
 
-  update(component) {
+  update(component, failed) {
     this.latest = component;
+    this.failed = failed;
     const base = component.data.map.leaflet;
     if (!this.ready) {
       this.ready = Promise.all([
@@ -128,12 +134,18 @@ class MapInstance {
       .then(() => {
         this.queued = false;
         this.apply(this.latest);
+        this.reportDrawn(this.latest);
       })
       .catch((error) => {
         this.queued = false;
-        this.showError(this.latest.data.map.strings.loadError);
-        console.error("qpv map:", error);
+        this.failed(this.latest, error);
       });
+  }
+
+  // A page that shows its map first asks to be told once it is drawn (`reportDrawn`), then
+  // sends the rest of the page (a map that could not be drawn says so too: `failed`).
+  reportDrawn(component) {
+    if (component.data.map.reportDrawn) component.setTriggerValue("drawn", true);
   }
 
   apply(component) {
@@ -229,13 +241,19 @@ class MapInstance {
       }
     });
     map.on("zoomend resize", () => this.placeLabels());
+    // A move the script did not ask for is the user's: their view stays from then on.
+    map.on("movestart", () => {
+      if (!this.viewing) this.fitted = null;
+    });
     this.resizeObserver = new ResizeObserver(() => {
       map.invalidateSize({ pan: false });
-      if (this.pendingView && this.hasSize()) {
-        const view = this.pendingView;
-        this.pendingView = null;
-        this.setView(view);
-      }
+      if (!this.hasSize()) return;
+      // The map's box changes as the page around it fills in: the view the script asked for
+      // is fitted again to the new size, unless the user has moved the map since.
+      const refit = this.fitted && !map.getSize().equals(this.fittedSize);
+      const view = this.pendingView || (refit ? this.fitted : null);
+      this.pendingView = null;
+      if (view) this.setView(view);
     });
     this.resizeObserver.observe(this.element);
   }
@@ -443,26 +461,24 @@ class MapInstance {
   }
 
   setView(view) {
-    if (view.bounds) {
-      this.map.fitBounds(view.bounds, {
-        paddingTopLeft: view.paddingTopLeft,
-        paddingBottomRight: view.paddingBottomRight,
-        maxZoom: view.maxZoom,
-        animate: false,
-      });
-    } else {
-      this.map.setView(view.center, view.zoom, { animate: false });
+    this.viewing = true;
+    try {
+      if (view.bounds) {
+        this.map.fitBounds(view.bounds, {
+          paddingTopLeft: view.paddingTopLeft,
+          paddingBottomRight: view.paddingBottomRight,
+          maxZoom: view.maxZoom,
+          animate: false,
+        });
+      } else {
+        this.map.setView(view.center, view.zoom, { animate: false });
+      }
+    } finally {
+      this.viewing = false;
     }
+    this.fitted = view;
+    this.fittedSize = this.map.getSize();
     this.placeLabels();
-  }
-
-  showError(message) {
-    if (this.root.querySelector(".qpv-map-error")) return; // said once
-    const box = document.createElement("p");
-    box.className = "qpv-map-error";
-    box.setAttribute("role", "alert");
-    box.textContent = message;
-    this.root.appendChild(box);
   }
 
   destroy() {
@@ -472,14 +488,15 @@ class MapInstance {
 }
 MapInstance.parses = 0;
 
-export default function (component) {
+// `failed(component, error)`: what the loader does when the map cannot be drawn.
+export default function (component, failed) {
   const root = component.parentElement;
   let instance = instances.get(root);
   if (!instance) {
     instance = new MapInstance(root);
     instances.set(root, instance);
   }
-  instance.update(component);
+  instance.update(component, failed);
   // Streamlit calls this when the component goes away, and also, right away, for a call it
   // superseded before it finished: only a map whose element has left the page is removed.
   return () => {
