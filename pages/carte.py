@@ -68,10 +68,11 @@ state.seed_widgets(
     }
 )
 
-# The map goes first in the script, so that its element reaches the browser first and its code
-# loads before the ~40 modules of the other widgets (bench/bench_shell.py: the first visit waits
-# for them otherwise). The widgets' values are in the session state before the widgets are
-# drawn (seeded above, or the user's); the population range is not on a first run (see below).
+# The map goes first in the script, so that its element reaches the browser first, and a
+# session's first run stops after it and the headline (``first_screen``). The widgets' values
+# are in the session state before the widgets are drawn (seeded above, or the user's); the
+# population range is not on a first run (see below).
+map_only = first_screen()
 generation = st.session_state[K_GEN]
 # Seeded through ``value`` (a range), not the session state: select_slider decides from its
 # default value whether it returns a range. Its identity is its key: later runs keep the
@@ -99,7 +100,7 @@ with map_column:
     )
     if view.qpv:
         spec = spec.adding(mapview.focus_layer(dataset, view.qpv, counterpart=counterpart))
-    mapview.show_map(spec, on_select=map_clicked, on_drawn=map_drawn if first_screen() else None)
+    mapview.show_map(spec, on_select=map_clicked, on_drawn=map_drawn if map_only else None)
     notes = [
         "Fonds de carte : " + ", ".join(b.name for b in BASEMAPS) + " (bouton en haut à droite "
         "de la carte ; sans connexion, choisir « Sans fond de carte »)."
@@ -118,7 +119,7 @@ with header:
     headline = panels.headline_html(summary, dataset, empty=empty if selected.empty else None)
     render_html(CSS + headline)  # with the page's style: one element, sent on every rerun
 
-if first_screen():
+if map_only:
     # The rest of the page comes once the browser has drawn the map. The URL stays as the user
     # gave it until then: the next run reads it again and says what it cannot use.
     st.stop()

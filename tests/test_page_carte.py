@@ -302,7 +302,8 @@ def test_the_first_screen_is_the_headline_and_the_map_then_the_rest_comes_around
     assert at.title[0].value.startswith("Quartiers prioritaires")
     assert metrics(at)["Quartiers prioritaires"] == "5"
     first = json.loads(apptest.component(at, mapview.MAP_KEY).proto.json)["map"]
-    assert first["reportDrawn"] and len(first["layers"][2]["only"]) == 5
+    quartiers = next(layer for layer in first["layers"] if layer["id"] == "quartiers")
+    assert first["reportDrawn"] and len(quartiers["only"]) == 5
     # Nothing the map would wait for: no filter, no panel, no table; the link left as it is.
     assert not at.sidebar.get("multiselect") and not at.selectbox and not at.expander
     assert at.query_params == {"gen": "2015", "commune": "62498", "pk_campaign": "affiche"}
