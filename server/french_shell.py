@@ -98,13 +98,7 @@ class FrenchShell:
         asked for, when Streamlit's options are read.
     """
 
-    def __init__(
-        self,
-        app,
-        *,
-        title: str = "Chargement…",
-        head: Callable[[], str] | None = None,
-    ):
+    def __init__(self, app, *, title: str = "Chargement…", head: Callable[[], str] | None = None):
         self.app = app
         self.title = title
         self.head = head
@@ -146,11 +140,7 @@ class FrenchShell:
         headers = dict(start.get("headers", []))
         gzipped = headers.get(b"content-encoding") == b"gzip"
         html = (gzip.decompress(payload) if gzipped else payload).decode("utf-8")
-        french = frenchify(
-            html,
-            title=self.title,
-            head=self.head() if self.head else "",
-        )
+        french = frenchify(html, title=self.title, head=self.head() if self.head else "")
         if french is None:
             _LOGGER.warning('HTML page without Streamlit\'s <div id="root">: left in English')
         else:

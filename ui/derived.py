@@ -57,7 +57,6 @@ def per_build(maxsize: int = 8) -> Callable[[Callable[..., T]], Callable[..., T]
         def call(dataset: Dataset, *args):
             return cached(_Build(dataset.siren, dataset.fingerprint, weakref.ref(dataset)), *args)
 
-        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         return call
 
     return decorate

@@ -49,18 +49,14 @@ _NUMBER = re.compile(r"^(?P<before>\D*?)(?P<number>\d[\d\s\u00a0,]*(?:\s?%)?)(?P
 
 
 @per_build(maxsize=4)
-def _book(dataset: Dataset) -> FactBook:
+def fact_book(dataset: Dataset) -> FactBook:
+    """The dataset's :class:`~geo.facts.FactBook`, one per process and build of the tables."""
     book = book_of(dataset)  # the one FactBook of this dataset, shared with geo.compare
     # Every quartier's facts now, once per build (a few tens of ms): otherwise the first rerun
     # showing a commune builds those of its quartiers, in the user's wait (bench/bench_map.py).
     for code in dataset.qpv["code"]:
         book.quartier(code)
     return keep_for_process(book)
-
-
-def fact_book(dataset: Dataset) -> FactBook:
-    """The dataset's :class:`~geo.facts.FactBook`, one per process and build of the tables."""
-    return _book(dataset)
 
 
 def figures_html(facts: Sequence[Fact], *, columns: int = 2) -> str:
