@@ -49,7 +49,14 @@ from geo.errors import InputError
 from geo.format import fr_int, fr_number
 from geo.locate import Locator
 from geo.precision import PRECISION_BY_TYPE
-from geo.verdict import NOT_LOCATED, REASON_LABELS, STATUS_LABELS, STATUS_ORDER, and_list
+from geo.verdict import (
+    NOT_LOCATED,
+    REASON_LABELS,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    and_list,
+    status_count,
+)
 
 GEOCODING_COLUMNS = ("lon", "lat", "geocodage_score", "geocodage_type", "geocodage_label")
 VERDICT_FIELDS = ("statut", "code", "nom", "distance_m", "remarque")
@@ -124,7 +131,7 @@ def summary_lines(counts: dict[int, dict[str, int]]) -> list[str]:
     """One French line per generation of ``counts[generation][status]`` (zeros left out)."""
     return [
         f"{perimeters.NAMES[g]} : "
-        + ", ".join(f"{fr_int(n)} {status}" for status, n in by_status.items() if n)
+        + ", ".join(status_count(n, status) for status, n in by_status.items() if n)
         for g, by_status in counts.items()
     ]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from geo.format import fr_distance
+from geo.format import fr_distance, fr_int
 
 STATUSES = ("in", "out", "uncertain", "outside_territory")
 REASON_CODES = ("boundary", "precision", "territory_edge")
@@ -33,6 +33,14 @@ STATUS_LABELS = {
 NOT_LOCATED = "non localisée"
 STATUS_ORDER = ("dans", "incertain", "hors", "hors territoire", NOT_LOCATED)
 """Every value of a ``qpv_<G>_statut`` column, in the order summaries list them."""
+_STATUS_PLURALS = {"incertain": "incertains", NOT_LOCATED: "non localisées"}
+
+
+def status_count(count: int, status: str) -> str:
+    """« 2 incertains », « 1 non localisée »: a number of rows of one status (a value of
+    :data:`STATUS_ORDER`), the words agreeing with it (in French, plural from 2)."""
+    return f"{fr_int(count)} {_STATUS_PLURALS.get(status, status) if count >= 2 else status}"
+
 
 REASON_LABELS = {
     "boundary": "trop proche de la limite d'un quartier",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.checkfile import added_columns, check_table
+from geo.checkfile import added_columns, check_table, summary_lines
 from geo.errors import GeocoderParseError, GeocoderUnavailable, InputError
 from geo.export import read_csv_fr, to_csv_fr
 from geo.format import fr_distance
@@ -140,6 +140,14 @@ def test_counts_cover_every_status_and_every_row(locator, points):
     assert result.summary_lines()[1] == (
         "Périmètres 2015 (contrat de ville 2015-2023) : 1 dans, 1 hors territoire, 1 non localisée"
     )
+
+
+def test_the_summary_counts_agree_with_their_number_in_french():
+    counts = {2024: {"dans": 1, "incertain": 2, "hors": 3, "hors territoire": 0, NOT_LOCATED: 2}}
+
+    assert summary_lines(counts) == [
+        "Périmètres 2024 (en vigueur) : 1 dans, 2 incertains, 3 hors, 2 non localisées"
+    ]
 
 
 def test_progress_goes_from_zero_to_one_in_french(locator, points):
